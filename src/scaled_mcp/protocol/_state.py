@@ -1,0 +1,102 @@
+"""A handshake-era session's state as plain data.
+
+Whatever a node needs to serve a session lives here, and round-trips through
+JSON-able values (``to_json`` / ``from_json``) so that a cluster store can keep
+it without pickling objects. Work in flight (requests being handled, requests
+the server is waiting on) is node-local and deliberately not part of it.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+
+from ._errors import LocalProtocolError
+
+__all__ = ["SessionPhase", "SessionState"]
+
+
+class SessionPhase(enum.Enum):
+    """Where a session is in its lifecycle (lifecycle: initialization, operation, shutdown)."""
+
+    #: ``initialize`` was answered; the client has not yet sent ``notifications/initialized``.
+    INITIALIZING = "initializing"
+    #: Normal operation.
+    OPERATING = "operating"
+    #: Terminated (HTTP DELETE, expiry, or the server ended it).
+    CLOSED = "closed"
+
+
+_LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+
+@attrs.frozen(slots=True)
+class SessionState:
+    """Everything a node must know to serve one handshake-era session.
+
+    ``log_level`` is ``None`` until the client sends ``logging/setLevel``.
+    ``created_at`` and ``last_activity`` are seconds on a clock the caller
+    chooses (the core never reads a clock).
+    """
+
+    session_id: str
+    protocol_version: str
+    phase: SessionPhase
+    client_info: dict[str, Any] = attrs.field(factory=dict)
+    client_capabilities: dict[str, Any] = attrs.field(factory=dict)
+    log_level: str | None = None
+    subscriptions: frozenset[str] = frozenset()
+    created_at: float = 0.0
+    last_activity: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict with every field."""
+        return {
+            "sessionId": self.session_id,
+            "protocolVersion": self.protocol_version,
+            "phase": self.phase.value,
+            "clientInfo": self.client_info,
+            "clientCapabilities": self.client_capabilities,
+            "logLevel": self.log_level,
+            "subscriptions": sorted(self.subscriptions),
+            "createdAt": self.created_at,
+            "lastActivity": self.last_activity,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> SessionState:
+        """Rebuild a state written by :meth:`to_json`; malformed data raises
+        :class:`LocalProtocolError` (the store, not the peer, is to blame)."""
+        try:
+            subscriptions = data["subscriptions"]
+            log_level = data["logLevel"]
+            fields = dict(
+                session_id=data["sessionId"],
+                protocol_version=data["protocolVersion"],
+                phase=SessionPhase(data["phase"]),
+                client_info=data["clientInfo"],
+                client_capabilities=data["clientCapabilities"],
+                log_level=log_level,
+                subscriptions=frozenset(subscriptions),
+                created_at=float(data["createdAt"]),
+                last_activity=float(data["lastActivity"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LocalProtocolError(f"malformed session state: {exc!r}") from None
+        if not isinstance(fields["session_id"], str) or not isinstance(
+            fields["protocol_version"], str
+        ):
+            raise LocalProtocolError("malformed session state: ids must be strings")
+        if not isinstance(fields["client_info"], dict) or not isinstance(
+            fields["client_capabilities"], dict
+        ):
+            raise LocalProtocolError("malformed session state: client data must be objects")
+        if log_level is not None and log_level not in _LOG_LEVELS:
+            raise LocalProtocolError(f"malformed session state: log level {log_level!r}")
+        if not isinstance(subscriptions, list) or not all(
+            isinstance(uri, str) for uri in subscriptions
+        ):
+            raise LocalProtocolError("malformed session state: subscriptions must be strings")
+        return cls(**fields)
