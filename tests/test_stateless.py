@@ -19,10 +19,10 @@ from scaled_mcp.protocol._jsonrpc import (
     message_to_json,
 )
 from scaled_mcp.protocol._request_state import RequestStateSealer
+from scaled_mcp.protocol._state import LOG_LEVELS
 from scaled_mcp.protocol._stateless import (
     CACHEABLE_METHODS,
     INPUT_REQUIRED_METHODS,
-    LOG_LEVELS,
     MAX_INPUT_RESPONSES,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,

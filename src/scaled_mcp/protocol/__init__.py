@@ -1,4 +1,540 @@
 """The sans-IO MCP protocol core: synchronous, transport-free, no clock, no randomness.
 
-Bytes and messages go in, events and bytes come out; a transport embeds it.
+Bytes and messages go in; events, decisions and bytes come out. A transport
+embeds it: see ``examples/custom_transport.py``. Every name below is public and
+documented where it is defined.
 """
+
+from __future__ import annotations
+
+from ._errors import (
+    ErrorCode as ErrorCode,
+)
+from ._errors import (
+    LocalProtocolError as LocalProtocolError,
+)
+from ._errors import (
+    ProtocolError as ProtocolError,
+)
+from ._errors import (
+    RemoteProtocolError as RemoteProtocolError,
+)
+from ._events import (
+    ErrorReceived as ErrorReceived,
+)
+from ._events import (
+    Event as Event,
+)
+from ._events import (
+    NotificationReceived as NotificationReceived,
+)
+from ._events import (
+    ReplyReady as ReplyReady,
+)
+from ._events import (
+    RequestCancelled as RequestCancelled,
+)
+from ._events import (
+    RequestReceived as RequestReceived,
+)
+from ._events import (
+    ResponseReceived as ResponseReceived,
+)
+from ._events import (
+    SessionInitialized as SessionInitialized,
+)
+from ._http import (
+    DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
+)
+from ._http import (
+    DEFAULT_ALLOWED_ORIGINS as DEFAULT_ALLOWED_ORIGINS,
+)
+from ._http import (
+    DEFAULT_MAX_BODY_SIZE as DEFAULT_MAX_BODY_SIZE,
+)
+from ._http import (
+    LEGACY_ENDPOINT_EVENT as LEGACY_ENDPOINT_EVENT,
+)
+from ._http import (
+    Headers as Headers,
+)
+from ._http import (
+    HttpConfig as HttpConfig,
+)
+from ._http import (
+    HttpDecision as HttpDecision,
+)
+from ._http import (
+    HttpRequest as HttpRequest,
+)
+from ._http import (
+    NeedSession as NeedSession,
+)
+from ._http import (
+    OpenLegacyStream as OpenLegacyStream,
+)
+from ._http import (
+    OpenStream as OpenStream,
+)
+from ._http import (
+    ProcessMessages as ProcessMessages,
+)
+from ._http import (
+    Reject as Reject,
+)
+from ._http import (
+    ResponseMode as ResponseMode,
+)
+from ._http import (
+    TerminateSession as TerminateSession,
+)
+from ._http import (
+    body_too_large as body_too_large,
+)
+from ._http import (
+    decide as decide,
+)
+from ._http import (
+    decide_with_session as decide_with_session,
+)
+from ._http import (
+    decode_header_value as decode_header_value,
+)
+from ._http import (
+    is_valid_session_id as is_valid_session_id,
+)
+from ._http import (
+    legacy_endpoint_url as legacy_endpoint_url,
+)
+from ._http import (
+    param_header_paths as param_header_paths,
+)
+from ._http import (
+    precheck as precheck,
+)
+from ._http import (
+    reject_for as reject_for,
+)
+from ._http import (
+    response_start as response_start,
+)
+from ._http import (
+    status_for_error as status_for_error,
+)
+from ._http import (
+    validate_param_headers as validate_param_headers,
+)
+from ._jsonrpc import (
+    DecodedBody as DecodedBody,
+)
+from ._jsonrpc import (
+    ErrorResponse as ErrorResponse,
+)
+from ._jsonrpc import (
+    Message as Message,
+)
+from ._jsonrpc import (
+    Notification as Notification,
+)
+from ._jsonrpc import (
+    Request as Request,
+)
+from ._jsonrpc import (
+    RequestId as RequestId,
+)
+from ._jsonrpc import (
+    Response as Response,
+)
+from ._jsonrpc import (
+    decode_body as decode_body,
+)
+from ._jsonrpc import (
+    decode_message as decode_message,
+)
+from ._jsonrpc import (
+    encode_batch as encode_batch,
+)
+from ._jsonrpc import (
+    encode_message as encode_message,
+)
+from ._jsonrpc import (
+    error_response_for as error_response_for,
+)
+from ._jsonrpc import (
+    message_from_json as message_from_json,
+)
+from ._jsonrpc import (
+    message_to_json as message_to_json,
+)
+from ._request_state import (
+    MAX_REQUEST_STATE_SIZE as MAX_REQUEST_STATE_SIZE,
+)
+from ._request_state import (
+    MIN_REQUEST_STATE_SECRET_SIZE as MIN_REQUEST_STATE_SECRET_SIZE,
+)
+from ._request_state import (
+    RequestBinding as RequestBinding,
+)
+from ._request_state import (
+    RequestStateSealer as RequestStateSealer,
+)
+from ._session import (
+    DEFAULT_MAX_IN_FLIGHT as DEFAULT_MAX_IN_FLIGHT,
+)
+from ._session import (
+    DEFAULT_MAX_PENDING as DEFAULT_MAX_PENDING,
+)
+from ._session import (
+    TRANSITIONS as TRANSITIONS,
+)
+from ._session import (
+    ServerConfig as ServerConfig,
+)
+from ._session import (
+    ServerSession as ServerSession,
+)
+from ._session import (
+    SessionInput as SessionInput,
+)
+from ._session import (
+    node_of_request_id as node_of_request_id,
+)
+from ._session import (
+    render_state_diagram as render_state_diagram,
+)
+from ._sse import (
+    DEFAULT_MAX_EVENT_SIZE as DEFAULT_MAX_EVENT_SIZE,
+)
+from ._sse import (
+    DEFAULT_MAX_LINE_SIZE as DEFAULT_MAX_LINE_SIZE,
+)
+from ._sse import (
+    MAX_EVENT_SEQ as MAX_EVENT_SEQ,
+)
+from ._sse import (
+    MAX_RETRY_MS as MAX_RETRY_MS,
+)
+from ._sse import (
+    MAX_STREAM_ID_LENGTH as MAX_STREAM_ID_LENGTH,
+)
+from ._sse import (
+    EventId as EventId,
+)
+from ._sse import (
+    ServerSentEvent as ServerSentEvent,
+)
+from ._sse import (
+    SSEComment as SSEComment,
+)
+from ._sse import (
+    SSEDecoder as SSEDecoder,
+)
+from ._sse import (
+    SSEItem as SSEItem,
+)
+from ._sse import (
+    encode_comment as encode_comment,
+)
+from ._sse import (
+    encode_event as encode_event,
+)
+from ._sse import (
+    encode_message_event as encode_message_event,
+)
+from ._sse import (
+    encode_priming_event as encode_priming_event,
+)
+from ._sse import (
+    encode_retry as encode_retry,
+)
+from ._sse import (
+    format_event_id as format_event_id,
+)
+from ._sse import (
+    parse_event_id as parse_event_id,
+)
+from ._state import (
+    LOG_LEVELS as LOG_LEVELS,
+)
+from ._state import (
+    SessionPhase as SessionPhase,
+)
+from ._state import (
+    SessionState as SessionState,
+)
+from ._stateless import (
+    CACHEABLE_METHODS as CACHEABLE_METHODS,
+)
+from ._stateless import (
+    INPUT_REQUIRED_METHODS as INPUT_REQUIRED_METHODS,
+)
+from ._stateless import (
+    MAX_INPUT_KEY_LENGTH as MAX_INPUT_KEY_LENGTH,
+)
+from ._stateless import (
+    MAX_INPUT_REQUESTS as MAX_INPUT_REQUESTS,
+)
+from ._stateless import (
+    MAX_INPUT_RESPONSES as MAX_INPUT_RESPONSES,
+)
+from ._stateless import (
+    MAX_RESOURCE_SUBSCRIPTIONS as MAX_RESOURCE_SUBSCRIPTIONS,
+)
+from ._stateless import (
+    META_CLIENT_CAPABILITIES as META_CLIENT_CAPABILITIES,
+)
+from ._stateless import (
+    META_CLIENT_INFO as META_CLIENT_INFO,
+)
+from ._stateless import (
+    META_LOG_LEVEL as META_LOG_LEVEL,
+)
+from ._stateless import (
+    META_PROGRESS_TOKEN as META_PROGRESS_TOKEN,
+)
+from ._stateless import (
+    META_PROTOCOL_VERSION as META_PROTOCOL_VERSION,
+)
+from ._stateless import (
+    META_SERVER_INFO as META_SERVER_INFO,
+)
+from ._stateless import (
+    META_SUBSCRIPTION_ID as META_SUBSCRIPTION_ID,
+)
+from ._stateless import (
+    RESULT_TYPE_COMPLETE as RESULT_TYPE_COMPLETE,
+)
+from ._stateless import (
+    RESULT_TYPE_INPUT_REQUIRED as RESULT_TYPE_INPUT_REQUIRED,
+)
+from ._stateless import (
+    STATELESS_METHODS as STATELESS_METHODS,
+)
+from ._stateless import (
+    CacheHint as CacheHint,
+)
+from ._stateless import (
+    CancelRequested as CancelRequested,
+)
+from ._stateless import (
+    CoreAnswer as CoreAnswer,
+)
+from ._stateless import (
+    InputRequest as InputRequest,
+)
+from ._stateless import (
+    InputResponses as InputResponses,
+)
+from ._stateless import (
+    RequestMeta as RequestMeta,
+)
+from ._stateless import (
+    StatelessDispatcher as StatelessDispatcher,
+)
+from ._stateless import (
+    StatelessRequest as StatelessRequest,
+)
+from ._stateless import (
+    StatelessServerConfig as StatelessServerConfig,
+)
+from ._stateless import (
+    Subscription as Subscription,
+)
+from ._stateless import (
+    SubscriptionFilter as SubscriptionFilter,
+)
+from ._stateless import (
+    check_protocol_version as check_protocol_version,
+)
+from ._stateless import (
+    complete_result as complete_result,
+)
+from ._stateless import (
+    input_required_result as input_required_result,
+)
+from ._stateless import (
+    log_message as log_message,
+)
+from ._stateless import (
+    missing_client_capabilities as missing_client_capabilities,
+)
+from ._stateless import (
+    parse_input_responses as parse_input_responses,
+)
+from ._stateless import (
+    parse_request_meta as parse_request_meta,
+)
+from ._stateless import (
+    parse_request_state as parse_request_state,
+)
+from ._stateless import (
+    progress_notification as progress_notification,
+)
+from ._stateless import (
+    require_client_capabilities as require_client_capabilities,
+)
+from ._versions import (
+    HANDSHAKE_VERSIONS as HANDSHAKE_VERSIONS,
+)
+from ._versions import (
+    LATEST_HANDSHAKE_VERSION as LATEST_HANDSHAKE_VERSION,
+)
+from ._versions import (
+    LATEST_VERSION as LATEST_VERSION,
+)
+from ._versions import (
+    STATELESS_VERSIONS as STATELESS_VERSIONS,
+)
+from ._versions import (
+    SUPPORTED_VERSIONS as SUPPORTED_VERSIONS,
+)
+from ._versions import (
+    Era as Era,
+)
+from ._versions import (
+    allows_batches as allows_batches,
+)
+from ._versions import (
+    era_of as era_of,
+)
+from ._versions import (
+    has_elicitation as has_elicitation,
+)
+from ._versions import (
+    negotiate_version as negotiate_version,
+)
+
+__all__ = [
+    "CACHEABLE_METHODS",
+    "CacheHint",
+    "CancelRequested",
+    "CoreAnswer",
+    "DEFAULT_ALLOWED_HOSTS",
+    "DEFAULT_ALLOWED_ORIGINS",
+    "DEFAULT_MAX_BODY_SIZE",
+    "DEFAULT_MAX_EVENT_SIZE",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_LINE_SIZE",
+    "DEFAULT_MAX_PENDING",
+    "DecodedBody",
+    "Era",
+    "ErrorCode",
+    "ErrorReceived",
+    "ErrorResponse",
+    "Event",
+    "EventId",
+    "HANDSHAKE_VERSIONS",
+    "Headers",
+    "HttpConfig",
+    "HttpDecision",
+    "HttpRequest",
+    "INPUT_REQUIRED_METHODS",
+    "InputRequest",
+    "InputResponses",
+    "LATEST_HANDSHAKE_VERSION",
+    "LATEST_VERSION",
+    "LEGACY_ENDPOINT_EVENT",
+    "LOG_LEVELS",
+    "LocalProtocolError",
+    "MAX_EVENT_SEQ",
+    "MAX_INPUT_KEY_LENGTH",
+    "MAX_INPUT_REQUESTS",
+    "MAX_INPUT_RESPONSES",
+    "MAX_REQUEST_STATE_SIZE",
+    "MAX_RESOURCE_SUBSCRIPTIONS",
+    "MAX_RETRY_MS",
+    "MAX_STREAM_ID_LENGTH",
+    "META_CLIENT_CAPABILITIES",
+    "META_CLIENT_INFO",
+    "META_LOG_LEVEL",
+    "META_PROGRESS_TOKEN",
+    "META_PROTOCOL_VERSION",
+    "META_SERVER_INFO",
+    "META_SUBSCRIPTION_ID",
+    "MIN_REQUEST_STATE_SECRET_SIZE",
+    "Message",
+    "NeedSession",
+    "Notification",
+    "NotificationReceived",
+    "OpenLegacyStream",
+    "OpenStream",
+    "ProcessMessages",
+    "ProtocolError",
+    "RESULT_TYPE_COMPLETE",
+    "RESULT_TYPE_INPUT_REQUIRED",
+    "Reject",
+    "RemoteProtocolError",
+    "ReplyReady",
+    "Request",
+    "RequestBinding",
+    "RequestCancelled",
+    "RequestId",
+    "RequestMeta",
+    "RequestReceived",
+    "RequestStateSealer",
+    "Response",
+    "ResponseMode",
+    "ResponseReceived",
+    "SSEComment",
+    "SSEDecoder",
+    "SSEItem",
+    "STATELESS_METHODS",
+    "STATELESS_VERSIONS",
+    "SUPPORTED_VERSIONS",
+    "ServerConfig",
+    "ServerSentEvent",
+    "ServerSession",
+    "SessionInitialized",
+    "SessionInput",
+    "SessionPhase",
+    "SessionState",
+    "StatelessDispatcher",
+    "StatelessRequest",
+    "StatelessServerConfig",
+    "Subscription",
+    "SubscriptionFilter",
+    "TRANSITIONS",
+    "TerminateSession",
+    "allows_batches",
+    "body_too_large",
+    "check_protocol_version",
+    "complete_result",
+    "decide",
+    "decide_with_session",
+    "decode_body",
+    "decode_header_value",
+    "decode_message",
+    "encode_batch",
+    "encode_comment",
+    "encode_event",
+    "encode_message",
+    "encode_message_event",
+    "encode_priming_event",
+    "encode_retry",
+    "era_of",
+    "error_response_for",
+    "format_event_id",
+    "has_elicitation",
+    "input_required_result",
+    "is_valid_session_id",
+    "legacy_endpoint_url",
+    "log_message",
+    "message_from_json",
+    "message_to_json",
+    "missing_client_capabilities",
+    "negotiate_version",
+    "node_of_request_id",
+    "param_header_paths",
+    "parse_event_id",
+    "parse_input_responses",
+    "parse_request_meta",
+    "parse_request_state",
+    "precheck",
+    "progress_notification",
+    "reject_for",
+    "render_state_diagram",
+    "require_client_capabilities",
+    "response_start",
+    "status_for_error",
+    "validate_param_headers",
+]

@@ -152,7 +152,7 @@ def _invalid(reason: str, request_id: RequestId | None = None) -> RemoteProtocol
 def _readable_id(obj: dict[str, Any]) -> RequestId | None:
     value = obj.get("id")
     if type(value) is int or type(value) is str:
-        return value  # type: ignore[no-any-return]
+        return value
     return None
 
 
@@ -253,7 +253,8 @@ def decode_body(
         raise _invalid("an empty batch")
     if len(obj) > max_batch_size:
         raise RemoteProtocolError(
-            f"Invalid request: a batch of {len(obj)} messages exceeds the limit of {max_batch_size}",
+            f"Invalid request: a batch of {len(obj)} messages exceeds the limit "
+            f"of {max_batch_size}",
             code=ErrorCode.INVALID_REQUEST,
             http_status=413,
         )

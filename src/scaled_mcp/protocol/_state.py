@@ -15,12 +15,15 @@ import attrs
 
 from ._errors import LocalProtocolError
 
-__all__ = ["SessionPhase", "SessionState"]
+__all__ = ["LOG_LEVELS", "SessionPhase", "SessionState"]
 
 
 class SessionPhase(enum.Enum):
     """Where a session is in its lifecycle (lifecycle: initialization, operation, shutdown)."""
 
+    #: Nothing but ``ping`` has been received yet ("The initialization phase MUST be the
+    #: first interaction between client and server").
+    NEW = "new"
     #: ``initialize`` was answered; the client has not yet sent ``notifications/initialized``.
     INITIALIZING = "initializing"
     #: Normal operation.
@@ -29,7 +32,17 @@ class SessionPhase(enum.Enum):
     CLOSED = "closed"
 
 
-_LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+#: The syslog severities of ``notifications/message``, least severe first.
+LOG_LEVELS: tuple[str, ...] = (
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+)
 
 
 @attrs.frozen(slots=True)
@@ -72,17 +85,17 @@ class SessionState:
         try:
             subscriptions = data["subscriptions"]
             log_level = data["logLevel"]
-            fields = dict(
-                session_id=data["sessionId"],
-                protocol_version=data["protocolVersion"],
-                phase=SessionPhase(data["phase"]),
-                client_info=data["clientInfo"],
-                client_capabilities=data["clientCapabilities"],
-                log_level=log_level,
-                subscriptions=frozenset(subscriptions),
-                created_at=float(data["createdAt"]),
-                last_activity=float(data["lastActivity"]),
-            )
+            fields: dict[str, Any] = {
+                "session_id": data["sessionId"],
+                "protocol_version": data["protocolVersion"],
+                "phase": SessionPhase(data["phase"]),
+                "client_info": data["clientInfo"],
+                "client_capabilities": data["clientCapabilities"],
+                "log_level": log_level,
+                "subscriptions": frozenset(subscriptions),
+                "created_at": float(data["createdAt"]),
+                "last_activity": float(data["lastActivity"]),
+            }
         except (KeyError, TypeError, ValueError) as exc:
             raise LocalProtocolError(f"malformed session state: {exc!r}") from None
         if not isinstance(fields["session_id"], str) or not isinstance(
@@ -93,7 +106,7 @@ class SessionState:
             fields["client_capabilities"], dict
         ):
             raise LocalProtocolError("malformed session state: client data must be objects")
-        if log_level is not None and log_level not in _LOG_LEVELS:
+        if log_level is not None and log_level not in LOG_LEVELS:
             raise LocalProtocolError(f"malformed session state: log level {log_level!r}")
         if not isinstance(subscriptions, list) or not all(
             isinstance(uri, str) for uri in subscriptions

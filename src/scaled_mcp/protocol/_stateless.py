@@ -42,13 +42,12 @@ import attrs
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from ._jsonrpc import Notification, Request, RequestId, Response, _trusted
 from ._request_state import RequestBinding, RequestStateSealer
-from ._state import _LOG_LEVELS
+from ._state import LOG_LEVELS
 from ._versions import STATELESS_VERSIONS
 
 __all__ = [
     "CACHEABLE_METHODS",
     "INPUT_REQUIRED_METHODS",
-    "LOG_LEVELS",
     "MAX_INPUT_KEY_LENGTH",
     "MAX_INPUT_REQUESTS",
     "MAX_INPUT_RESPONSES",
@@ -109,7 +108,6 @@ RESULT_TYPE_COMPLETE: Final = "complete"
 RESULT_TYPE_INPUT_REQUIRED: Final = "input_required"
 
 #: The syslog levels of ``notifications/message``, least severe first.
-LOG_LEVELS: Final[tuple[str, ...]] = _LOG_LEVELS
 _LOG_RANK: Final[Mapping[str, int]] = {level: rank for rank, level in enumerate(LOG_LEVELS)}
 
 # -- limits --------------------------------------------------------------------

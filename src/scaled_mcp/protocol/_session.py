@@ -1,0 +1,601 @@
+"""The handshake-era session machine (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25).
+
+One :class:`ServerSession` is the server side of one session: it takes the
+client's messages one at a time, decides what each means in the session's
+phase, and says what to do (events) or what is wrong (:class:`RemoteProtocolError`
+carrying the JSON-RPC code, with the request's id). It owns the table of
+requests in flight each way, keyed by JSON-RPC id, like h2's streams.
+
+Phases move only through :data:`TRANSITIONS`. A message whose (phase, kind) is
+not in the table is a protocol error answered on its own: JSON-RPC messages
+stand alone, so one bad message does not end a session (only ``close`` does).
+
+One instance per session per node: the outgoing request ids it mints count
+up from 1 and carry the node id, and its in-flight tables are node-local work.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from ._events import (
+    ErrorReceived,
+    Event,
+    NotificationReceived,
+    ReplyReady,
+    RequestCancelled,
+    RequestReceived,
+    ResponseReceived,
+    SessionInitialized,
+)
+from ._jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Response
+from ._state import LOG_LEVELS, SessionPhase, SessionState
+from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
+
+__all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_PENDING",
+    "TRANSITIONS",
+    "ServerConfig",
+    "ServerSession",
+    "SessionInput",
+    "node_of_request_id",
+    "render_state_diagram",
+]
+
+#: How many client requests may be in flight at once in one session.
+DEFAULT_MAX_IN_FLIGHT: Final = 1024
+#: How many server→client requests may await an answer at once in one session.
+DEFAULT_MAX_PENDING: Final = 256
+
+
+class SessionInput(enum.Enum):
+    """What kind of message moves the session (the table's second key)."""
+
+    INITIALIZE = "initialize request"
+    INITIALIZED = "initialized notification"
+    PING = "ping request"
+    REQUEST = "other request"
+    NOTIFICATION = "other notification"
+    RESPONSE = "response"
+    CLOSE = "close"
+
+
+_P = SessionPhase
+_I = SessionInput
+
+#: Every legal move: ``{(phase, input): next phase}``. Anything else is a protocol error.
+TRANSITIONS: Final[Mapping[tuple[SessionPhase, SessionInput], SessionPhase]] = {
+    # "The initialization phase MUST be the first interaction between client and server."
+    (_P.NEW, _I.INITIALIZE): _P.INITIALIZING,
+    # "The client SHOULD NOT send requests other than pings before the server has
+    # responded to the initialize request."
+    (_P.NEW, _I.PING): _P.NEW,
+    (_P.NEW, _I.CLOSE): _P.CLOSED,
+    (_P.INITIALIZING, _I.INITIALIZED): _P.OPERATING,
+    (_P.INITIALIZING, _I.PING): _P.INITIALIZING,
+    # Over HTTP a request may overtake the initialized notification: it can only
+    # have been sent after the client received the initialize result.
+    (_P.INITIALIZING, _I.REQUEST): _P.OPERATING,
+    (_P.INITIALIZING, _I.NOTIFICATION): _P.INITIALIZING,
+    (_P.INITIALIZING, _I.RESPONSE): _P.INITIALIZING,
+    (_P.INITIALIZING, _I.CLOSE): _P.CLOSED,
+    (_P.OPERATING, _I.INITIALIZED): _P.OPERATING,
+    (_P.OPERATING, _I.PING): _P.OPERATING,
+    (_P.OPERATING, _I.REQUEST): _P.OPERATING,
+    (_P.OPERATING, _I.NOTIFICATION): _P.OPERATING,
+    (_P.OPERATING, _I.RESPONSE): _P.OPERATING,
+    (_P.OPERATING, _I.CLOSE): _P.CLOSED,
+}
+
+# Client requests of the handshake era, and the server capability each needs.
+_REQUEST_CAPABILITY: Final[Mapping[str, str | None]] = {
+    "tools/list": "tools",
+    "tools/call": "tools",
+    "resources/list": "resources",
+    "resources/templates/list": "resources",
+    "resources/read": "resources",
+    "resources/subscribe": "resources",
+    "resources/unsubscribe": "resources",
+    "prompts/list": "prompts",
+    "prompts/get": "prompts",
+    "logging/setLevel": "logging",
+    "completion/complete": "completions",
+    "tasks/get": "tasks",
+    "tasks/result": "tasks",
+    "tasks/list": "tasks",
+    "tasks/cancel": "tasks",
+}
+_TASK_METHODS: Final = frozenset({"tasks/get", "tasks/result", "tasks/list", "tasks/cancel"})
+_CLIENT_NOTIFICATIONS: Final = frozenset(
+    {"notifications/progress", "notifications/roots/list_changed"}
+)
+_LOG_RANK: Final[Mapping[str, int]] = {level: rank for rank, level in enumerate(LOG_LEVELS)}
+_LIST_KINDS: Final = frozenset({"tools", "resources", "prompts"})
+
+
+def _error(message: str, code: int, request_id: RequestId | None) -> RemoteProtocolError:
+    return RemoteProtocolError(message, code=code, http_status=400, request_id=request_id)
+
+
+def _params_error(message: str, request_id: RequestId) -> RemoteProtocolError:
+    return _error(f"Invalid params: {message}", ErrorCode.INVALID_PARAMS, request_id)
+
+
+def _require_string(params: Mapping[str, Any], key: str, request: Request) -> None:
+    if type(params.get(key)) is not str:
+        raise _params_error(f'{request.method} needs a string "{key}"', request.id)
+
+
+def _check_params(request: Request, params: Mapping[str, Any]) -> None:
+    """The shape checks the core owns; the application checks the rest."""
+    method = request.method
+    if method == "tools/call":
+        _require_string(params, "name", request)
+        arguments = params.get("arguments")
+        if arguments is not None and type(arguments) is not dict:
+            raise _params_error('"arguments" must be an object', request.id)
+    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
+        _require_string(params, "uri", request)
+    elif method == "prompts/get":
+        _require_string(params, "name", request)
+        arguments = params.get("arguments")
+        if arguments is not None and (
+            type(arguments) is not dict or any(type(v) is not str for v in arguments.values())
+        ):
+            raise _params_error('prompt "arguments" must map names to strings', request.id)
+    elif method == "completion/complete":
+        if type(params.get("ref")) is not dict or type(params.get("argument")) is not dict:
+            raise _params_error('completion/complete needs "ref" and "argument"', request.id)
+    elif method.endswith("/list"):
+        cursor = params.get("cursor")
+        if cursor is not None and type(cursor) is not str:
+            raise _params_error('"cursor" must be a string', request.id)
+
+
+def node_of_request_id(request_id: object) -> str | None:
+    """The node that minted a server→client request id, or ``None`` if it is not one of ours.
+
+    Ids are ``"<node_id>.<n>"``: the node that awaits the client's answer is
+    named in the id, so a cluster routes the answer without a lookup.
+    """
+    if type(request_id) is not str:
+        return None
+    node, dot, number = request_id.partition(".")
+    if not node or not dot or not number.isdigit() or not number.isascii():
+        return None
+    return node
+
+
+@attrs.frozen(slots=True)
+class ServerConfig:
+    """What the server says of itself in ``initialize``.
+
+    ``server_info`` is the ``Implementation`` object (``name``, ``version`` …),
+    ``capabilities`` the ``ServerCapabilities`` object: it also decides which
+    methods exist. ``extension_methods`` are further request methods handed
+    to the application as they are.
+    """
+
+    server_info: dict[str, Any]
+    capabilities: dict[str, Any] = attrs.field(factory=dict)
+    instructions: str | None = None
+    extension_methods: frozenset[str] = frozenset()
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    max_pending: int = DEFAULT_MAX_PENDING
+
+    def __attrs_post_init__(self) -> None:
+        info = self.server_info
+        if type(info) is not dict or type(info.get("name")) is not str:
+            raise LocalProtocolError('server_info must be an object with a string "name"')
+        if type(info.get("version")) is not str:
+            raise LocalProtocolError('server_info must have a string "version"')
+        if type(self.capabilities) is not dict:
+            raise LocalProtocolError("capabilities must be an object")
+
+
+class _Incoming:
+    """A client request in flight."""
+
+    __slots__ = ("last_progress", "method", "progress_token")
+
+    def __init__(self, method: str, progress_token: str | int | None) -> None:
+        self.method = method
+        self.progress_token = progress_token
+        self.last_progress: float | None = None
+
+
+class ServerSession:
+    """The server side of one handshake-era MCP session. See the module docstring."""
+
+    def __init__(self, config: ServerConfig, *, session_id: str, node_id: str) -> None:
+        if not node_id or "." in node_id:
+            raise LocalProtocolError(f"a node id must be non-empty without '.': {node_id!r}")
+        self.config = config
+        self.session_id = session_id
+        self.node_id = node_id
+        self.phase = SessionPhase.NEW
+        self.protocol_version: str | None = None
+        self.client_info: dict[str, Any] = {}
+        self.client_capabilities: dict[str, Any] = {}
+        self.log_level: str | None = None
+        self.subscriptions: set[str] = set()
+        self.created_at: float | None = None
+        self.last_activity = 0.0
+        self._incoming: dict[RequestId, _Incoming] = {}
+        self._outgoing: dict[RequestId, Request] = {}
+        self._next_number = 1
+        self._methods: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_state(
+        cls, config: ServerConfig, state: SessionState, *, node_id: str
+    ) -> ServerSession:
+        """Rebuild a session from the plain data another node wrote."""
+        session = cls(config, session_id=state.session_id, node_id=node_id)
+        session.phase = state.phase
+        session.client_info = dict(state.client_info)
+        session.client_capabilities = dict(state.client_capabilities)
+        session.log_level = state.log_level
+        session.subscriptions = set(state.subscriptions)
+        session.created_at = state.created_at
+        session.last_activity = state.last_activity
+        if state.phase is not SessionPhase.NEW:
+            session._negotiated(state.protocol_version)
+        return session
+
+    @property
+    def state(self) -> SessionState:
+        """The session's shared plain data, as of the last message."""
+        return SessionState(
+            session_id=self.session_id,
+            protocol_version=self.protocol_version or "",
+            phase=self.phase,
+            client_info=self.client_info,
+            client_capabilities=self.client_capabilities,
+            log_level=self.log_level,
+            subscriptions=frozenset(self.subscriptions),
+            created_at=self.created_at if self.created_at is not None else self.last_activity,
+            last_activity=self.last_activity,
+        )
+
+    def _negotiated(self, version: str) -> None:
+        self.protocol_version = version
+        capabilities = self.config.capabilities
+        methods = {"ping"} | set(self.config.extension_methods)
+        for method, capability in _REQUEST_CAPABILITY.items():
+            if method in _TASK_METHODS and version < V2025_11_25:
+                continue
+            if capability == "completions" and version < V2025_03_26:
+                methods.add(method)  # 2024-11-05 had completion with no capability.
+            elif capability in capabilities:
+                methods.add(method)
+        if not (capabilities.get("resources") or {}).get("subscribe"):
+            methods -= {"resources/subscribe", "resources/unsubscribe"}
+        self._methods = frozenset(methods)
+
+    # -- the table -------------------------------------------------------------
+
+    def _move(self, kind: SessionInput, request_id: RequestId | None = None) -> None:
+        next_phase = TRANSITIONS.get((self.phase, kind))
+        if next_phase is None:
+            if self.phase is SessionPhase.NEW:
+                why = "the session is not initialized yet"
+            elif self.phase is SessionPhase.CLOSED:
+                why = "the session is closed"
+            else:
+                why = "the session is already initialized"
+            raise _error(
+                f"Invalid request: {kind.value} not allowed: {why}",
+                ErrorCode.INVALID_REQUEST,
+                request_id,
+            )
+        self.phase = next_phase
+
+    # -- receiving -------------------------------------------------------------
+
+    def receive(self, message: Message, *, now: float) -> list[Event]:
+        """Take one message from the client; return what it means.
+
+        Raises :class:`RemoteProtocolError` (with the request's id for a
+        request) when the message is not allowed: answer a request with
+        ``error_response_for(exc)``; a bad notification or response has no
+        answer on the wire.
+        """
+        self.last_activity = now
+        kind = type(message)
+        if kind is Request:
+            return self._receive_request(message)  # type: ignore[arg-type]
+        if kind is Notification:
+            return self._receive_notification(message)  # type: ignore[arg-type]
+        if kind is Response or kind is ErrorResponse:
+            return self._receive_response(message)  # type: ignore[arg-type]
+        raise LocalProtocolError(f"not a message: {message!r}")
+
+    def _receive_request(self, request: Request) -> list[Event]:
+        method = request.method
+        request_id = request.id
+        if method == "initialize":
+            return self._initialize(request)
+        if method == "ping":
+            self._move(SessionInput.PING, request_id)
+            return [ReplyReady(Response(id=request_id, result={}))]
+        if request_id in self._incoming:
+            # "The request ID MUST NOT match the ID of any other request the sender
+            # has issued and not yet received a response for."
+            raise _error(
+                f"Invalid request: id {request_id!r} is already in flight",
+                ErrorCode.INVALID_REQUEST,
+                request_id,
+            )
+        phase = self.phase
+        self._move(SessionInput.REQUEST, request_id)
+        try:
+            if method not in self._methods:
+                raise _error(f"Method not found: {method}", ErrorCode.METHOD_NOT_FOUND, request_id)
+            params = request.params if request.params is not None else {}
+            _check_params(request, params)
+            if method == "logging/setLevel":
+                return self._set_level(request, params)
+            if method == "resources/subscribe" or method == "resources/unsubscribe":
+                return self._subscribe(request, params)
+            if len(self._incoming) >= self.config.max_in_flight:
+                raise _error(
+                    "Invalid request: too many requests in flight",
+                    ErrorCode.INVALID_REQUEST,
+                    request_id,
+                )
+            meta = params.get("_meta")
+            token = None
+            if meta is not None:
+                if type(meta) is not dict:
+                    raise _params_error('"_meta" must be an object', request_id)
+                token = meta.get("progressToken")
+                if token is not None and type(token) is not str and type(token) is not int:
+                    raise _params_error(
+                        '"progressToken" must be a string or an integer', request_id
+                    )
+        except RemoteProtocolError:
+            self.phase = phase
+            raise
+        self._incoming[request_id] = _Incoming(method, token)
+        return [RequestReceived(request)]
+
+    def _initialize(self, request: Request) -> list[Event]:
+        params = request.params or {}
+        requested = params.get("protocolVersion")
+        capabilities = params.get("capabilities")
+        client_info = params.get("clientInfo")
+        if type(requested) is not str:
+            raise _params_error('initialize needs a string "protocolVersion"', request.id)
+        if type(capabilities) is not dict:
+            raise _params_error('initialize needs a "capabilities" object', request.id)
+        if type(client_info) is not dict or type(client_info.get("name")) is not str:
+            raise _params_error('initialize needs a "clientInfo" with a "name"', request.id)
+        self._move(SessionInput.INITIALIZE, request.id)
+        version = negotiate_version(requested)
+        self._negotiated(version)
+        self.client_info = client_info
+        self.client_capabilities = capabilities
+        if self.created_at is None:
+            self.created_at = self.last_activity
+        result: dict[str, Any] = {
+            "protocolVersion": version,
+            "capabilities": self.config.capabilities,
+            "serverInfo": self.config.server_info,
+        }
+        if self.config.instructions is not None:
+            result["instructions"] = self.config.instructions
+        return [ReplyReady(Response(id=request.id, result=result))]
+
+    def _set_level(self, request: Request, params: Mapping[str, Any]) -> list[Event]:
+        level = params.get("level")
+        if level not in _LOG_RANK:
+            raise _params_error(f"unknown log level {level!r}", request.id)
+        self.log_level = level
+        return [ReplyReady(Response(id=request.id, result={}))]
+
+    def _subscribe(self, request: Request, params: Mapping[str, Any]) -> list[Event]:
+        uri: str = params["uri"]
+        if request.method == "resources/subscribe":
+            self.subscriptions.add(uri)
+        else:
+            self.subscriptions.discard(uri)
+        return [ReplyReady(Response(id=request.id, result={}))]
+
+    def _receive_notification(self, notification: Notification) -> list[Event]:
+        method = notification.method
+        if method == "notifications/initialized":
+            before = self.phase
+            self._move(SessionInput.INITIALIZED)
+            return [SessionInitialized()] if before is SessionPhase.INITIALIZING else []
+        self._move(SessionInput.NOTIFICATION)
+        if method == "notifications/cancelled":
+            return self._cancelled(notification.params or {})
+        if method in _CLIENT_NOTIFICATIONS:
+            return [NotificationReceived(notification)]
+        # Unknown notifications are ignored: nobody expects an answer to them.
+        return []
+
+    def _cancelled(self, params: Mapping[str, Any]) -> list[Event]:
+        request_id = params.get("requestId")
+        reason = params.get("reason")
+        # "The receiver MAY ignore the cancellation notification if the request is
+        # unknown, already completed, or cannot be cancelled"; "The initialize
+        # request MUST NOT be cancelled by clients" (it is never in flight here).
+        if (type(request_id) is not str and type(request_id) is not int) or (
+            request_id not in self._incoming
+        ):
+            return []
+        del self._incoming[request_id]
+        return [RequestCancelled(request_id, reason if type(reason) is str else None)]
+
+    def _receive_response(self, response: Response | ErrorResponse) -> list[Event]:
+        self._move(SessionInput.RESPONSE)
+        request = self._outgoing.pop(response.id, None) if response.id is not None else None
+        if request is None:
+            # An answer to nothing we asked (or already answered): ignored.
+            return []
+        if type(response) is Response:
+            return [ResponseReceived(response, request)]
+        return [ErrorReceived(response, request)]  # type: ignore[arg-type]
+
+    # -- answering -------------------------------------------------------------
+
+    def _finish(self, request_id: RequestId) -> None:
+        if self._incoming.pop(request_id, None) is None:
+            raise LocalProtocolError(
+                f"no request {request_id!r} is in flight (answered or cancelled)"
+            )
+
+    def send_response(self, request_id: RequestId, result: dict[str, Any]) -> Response:
+        """Answer the client request ``request_id`` with ``result``."""
+        self._finish(request_id)
+        return Response(id=request_id, result=result)
+
+    def send_error(
+        self, request_id: RequestId, code: int, message: str, data: Any = None
+    ) -> ErrorResponse:
+        """Answer the client request ``request_id`` with a JSON-RPC error."""
+        self._finish(request_id)
+        return ErrorResponse(id=request_id, code=int(code), message=message, data=data)
+
+    def is_in_flight(self, request_id: RequestId) -> bool:
+        """Whether a client request still awaits its answer (not answered nor cancelled)."""
+        return request_id in self._incoming
+
+    # -- server → client -------------------------------------------------------
+
+    def send_request(self, method: str, params: dict[str, Any] | None = None) -> Request:
+        """A request to the client, with a fresh id that names this node.
+
+        Lifecycle: "The server SHOULD NOT send requests other than pings and
+        logging before receiving the initialized notification." Sampling,
+        roots and elicitation need the capability the client declared.
+        """
+        if method != "ping" and self.phase is not SessionPhase.OPERATING:
+            raise LocalProtocolError(
+                f"cannot send {method} while the session is {self.phase.value}"
+            )
+        if method == "ping" and self.phase not in (
+            SessionPhase.INITIALIZING,
+            SessionPhase.OPERATING,
+        ):
+            raise LocalProtocolError(f"cannot ping while the session is {self.phase.value}")
+        self._check_client_capability(method, params or {})
+        if len(self._outgoing) >= self.config.max_pending:
+            raise LocalProtocolError("too many requests to the client await an answer")
+        request_id = f"{self.node_id}.{self._next_number}"
+        self._next_number += 1
+        request = Request(id=request_id, method=method, params=params)
+        self._outgoing[request_id] = request
+        return request
+
+    def _check_client_capability(self, method: str, params: Mapping[str, Any]) -> None:
+        capabilities = self.client_capabilities
+        if method == "sampling/createMessage":
+            if "sampling" not in capabilities:
+                raise LocalProtocolError("the client did not declare sampling")
+            if params.get("tools") and "tools" not in (capabilities["sampling"] or {}):
+                raise LocalProtocolError("the client did not declare sampling with tools")
+        elif method == "roots/list":
+            if "roots" not in capabilities:
+                raise LocalProtocolError("the client did not declare roots")
+        elif method == "elicitation/create":
+            version = self.protocol_version or ""
+            if not has_elicitation(version):
+                raise LocalProtocolError(f"elicitation does not exist in {version}")
+            if "elicitation" not in capabilities:
+                raise LocalProtocolError("the client did not declare elicitation")
+            mode = params.get("mode", "form")
+            declared = capabilities["elicitation"] or {}
+            # 2025-11-25: an empty elicitation object means form mode only.
+            supported = {"form"} if not declared else set(declared)
+            if version >= V2025_11_25 and mode not in supported:
+                raise LocalProtocolError(f"the client did not declare {mode} mode elicitation")
+        elif method != "ping":
+            raise LocalProtocolError(f"{method} is not a server-to-client request")
+
+    def cancel_request(self, request_id: RequestId, reason: str | None = None) -> Notification:
+        """Give up on a server→client request; send the returned notification."""
+        if self._outgoing.pop(request_id, None) is None:
+            raise LocalProtocolError(f"no request {request_id!r} awaits the client")
+        params: dict[str, Any] = {"requestId": request_id}
+        if reason is not None:
+            params["reason"] = reason
+        return Notification(method="notifications/cancelled", params=params)
+
+    def progress(
+        self,
+        request_id: RequestId,
+        progress: float,
+        total: float | None = None,
+        message: str | None = None,
+    ) -> Notification | None:
+        """A progress notification for the client request ``request_id``,
+        or ``None`` when that request asked for none (no ``progressToken``).
+
+        Progress: "The progress value MUST increase with each notification."
+        """
+        incoming = self._incoming.get(request_id)
+        if incoming is None:
+            raise LocalProtocolError(f"no request {request_id!r} is in flight")
+        if incoming.progress_token is None:
+            return None
+        if incoming.last_progress is not None and not progress > incoming.last_progress:
+            raise LocalProtocolError("progress must increase with each notification")
+        incoming.last_progress = progress
+        params: dict[str, Any] = {"progressToken": incoming.progress_token, "progress": progress}
+        if total is not None:
+            params["total"] = total
+        if message is not None and (self.protocol_version or "") >= V2025_03_26:
+            params["message"] = message
+        return Notification(method="notifications/progress", params=params)
+
+    def log(self, level: str, data: Any, logger: str | None = None) -> Notification | None:
+        """A ``notifications/message``, or ``None`` below the client's level."""
+        rank = _LOG_RANK.get(level)
+        if rank is None:
+            raise LocalProtocolError(f"unknown log level {level!r}")
+        if "logging" not in self.config.capabilities:
+            raise LocalProtocolError("the server did not declare the logging capability")
+        if self.log_level is not None and rank < _LOG_RANK[self.log_level]:
+            return None
+        params: dict[str, Any] = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        return Notification(method="notifications/message", params=params)
+
+    def resource_updated(self, uri: str) -> Notification | None:
+        """``notifications/resources/updated`` if the client subscribed to ``uri``."""
+        if uri not in self.subscriptions:
+            return None
+        return Notification(method="notifications/resources/updated", params={"uri": uri})
+
+    def list_changed(self, kind: str) -> Notification:
+        """``notifications/<kind>/list_changed`` for ``tools``, ``resources`` or ``prompts``."""
+        if kind not in _LIST_KINDS:
+            raise LocalProtocolError(f"no list_changed notification for {kind!r}")
+        if not (self.config.capabilities.get(kind) or {}).get("listChanged"):
+            raise LocalProtocolError(f"the server did not declare {kind}.listChanged")
+        return Notification(method=f"notifications/{kind}/list_changed")
+
+    def close(self) -> None:
+        """End the session (HTTP DELETE, expiry, shutdown); every later message is refused."""
+        self._move(SessionInput.CLOSE)
+        self._incoming.clear()
+        self._outgoing.clear()
+
+
+def render_state_diagram() -> str:
+    """The session's phases as a Mermaid state diagram, from :data:`TRANSITIONS`."""
+    lines = ["stateDiagram-v2", "    [*] --> new"]
+    for (phase, kind), target in TRANSITIONS.items():
+        lines.append(f"    {phase.value} --> {target.value}: {kind.value}")
+    lines.append("    closed --> [*]")
+    return "\n".join(lines) + "\n"
