@@ -373,6 +373,120 @@ from ._stateless import (
 from ._stateless import (
     require_client_capabilities as require_client_capabilities,
 )
+from ._types import (
+    Annotations as Annotations,
+)
+from ._types import (
+    AudioContent as AudioContent,
+)
+from ._types import (
+    BlobResourceContents as BlobResourceContents,
+)
+from ._types import (
+    CallToolResult as CallToolResult,
+)
+from ._types import (
+    CompleteResult as CompleteResult,
+)
+from ._types import (
+    Completion as Completion,
+)
+from ._types import (
+    ContentBlock as ContentBlock,
+)
+from ._types import (
+    CreateMessageResult as CreateMessageResult,
+)
+from ._types import (
+    ElicitResult as ElicitResult,
+)
+from ._types import (
+    EmbeddedResource as EmbeddedResource,
+)
+from ._types import (
+    GetPromptResult as GetPromptResult,
+)
+from ._types import (
+    Icon as Icon,
+)
+from ._types import (
+    ImageContent as ImageContent,
+)
+from ._types import (
+    Implementation as Implementation,
+)
+from ._types import (
+    ListPromptsResult as ListPromptsResult,
+)
+from ._types import (
+    ListResourcesResult as ListResourcesResult,
+)
+from ._types import (
+    ListResourceTemplatesResult as ListResourceTemplatesResult,
+)
+from ._types import (
+    ListRootsResult as ListRootsResult,
+)
+from ._types import (
+    ListToolsResult as ListToolsResult,
+)
+from ._types import (
+    ModelHint as ModelHint,
+)
+from ._types import (
+    ModelPreferences as ModelPreferences,
+)
+from ._types import (
+    Prompt as Prompt,
+)
+from ._types import (
+    PromptArgument as PromptArgument,
+)
+from ._types import (
+    PromptMessage as PromptMessage,
+)
+from ._types import (
+    ReadResourceResult as ReadResourceResult,
+)
+from ._types import (
+    Resource as Resource,
+)
+from ._types import (
+    ResourceContents as ResourceContents,
+)
+from ._types import (
+    ResourceLink as ResourceLink,
+)
+from ._types import (
+    ResourceTemplate as ResourceTemplate,
+)
+from ._types import (
+    Root as Root,
+)
+from ._types import (
+    SamplingMessage as SamplingMessage,
+)
+from ._types import (
+    TextContent as TextContent,
+)
+from ._types import (
+    TextResourceContents as TextResourceContents,
+)
+from ._types import (
+    Tool as Tool,
+)
+from ._types import (
+    ToolAnnotations as ToolAnnotations,
+)
+from ._types import (
+    converter as converter,
+)
+from ._types import (
+    from_wire as from_wire,
+)
+from ._types import (
+    to_wire as to_wire,
+)
 from ._versions import (
     HANDSHAKE_VERSIONS as HANDSHAKE_VERSIONS,
 )
@@ -405,10 +519,18 @@ from ._versions import (
 )
 
 __all__ = [
+    "Annotations",
+    "AudioContent",
+    "BlobResourceContents",
     "CACHEABLE_METHODS",
     "CacheHint",
+    "CallToolResult",
     "CancelRequested",
+    "CompleteResult",
+    "Completion",
+    "ContentBlock",
     "CoreAnswer",
+    "CreateMessageResult",
     "DEFAULT_ALLOWED_HOSTS",
     "DEFAULT_ALLOWED_ORIGINS",
     "DEFAULT_MAX_BODY_SIZE",
@@ -417,24 +539,35 @@ __all__ = [
     "DEFAULT_MAX_LINE_SIZE",
     "DEFAULT_MAX_PENDING",
     "DecodedBody",
+    "ElicitResult",
+    "EmbeddedResource",
     "Era",
     "ErrorCode",
     "ErrorReceived",
     "ErrorResponse",
     "Event",
     "EventId",
+    "GetPromptResult",
     "HANDSHAKE_VERSIONS",
     "Headers",
     "HttpConfig",
     "HttpDecision",
     "HttpRequest",
     "INPUT_REQUIRED_METHODS",
+    "Icon",
+    "ImageContent",
+    "Implementation",
     "InputRequest",
     "InputResponses",
     "LATEST_HANDSHAKE_VERSION",
     "LATEST_VERSION",
     "LEGACY_ENDPOINT_EVENT",
     "LOG_LEVELS",
+    "ListPromptsResult",
+    "ListResourceTemplatesResult",
+    "ListResourcesResult",
+    "ListRootsResult",
+    "ListToolsResult",
     "LocalProtocolError",
     "MAX_EVENT_SEQ",
     "MAX_INPUT_KEY_LENGTH",
@@ -453,15 +586,21 @@ __all__ = [
     "META_SUBSCRIPTION_ID",
     "MIN_REQUEST_STATE_SECRET_SIZE",
     "Message",
+    "ModelHint",
+    "ModelPreferences",
     "NeedSession",
     "Notification",
     "NotificationReceived",
     "OpenLegacyStream",
     "OpenStream",
     "ProcessMessages",
+    "Prompt",
+    "PromptArgument",
+    "PromptMessage",
     "ProtocolError",
     "RESULT_TYPE_COMPLETE",
     "RESULT_TYPE_INPUT_REQUIRED",
+    "ReadResourceResult",
     "Reject",
     "RemoteProtocolError",
     "ReplyReady",
@@ -472,15 +611,21 @@ __all__ = [
     "RequestMeta",
     "RequestReceived",
     "RequestStateSealer",
+    "Resource",
+    "ResourceContents",
+    "ResourceLink",
+    "ResourceTemplate",
     "Response",
     "ResponseMode",
     "ResponseReceived",
+    "Root",
     "SSEComment",
     "SSEDecoder",
     "SSEItem",
     "STATELESS_METHODS",
     "STATELESS_VERSIONS",
     "SUPPORTED_VERSIONS",
+    "SamplingMessage",
     "ServerConfig",
     "ServerSentEvent",
     "ServerSession",
@@ -495,10 +640,15 @@ __all__ = [
     "SubscriptionFilter",
     "TRANSITIONS",
     "TerminateSession",
+    "TextContent",
+    "TextResourceContents",
+    "Tool",
+    "ToolAnnotations",
     "allows_batches",
     "body_too_large",
     "check_protocol_version",
     "complete_result",
+    "converter",
     "decide",
     "decide_with_session",
     "decode_body",
@@ -514,6 +664,7 @@ __all__ = [
     "era_of",
     "error_response_for",
     "format_event_id",
+    "from_wire",
     "has_elicitation",
     "input_required_result",
     "is_valid_session_id",
@@ -536,5 +687,6 @@ __all__ = [
     "require_client_capabilities",
     "response_start",
     "status_for_error",
+    "to_wire",
     "validate_param_headers",
 ]
