@@ -1,0 +1,40 @@
+"""Revisions, eras and version negotiation."""
+
+from __future__ import annotations
+
+import pytest
+
+from scaled_mcp.protocol import (
+    HANDSHAKE_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    STATELESS_VERSIONS,
+    SUPPORTED_VERSIONS,
+    Era,
+    allows_batches,
+    era_of,
+    has_elicitation,
+    negotiate_version,
+)
+from tests.spec import REVISIONS
+
+
+def test_every_published_revision_is_supported() -> None:
+    assert SUPPORTED_VERSIONS == REVISIONS
+    assert all(era_of(v) is Era.HANDSHAKE for v in HANDSHAKE_VERSIONS)
+    assert all(era_of(v) is Era.STATELESS for v in STATELESS_VERSIONS)
+    assert era_of("2023-01-01") is None
+
+
+@pytest.mark.parametrize("version", HANDSHAKE_VERSIONS)
+def test_a_supported_version_is_answered_with_itself(version: str) -> None:
+    assert negotiate_version(version) == version
+
+
+@pytest.mark.parametrize("requested", ["2026-07-28", "2099-01-01", "", None, 5])
+def test_otherwise_the_latest_handshake_version(requested: object) -> None:
+    assert negotiate_version(requested) == LATEST_HANDSHAKE_VERSION
+
+
+def test_features_by_revision() -> None:
+    assert [allows_batches(v) for v in REVISIONS] == [False, True, False, False, False]
+    assert [has_elicitation(v) for v in REVISIONS] == [False, False, True, True, True]
