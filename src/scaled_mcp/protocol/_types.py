@@ -208,10 +208,14 @@ class Tool:
 
 @attrs.frozen(slots=True, kw_only=True)
 class CallToolResult:
-    """A tool's result; ``is_error`` marks a failure the model should see."""
+    """A tool's result; ``is_error`` marks a failure the model should see.
+
+    ``structured_content`` is a JSON object up to 2025-11-25; 2026-07-28 allows
+    any JSON value.
+    """
 
     content: list[ContentBlock] = attrs.field(factory=list)
-    structured_content: dict[str, Any] | None = None
+    structured_content: Any = None
     is_error: bool | None = None
     meta: dict[str, Any] | None = None
 
