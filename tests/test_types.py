@@ -66,15 +66,15 @@ icons = st.none() | st.lists(
     ),
     max_size=2,
 )
-annotations = st.none() | st.builds(
+hints = st.none() | st.builds(
     Annotations,
     audience=st.none() | st.lists(st.sampled_from(["user", "assistant"]), max_size=2),
     priority=st.none() | st.floats(0, 1),
     last_modified=st.none() | st.just("2025-01-12T15:00:58Z"),
 )
 b64 = st.sampled_from(["", "aGk=", "AAECAw=="])
-text_content = st.builds(TextContent, text=text, annotations=annotations, meta=meta)
-image = st.builds(ImageContent, data=b64, mime_type=st.just("image/png"), annotations=annotations)
+text_content = st.builds(TextContent, text=text, annotations=hints, meta=meta)
+image = st.builds(ImageContent, data=b64, mime_type=st.just("image/png"), annotations=hints)
 audio = st.builds(AudioContent, data=b64, mime_type=st.just("audio/wav"), meta=meta)
 text_contents = st.builds(TextResourceContents, uri=uri, text=text, mime_type=opt_text, meta=meta)
 blob_contents = st.builds(BlobResourceContents, uri=uri, blob=b64, mime_type=opt_text)
@@ -86,12 +86,12 @@ link = st.builds(
     description=opt_text,
     mime_type=opt_text,
     size=st.none() | st.integers(0, 10**6),
-    annotations=annotations,
+    annotations=hints,
     icons=icons,
     meta=meta,
 )
 embedded = st.builds(
-    EmbeddedResource, resource=text_contents | blob_contents, annotations=annotations, meta=meta
+    EmbeddedResource, resource=text_contents | blob_contents, annotations=hints, meta=meta
 )
 content = text_content | image | audio | link | embedded
 schema_obj = st.just({"type": "object", "properties": {"x": {"type": "string"}}})
@@ -122,7 +122,7 @@ resource = st.builds(
     description=opt_text,
     mime_type=opt_text,
     size=st.none() | st.integers(0, 99),
-    annotations=annotations,
+    annotations=hints,
     icons=icons,
     meta=meta,
 )
@@ -286,7 +286,7 @@ _json: st.SearchStrategy[Any] = st.recursive(
                                         "role", "resource", "uri", "blob"]), _json))  # fmt: skip
 def test_junk_is_built_or_refused_with_a_remote_error(cls: type[Any], data: dict[str, Any]) -> None:
     try:
-        value = from_wire(cls, data)
+        value: Any = from_wire(cls, data)
     except RemoteProtocolError:
         return
     assert from_wire(cls, to_wire(value)) == value
@@ -336,7 +336,7 @@ def test_official_examples_parse_and_reserialise() -> None:
                 continue
             data = json.loads(path.read_text())
             expected = {k: v for k, v in data.items() if k not in RESULT_ONLY_KEYS}
-            value = from_wire(cls, data)
+            value: Any = from_wire(cls, data)
             assert to_wire(value) == expected, path.name
             checked += 1
     assert checked >= 20
