@@ -77,8 +77,9 @@ def handle(session: ServerSession, line: bytes) -> list[Message]:
 def main() -> None:
     """Serve one session on stdin/stdout until stdin closes."""
     session = ServerSession(
-        ServerConfig(server_info={"name": "echo-example", "version": "1.0"},
-                     capabilities={"tools": {}}),
+        ServerConfig(
+            server_info={"name": "echo-example", "version": "1.0"}, capabilities={"tools": {}}
+        ),
         session_id="stdio",
         node_id="local",
     )
