@@ -63,6 +63,11 @@ def _trusted(cls: type[Any], **fields: Any) -> Any:
     return instance
 
 
+def _slot_setters(cls: type[Any], *names: str) -> tuple[Any, ...]:
+    # The slots' own descriptors: the cheapest way to fill a frozen, slotted instance.
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
 @attrs.frozen(slots=True)
 class Request:
     """A JSON-RPC request: it expects exactly one response with the same ``id``."""
@@ -128,6 +133,36 @@ class ErrorResponse:
 Message: TypeAlias = Request | Notification | Response | ErrorResponse
 """Any single JSON-RPC message."""
 
+_new = object.__new__
+_SET_REQUEST_ID, _SET_REQUEST_METHOD, _SET_REQUEST_PARAMS = _slot_setters(
+    Request, "id", "method", "params"
+)
+_SET_NOTIFICATION_METHOD, _SET_NOTIFICATION_PARAMS = _slot_setters(Notification, "method", "params")
+_SET_RESPONSE_ID, _SET_RESPONSE_RESULT = _slot_setters(Response, "id", "result")
+
+
+def _request(request_id: RequestId, method: str, params: dict[str, Any] | None) -> Request:
+    request: Request = _new(Request)
+    _SET_REQUEST_ID(request, request_id)
+    _SET_REQUEST_METHOD(request, method)
+    _SET_REQUEST_PARAMS(request, params)
+    return request
+
+
+def _notification(method: str, params: dict[str, Any] | None) -> Notification:
+    notification: Notification = _new(Notification)
+    _SET_NOTIFICATION_METHOD(notification, method)
+    _SET_NOTIFICATION_PARAMS(notification, params)
+    return notification
+
+
+def _response(request_id: RequestId, result: dict[str, Any]) -> Response:
+    """A response whose fields the caller has checked (the trusted fast path)."""
+    response: Response = _new(Response)
+    _SET_RESPONSE_ID(response, request_id)
+    _SET_RESPONSE_RESULT(response, result)
+    return response
+
 
 @attrs.frozen(slots=True)
 class DecodedBody:
@@ -160,16 +195,28 @@ def message_from_json(obj: Any) -> Message:
     """Build a message from one parsed JSON value, or raise :class:`RemoteProtocolError`."""
     if type(obj) is not dict:
         raise _invalid("a message must be a JSON object")
-    if obj.get("jsonrpc") != "2.0":
+    get = obj.get
+    method = get("method", _MISSING)
+    request_id = get("id", _MISSING)
+    params = get("params")
+    # The common case first: a well-formed request with object params.
+    if (
+        type(method) is str
+        and (type(request_id) is int or type(request_id) is str)
+        and (params is None or type(params) is dict)
+        and method
+        and get("jsonrpc") == "2.0"
+        and "result" not in obj
+        and "error" not in obj
+    ):
+        return _request(request_id, method, params)
+    if get("jsonrpc") != "2.0":
         raise _invalid('"jsonrpc" must be exactly "2.0"', _readable_id(obj))
-    method = obj.get("method", _MISSING)
     if method is not _MISSING:
         if type(method) is not str or not method:
             raise _invalid('"method" must be a non-empty string', _readable_id(obj))
         if "result" in obj or "error" in obj:
             raise _invalid("a request cannot carry a result or an error", _readable_id(obj))
-        params = obj.get("params")
-        request_id = obj.get("id", _MISSING)
         if params is not None and type(params) is not dict:
             if type(params) is list:
                 # JSON-RPC allows positional params; MCP defines only named ones.
@@ -180,23 +227,22 @@ def message_from_json(obj: Any) -> Message:
                 )
             raise _invalid('"params" must be a JSON object', _readable_id(obj))
         if request_id is _MISSING:
-            return _trusted(Notification, method=method, params=params)  # type: ignore[no-any-return]
+            return _notification(method, params)
         if type(request_id) is not int and type(request_id) is not str:
             # "Requests MUST include a string or integer ID ... MUST NOT be null."
             raise _invalid('"id" must be a string or an integer')
-        return _trusted(Request, id=request_id, method=method, params=params)  # type: ignore[no-any-return]
+        return _request(request_id, method, params)
     has_result = "result" in obj
     has_error = "error" in obj
     if has_result == has_error:
         raise _invalid('a response carries exactly one of "result" and "error"', _readable_id(obj))
-    request_id = obj.get("id", _MISSING)
     if has_result:
         if type(request_id) is not int and type(request_id) is not str:
             raise _invalid('a response "id" must be a string or an integer')
         result = obj["result"]
         if type(result) is not dict:
             raise _invalid('"result" must be a JSON object', request_id)
-        return _trusted(Response, id=request_id, result=result)  # type: ignore[no-any-return]
+        return _response(request_id, result)
     if request_id is _MISSING or request_id is None:
         request_id = None
     elif type(request_id) is not int and type(request_id) is not str:

@@ -33,7 +33,16 @@ from ._events import (
     ResponseReceived,
     SessionInitialized,
 )
-from ._jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Response
+from ._jsonrpc import (
+    ErrorResponse,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+    _response,
+    _slot_setters,
+)
 from ._state import LOG_LEVELS, SessionPhase, SessionState
 from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
 
@@ -199,15 +208,13 @@ class ServerConfig:
             raise LocalProtocolError("capabilities must be an object")
 
 
-class _Incoming:
-    """A client request in flight."""
+(_SET_RECEIVED_REQUEST,) = _slot_setters(RequestReceived, "request")
 
-    __slots__ = ("last_progress", "method", "progress_token")
 
-    def __init__(self, method: str, progress_token: str | int | None) -> None:
-        self.method = method
-        self.progress_token = progress_token
-        self.last_progress: float | None = None
+def _request_received(request: Request) -> RequestReceived:
+    event: RequestReceived = object.__new__(RequestReceived)
+    _SET_RECEIVED_REQUEST(event, request)
+    return event
 
 
 class ServerSession:
@@ -227,7 +234,10 @@ class ServerSession:
         self.subscriptions: set[str] = set()
         self.created_at: float | None = None
         self.last_activity = 0.0
-        self._incoming: dict[RequestId, _Incoming] = {}
+        # Client requests in flight, each with its progress token (or None).
+        self._incoming: dict[RequestId, str | int | None] = {}
+        # The last progress value sent for a request, once there is one.
+        self._last_progress: dict[RequestId, float] = {}
         self._outgoing: dict[RequestId, Request] = {}
         self._next_number = 1
         self._methods: frozenset[str] = frozenset()
@@ -363,8 +373,8 @@ class ServerSession:
         except RemoteProtocolError:
             self.phase = phase
             raise
-        self._incoming[request_id] = _Incoming(method, token)
-        return [RequestReceived(request)]
+        self._incoming[request_id] = token
+        return [_request_received(request)]
 
     def _initialize(self, request: Request) -> list[Event]:
         params = request.params or {}
@@ -433,6 +443,7 @@ class ServerSession:
         ):
             return []
         del self._incoming[request_id]
+        self._last_progress.pop(request_id, None)
         return [RequestCancelled(request_id, reason if type(reason) is str else None)]
 
     def _receive_response(self, response: Response | ErrorResponse) -> list[Event]:
@@ -448,15 +459,19 @@ class ServerSession:
     # -- answering -------------------------------------------------------------
 
     def _finish(self, request_id: RequestId) -> None:
-        if self._incoming.pop(request_id, None) is None:
+        if request_id not in self._incoming:
             raise LocalProtocolError(
                 f"no request {request_id!r} is in flight (answered or cancelled)"
             )
+        if self._incoming.pop(request_id) is not None:
+            self._last_progress.pop(request_id, None)
 
     def send_response(self, request_id: RequestId, result: dict[str, Any]) -> Response:
         """Answer the client request ``request_id`` with ``result``."""
+        if type(result) is not dict:
+            raise LocalProtocolError(f"a result must be a JSON object, not {result!r}")
         self._finish(request_id)
-        return Response(id=request_id, result=result)
+        return _response(request_id, result)
 
     def send_error(
         self, request_id: RequestId, code: int, message: str, data: Any = None
@@ -542,15 +557,16 @@ class ServerSession:
 
         Progress: "The progress value MUST increase with each notification."
         """
-        incoming = self._incoming.get(request_id)
-        if incoming is None:
+        if request_id not in self._incoming:
             raise LocalProtocolError(f"no request {request_id!r} is in flight")
-        if incoming.progress_token is None:
+        token = self._incoming[request_id]
+        if token is None:
             return None
-        if incoming.last_progress is not None and not progress > incoming.last_progress:
+        last = self._last_progress.get(request_id)
+        if last is not None and not progress > last:
             raise LocalProtocolError("progress must increase with each notification")
-        incoming.last_progress = progress
-        params: dict[str, Any] = {"progressToken": incoming.progress_token, "progress": progress}
+        self._last_progress[request_id] = progress
+        params: dict[str, Any] = {"progressToken": token, "progress": progress}
         if total is not None:
             params["total"] = total
         if message is not None and (self.protocol_version or "") >= V2025_03_26:
@@ -589,6 +605,7 @@ class ServerSession:
         """End the session (HTTP DELETE, expiry, shutdown); every later message is refused."""
         self._move(SessionInput.CLOSE)
         self._incoming.clear()
+        self._last_progress.clear()
         self._outgoing.clear()
 
 

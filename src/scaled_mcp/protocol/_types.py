@@ -12,6 +12,9 @@ once per class, so :func:`to_wire` stays cheap on the hot path of every
 from __future__ import annotations
 
 import functools
+import types
+import typing
+from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 import attrs
@@ -533,12 +536,113 @@ def _optional(cls: type[Any], name: str) -> bool:
 converter: cattrs.Converter = _make_converter()
 """The cattrs converter between these classes and their wire form."""
 
+# -- the hot path: unstructuring with one generated function per class ----------
+
+_UNSTRUCTURE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
+
+
+def _model_members(annotation: Any) -> list[type[Any]]:
+    """The model classes an annotation names (directly or in a union)."""
+    if attrs.has(annotation):
+        return [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [arg for arg in typing.get_args(annotation) if attrs.has(arg)]
+    return []
+
+
+def _value_code(annotation: Any, value: str) -> str:
+    """Python source that turns ``value`` (of ``annotation``) into its wire form."""
+    members = _model_members(annotation)
+    if members:
+        return f"_UNSTRUCTURE[type({value})]({value})"
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(inner) == 1:
+            return _value_code(inner[0], value)
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation)
+        if _model_members(item) or _model_members_in_optional(item):
+            return f"[_UNSTRUCTURE[type(x)](x) for x in {value}]"
+    return value  # JSON values, strings, numbers, literals: already wire form
+
+
+def _model_members_in_optional(annotation: Any) -> bool:
+    return any(_model_members(a) for a in typing.get_args(annotation))
+
+
+def _generate_unstructure(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+    hints = typing.get_type_hints(cls)
+    required: list[str] = []
+    optional: list[str] = []
+    for field in attrs.fields(cls):
+        wire = _wire_name(field.name)
+        code = _value_code(hints[field.name], "v")
+        if field.default is None:
+            optional.append(
+                f"    v = o.{field.name}\n    if v is not None:\n        d[{wire!r}] = {code}"
+            )
+        else:
+            required.append(f"{wire!r}: {_value_code(hints[field.name], 'o.' + field.name)}")
+    source = (
+        f"def unstructure(o):\n    d = {{{', '.join(required)}}}\n"
+        + "\n".join(optional)
+        + "\n    return d\n"
+    )
+    namespace: dict[str, Any] = {"_UNSTRUCTURE": _UNSTRUCTURE}
+    exec(compile(source, f"<unstructure {cls.__name__}>", "exec"), namespace)
+    function: Callable[[Any], dict[str, Any]] = namespace["unstructure"]
+    return function
+
+
+def _generate_init(cls: type[Any]) -> Callable[..., None]:
+    """A keyword-only ``__init__`` that fills the frozen slots through their descriptors.
+
+    It does what attrs' own ``__init__`` does for these classes (no validators,
+    no converters), about twice as fast: results are built on every tool call.
+    """
+    namespace: dict[str, Any] = {}
+    parameters: list[str] = []
+    body: list[str] = []
+    for field in attrs.fields(cls):
+        setter = f"_set_{field.name}"
+        namespace[setter] = cls.__dict__[field.name].__set__
+        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            namespace[f"_factory_{field.name}"] = field.default.factory
+            parameters.append(f"{field.name}=_NOTHING")
+            body.append(
+                f"    {setter}(self, _factory_{field.name}() "
+                f"if {field.name} is _NOTHING else {field.name})"
+            )
+        else:
+            if field.default is not attrs.NOTHING:
+                namespace[f"_default_{field.name}"] = field.default
+                parameters.append(f"{field.name}=_default_{field.name}")
+            else:
+                parameters.append(field.name)
+            body.append(f"    {setter}(self, {field.name})")
+    namespace["_NOTHING"] = attrs.NOTHING
+    source = f"def __init__(self, *, {', '.join(parameters)}):\n" + "\n".join(body) + "\n"
+    exec(compile(source, f"<init {cls.__name__}>", "exec"), namespace)
+    init: Callable[..., None] = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+for _cls in _MODEL_CLASSES:
+    _UNSTRUCTURE[_cls] = _generate_unstructure(_cls)
+    converter.register_unstructure_hook(_cls, _UNSTRUCTURE[_cls])
+    _cls.__init__ = _generate_init(_cls)
+
 T = TypeVar("T")
 
 
 def to_wire(obj: Any) -> dict[str, Any]:
     """The spec's JSON object for ``obj`` (one of this module's classes)."""
-    return converter.unstructure(obj)  # type: ignore[no-any-return]
+    try:
+        unstructure = _UNSTRUCTURE[type(obj)]
+    except KeyError:
+        raise TypeError(f"not an MCP type: {obj!r}") from None
+    return unstructure(obj)
 
 
 def from_wire(cls: type[T], data: Any) -> T:
