@@ -55,11 +55,20 @@ def _check_params(value: object) -> None:
         raise LocalProtocolError(f"params must be a JSON object or absent, not {value!r}")
 
 
+_SLOT_SETTERS: dict[type[Any], dict[str, Any]] = {}
+
+
 def _trusted(cls: type[Any], **fields: Any) -> Any:
-    # The parser has already checked every field: build without re-validating.
+    # The caller has already checked every field: build without re-validating,
+    # through the slots' own descriptors (frozen classes refuse plain setattr).
+    setters = _SLOT_SETTERS.get(cls)
+    if setters is None:
+        setters = _SLOT_SETTERS[cls] = {
+            field.name: cls.__dict__[field.name].__set__ for field in attrs.fields(cls)
+        }
     instance = object.__new__(cls)
     for name, value in fields.items():
-        object.__setattr__(instance, name, value)
+        setters[name](instance, value)
     return instance
 
 
