@@ -102,6 +102,11 @@ TRANSITIONS: Final[Mapping[tuple[SessionPhase, SessionInput], SessionPhase]] = {
     (_P.OPERATING, _I.CLOSE): _P.CLOSED,
 }
 
+# The hot path skips the table lookup for this move, which the table itself decides.
+_REQUEST_KEEPS_OPERATING: Final = (
+    TRANSITIONS[(SessionPhase.OPERATING, SessionInput.REQUEST)] is SessionPhase.OPERATING
+)
+
 # Client requests of the handshake era, and the server capability each needs.
 _REQUEST_CAPABILITY: Final[Mapping[str, str | None]] = {
     "tools/list": "tools",
@@ -124,6 +129,27 @@ _TASK_METHODS: Final = frozenset({"tasks/get", "tasks/result", "tasks/list", "ta
 _CLIENT_NOTIFICATIONS: Final = frozenset(
     {"notifications/progress", "notifications/roots/list_changed"}
 )
+# Requests the core answers by itself once the session exists.
+_CORE_ANSWERED: Final = frozenset(
+    {"ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
+)
+# Requests whose params the core checks (see _check_params).
+_PARAMS_CHECKED: Final = frozenset(
+    {
+        "tools/call",
+        "resources/read",
+        "resources/subscribe",
+        "resources/unsubscribe",
+        "prompts/get",
+        "completion/complete",
+        "tools/list",
+        "resources/list",
+        "resources/templates/list",
+        "prompts/list",
+        "tasks/list",
+    }
+)
+_NO_PARAMS: Final[Mapping[str, Any]] = {}
 _LOG_RANK: Final[Mapping[str, int]] = {level: rank for rank, level in enumerate(LOG_LEVELS)}
 _LIST_KINDS: Final = frozenset({"tools", "resources", "prompts"})
 
@@ -241,6 +267,8 @@ class ServerSession:
         self._outgoing: dict[RequestId, Request] = {}
         self._next_number = 1
         self._methods: frozenset[str] = frozenset()
+        # The methods whose requests go to the application (a subset of _methods).
+        self._app_methods: frozenset[str] = frozenset()
 
     @classmethod
     def from_state(
@@ -288,6 +316,7 @@ class ServerSession:
         if not (capabilities.get("resources") or {}).get("subscribe"):
             methods -= {"resources/subscribe", "resources/unsubscribe"}
         self._methods = frozenset(methods)
+        self._app_methods = self._methods - _CORE_ANSWERED
 
     # -- the table -------------------------------------------------------------
 
@@ -330,11 +359,9 @@ class ServerSession:
     def _receive_request(self, request: Request) -> list[Event]:
         method = request.method
         request_id = request.id
-        if method == "initialize":
-            return self._initialize(request)
-        if method == "ping":
-            self._move(SessionInput.PING, request_id)
-            return [ReplyReady(Response(id=request_id, result={}))]
+        if method not in self._app_methods:
+            return self._receive_core_request(request)
+        # The hot path: a request the application answers.
         if request_id in self._incoming:
             # "The request ID MUST NOT match the ID of any other request the sender
             # has issued and not yet received a response for."
@@ -344,16 +371,12 @@ class ServerSession:
                 request_id,
             )
         phase = self.phase
-        self._move(SessionInput.REQUEST, request_id)
+        if phase is not SessionPhase.OPERATING or not _REQUEST_KEEPS_OPERATING:
+            self._move(SessionInput.REQUEST, request_id)
+        params = request.params if request.params is not None else _NO_PARAMS
         try:
-            if method not in self._methods:
-                raise _error(f"Method not found: {method}", ErrorCode.METHOD_NOT_FOUND, request_id)
-            params = request.params if request.params is not None else {}
-            _check_params(request, params)
-            if method == "logging/setLevel":
-                return self._set_level(request, params)
-            if method == "resources/subscribe" or method == "resources/unsubscribe":
-                return self._subscribe(request, params)
+            if method in _PARAMS_CHECKED:
+                _check_params(request, params)
             if len(self._incoming) >= self.config.max_in_flight:
                 raise _error(
                     "Invalid request: too many requests in flight",
@@ -375,6 +398,29 @@ class ServerSession:
             raise
         self._incoming[request_id] = token
         return [_request_received(request)]
+
+    def _receive_core_request(self, request: Request) -> list[Event]:
+        """Requests the core answers itself, and those that do not exist."""
+        method = request.method
+        request_id = request.id
+        if method == "initialize":
+            return self._initialize(request)
+        if method == "ping":
+            self._move(SessionInput.PING, request_id)
+            return [ReplyReady(Response(id=request_id, result={}))]
+        phase = self.phase
+        self._move(SessionInput.REQUEST, request_id)
+        try:
+            if method not in self._methods:
+                raise _error(f"Method not found: {method}", ErrorCode.METHOD_NOT_FOUND, request_id)
+            params = request.params if request.params is not None else _NO_PARAMS
+            _check_params(request, params)
+            if method == "logging/setLevel":
+                return self._set_level(request, params)
+            return self._subscribe(request, params)
+        except RemoteProtocolError:
+            self.phase = phase
+            raise
 
     def _initialize(self, request: Request) -> list[Event]:
         params = request.params or {}
