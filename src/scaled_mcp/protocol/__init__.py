@@ -166,6 +166,12 @@ from ._jsonrpc import (
 from ._jsonrpc import (
     message_to_json as message_to_json,
 )
+from ._notifications import (
+    log_notification as log_notification,
+)
+from ._notifications import (
+    progress_notification_for as progress_notification_for,
+)
 from ._request_state import (
     MAX_REQUEST_STATE_SIZE as MAX_REQUEST_STATE_SIZE,
 )
@@ -670,6 +676,7 @@ __all__ = [
     "is_valid_session_id",
     "legacy_endpoint_url",
     "log_message",
+    "log_notification",
     "message_from_json",
     "message_to_json",
     "missing_client_capabilities",
@@ -682,6 +689,7 @@ __all__ = [
     "parse_request_state",
     "precheck",
     "progress_notification",
+    "progress_notification_for",
     "reject_for",
     "render_state_diagram",
     "require_client_capabilities",

@@ -43,6 +43,7 @@ from ._jsonrpc import (
     _response,
     _slot_setters,
 )
+from ._notifications import log_notification, progress_notification_for
 from ._state import LOG_LEVELS, SessionPhase, SessionState
 from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
 
@@ -611,13 +612,11 @@ class ServerSession:
         last = self._last_progress.get(request_id)
         if last is not None and not progress > last:
             raise LocalProtocolError("progress must increase with each notification")
+        if (self.protocol_version or "") < V2025_03_26:
+            message = None  # the message field exists from 2025-03-26
+        notification = progress_notification_for(token, progress, total, message)
         self._last_progress[request_id] = progress
-        params: dict[str, Any] = {"progressToken": token, "progress": progress}
-        if total is not None:
-            params["total"] = total
-        if message is not None and (self.protocol_version or "") >= V2025_03_26:
-            params["message"] = message
-        return Notification(method="notifications/progress", params=params)
+        return notification
 
     def log(self, level: str, data: Any, logger: str | None = None) -> Notification | None:
         """A ``notifications/message``, or ``None`` below the client's level."""
@@ -628,10 +627,7 @@ class ServerSession:
             raise LocalProtocolError("the server did not declare the logging capability")
         if self.log_level is not None and rank < _LOG_RANK[self.log_level]:
             return None
-        params: dict[str, Any] = {"level": level, "data": data}
-        if logger is not None:
-            params["logger"] = logger
-        return Notification(method="notifications/message", params=params)
+        return log_notification(level, data, logger)
 
     def resource_updated(self, uri: str) -> Notification | None:
         """``notifications/resources/updated`` if the client subscribed to ``uri``."""

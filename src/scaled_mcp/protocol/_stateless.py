@@ -33,7 +33,6 @@ server does not implement the requested RPC method, it MUST respond with
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -41,6 +40,7 @@ import attrs
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from ._jsonrpc import Notification, Request, RequestId, Response, _trusted
+from ._notifications import log_notification, progress_notification_for
 from ._request_state import RequestBinding, RequestStateSealer
 from ._state import LOG_LEVELS
 from ._versions import STATELESS_VERSIONS
@@ -537,19 +537,7 @@ def log_message(
     """
     if not meta.wants_log(level):
         return None
-    params: dict[str, Any] = {"level": level, "data": data}
-    if logger is not None:
-        if type(logger) is not str:
-            raise LocalProtocolError(f"logger must be a string, not {logger!r}")
-        params["logger"] = logger
-    return Notification("notifications/message", params)
-
-
-def _check_number(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise LocalProtocolError(f"{name} must be a number, not {value!r}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise LocalProtocolError(f"{name} must be finite, not {value!r}")
+    return log_notification(level, data, logger)
 
 
 def progress_notification(
@@ -567,16 +555,7 @@ def progress_notification(
     """
     if meta.progress_token is None:
         return None
-    _check_number("progress", progress)
-    params: dict[str, Any] = {"progressToken": meta.progress_token, "progress": progress}
-    if total is not None:
-        _check_number("total", total)
-        params["total"] = total
-    if message is not None:
-        if type(message) is not str:
-            raise LocalProtocolError(f"message must be a string, not {message!r}")
-        params["message"] = message
-    return Notification("notifications/progress", params)
+    return progress_notification_for(meta.progress_token, progress, total, message)
 
 
 # -- multi round-trip requests --------------------------------------------------------

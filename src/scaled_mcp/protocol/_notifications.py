@@ -1,0 +1,49 @@
+"""Notifications both eras send the same way: progress and log messages.
+
+The era decides *whether* one is sent (a session's log level or a request's
+``_meta``; a session's in-flight table or a request's envelope); this module
+owns what the notification looks like.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._errors import LocalProtocolError
+from ._jsonrpc import Notification
+
+__all__ = ["log_notification", "progress_notification_for"]
+
+
+def _check_number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LocalProtocolError(f"{name} must be a number, not {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise LocalProtocolError(f"{name} must be finite, not {value!r}")
+
+
+def progress_notification_for(
+    token: str | int, progress: float, total: float | None = None, message: str | None = None
+) -> Notification:
+    """``notifications/progress`` carrying "The original progress token"."""
+    _check_number("progress", progress)
+    params: dict[str, Any] = {"progressToken": token, "progress": progress}
+    if total is not None:
+        _check_number("total", total)
+        params["total"] = total
+    if message is not None:
+        if type(message) is not str:
+            raise LocalProtocolError(f"message must be a string, not {message!r}")
+        params["message"] = message
+    return Notification("notifications/progress", params)
+
+
+def log_notification(level: str, data: Any, logger: str | None = None) -> Notification:
+    """``notifications/message`` with ``level``, ``data`` and the optional ``logger`` name."""
+    params: dict[str, Any] = {"level": level, "data": data}
+    if logger is not None:
+        if type(logger) is not str:
+            raise LocalProtocolError(f"logger must be a string, not {logger!r}")
+        params["logger"] = logger
+    return Notification("notifications/message", params)
