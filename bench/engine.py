@@ -54,7 +54,14 @@ def _echo(arguments: dict[str, Any]) -> dict[str, Any]:
     return to_wire(CallToolResult(content=[TextContent(text=arguments["text"])]))
 
 
-def handshake_path() -> Callable[[bytes], bytes]:
+def _echo_dict(arguments: dict[str, Any]) -> dict[str, Any]:
+    # What a server can do for a tool that returns a string: no typed objects.
+    return {"content": [{"type": "text", "text": arguments["text"]}]}
+
+
+def handshake_path(
+    echo: Callable[[dict[str, Any]], dict[str, Any]] = _echo,
+) -> Callable[[bytes], bytes]:
     """A 2025-11-25 session after ``initialize``; returns bytes in -> bytes out."""
     session = ServerSession(
         ServerConfig(server_info=SERVER_INFO, capabilities=CAPABILITIES),
@@ -84,13 +91,17 @@ def handshake_path() -> Callable[[bytes], bytes]:
                 request = event.request
                 params = request.params or {}
                 if request.method == "tools/call" and params.get("name") == "echo":
-                    result = _echo(params.get("arguments") or {})
+                    result = echo(params.get("arguments") or {})
                     return encode_message(session.send_response(request.id, result))
             if type(event) is ReplyReady:
                 return encode_message(event.message)
         raise AssertionError(f"no answer to {data!r}")
 
     return one
+
+
+def _dict_path() -> Callable[[bytes], bytes]:
+    return handshake_path(_echo_dict)
 
 
 def stateless_path() -> Callable[[bytes], bytes]:
@@ -121,6 +132,7 @@ def measure_ours(n_messages: int, rounds: int, warmup: int = 1) -> list[Measurem
     for label, factory, modern in (
         ("scaled-mcp core, 2025-11-25 session", handshake_path, False),
         ("scaled-mcp core, 2026-07-28 stateless", stateless_path, True),
+        ("scaled-mcp core, 2025-11-25 session, result as a dict", _dict_path, False),
     ):
         one = factory()
         _check(one, modern)
@@ -159,7 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(rows))
     if sdk:
         # Each era beside the SDK's cheapest path of the same era.
-        for row, peer in zip(_merge(ours), _merge(sdk), strict=True):
+        peers = _merge(sdk)
+        for row, peer in zip(_merge(ours), [*peers, peers[0]], strict=True):
             print(
                 f"{row.label}: {peer.median_us / row.median_us:.1f}x less time per message "
                 f"(medians; {peer.min_us / row.min_us:.1f}x fastest round to fastest round) "

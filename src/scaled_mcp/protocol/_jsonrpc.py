@@ -324,6 +324,8 @@ def decode_body(
 
 def message_to_json(message: Message) -> dict[str, Any]:
     """The JSON object of ``message``."""
+    if type(message) is Response:  # the most frequent message a server sends
+        return {"jsonrpc": "2.0", "id": message.id, "result": message.result}
     if type(message) is Request:
         out: dict[str, Any] = {"jsonrpc": "2.0", "id": message.id, "method": message.method}
         if message.params is not None:
@@ -334,8 +336,6 @@ def message_to_json(message: Message) -> dict[str, Any]:
         if message.params is not None:
             out["params"] = message.params
         return out
-    if type(message) is Response:
-        return {"jsonrpc": "2.0", "id": message.id, "result": message.result}
     if type(message) is ErrorResponse:
         error: dict[str, Any] = {"code": message.code, "message": message.message}
         if message.data is not None:
