@@ -46,6 +46,8 @@ from scaled_mcp.protocol import (
     TextResourceContents,
     Tool,
     ToolAnnotations,
+    ToolResultContent,
+    ToolUseContent,
     complete_result,
     from_wire,
     to_wire,
@@ -150,7 +152,15 @@ prompt = st.builds(
     icons=icons,
 )
 role = st.sampled_from(["user", "assistant"])
-sampling_content = text_content | image | audio
+tool_use = st.builds(ToolUseContent, id=text, name=text, input=st.just({"q": 1}), meta=meta)
+tool_result = st.builds(
+    ToolResultContent,
+    tool_use_id=text,
+    content=st.lists(text_content | image, max_size=2),
+    is_error=st.none() | st.booleans(),
+)
+sampling_block = text_content | image | audio | tool_use | tool_result
+sampling_content = sampling_block | st.lists(sampling_block, min_size=1, max_size=3)
 
 ELICIT_ACTIONS = ["accept", "decline", "cancel"]
 # (type name in the schema, strategy, is a result)
@@ -159,6 +169,8 @@ CASES: list[tuple[str, st.SearchStrategy[Any], bool]] = [
                                  website_url=st.none() | st.just("https://x.org"), icons=icons),
      False),
     ("TextContent", text_content, False),
+    ("ToolUseContent", tool_use, False),
+    ("ToolResultContent", tool_result, False),
     ("ImageContent", image, False),
     ("AudioContent", audio, False),
     ("ResourceLink", link, False),
@@ -315,12 +327,11 @@ EXAMPLE_TYPES = {
     "ModelPreferences": ModelPreferences,
     "Root": Root,
     "SamplingMessage": SamplingMessage,
+    "ToolUseContent": ToolUseContent,
+    "ToolResultContent": ToolResultContent,
 }
 # Members of 2026-07-28 results that are not part of the user type (the core adds them).
 RESULT_ONLY_KEYS = {"resultType", "ttlMs", "cacheScope"}
-# Sampling with tools (tool_use / tool_result content blocks, 2025-11-25) is not modelled
-# by these types yet; these two examples use it.
-NOT_MODELLED = {"tool-use-response.json", "multiple-content-blocks.json"}
 
 
 def test_official_examples_parse_and_reserialise() -> None:
@@ -330,10 +341,6 @@ def test_official_examples_parse_and_reserialise() -> None:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.json")):
-            if path.name in NOT_MODELLED:
-                with pytest.raises(RemoteProtocolError):
-                    from_wire(cls, json.loads(path.read_text()))
-                continue
             data = json.loads(path.read_text())
             expected = {k: v for k, v in data.items() if k not in RESULT_ONLY_KEYS}
             value: Any = from_wire(cls, data)

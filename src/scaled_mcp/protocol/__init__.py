@@ -470,6 +470,9 @@ from ._types import (
     Root as Root,
 )
 from ._types import (
+    SamplingContent as SamplingContent,
+)
+from ._types import (
     SamplingMessage as SamplingMessage,
 )
 from ._types import (
@@ -483,6 +486,12 @@ from ._types import (
 )
 from ._types import (
     ToolAnnotations as ToolAnnotations,
+)
+from ._types import (
+    ToolResultContent as ToolResultContent,
+)
+from ._types import (
+    ToolUseContent as ToolUseContent,
 )
 from ._types import (
     converter as converter,
@@ -631,6 +640,7 @@ __all__ = [
     "STATELESS_METHODS",
     "STATELESS_VERSIONS",
     "SUPPORTED_VERSIONS",
+    "SamplingContent",
     "SamplingMessage",
     "ServerConfig",
     "ServerSentEvent",
@@ -650,6 +660,8 @@ __all__ = [
     "TextResourceContents",
     "Tool",
     "ToolAnnotations",
+    "ToolResultContent",
+    "ToolUseContent",
     "allows_batches",
     "body_too_large",
     "check_protocol_version",

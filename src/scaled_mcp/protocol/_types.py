@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ErrorCode, RemoteProtocolError
 
@@ -56,9 +56,12 @@ __all__ = [
     "Root",
     "SamplingMessage",
     "TextContent",
+    "SamplingContent",
     "TextResourceContents",
     "Tool",
     "ToolAnnotations",
+    "ToolResultContent",
+    "ToolUseContent",
     "converter",
     "from_wire",
     "to_wire",
@@ -182,6 +185,33 @@ class EmbeddedResource:
 
 ContentBlock = TextContent | ImageContent | AudioContent | ResourceLink | EmbeddedResource
 """Any content block, told apart on the wire by ``type``."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class ToolUseContent:
+    """The model asks to call a tool, in a sampling conversation (from 2025-11-25)."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+    meta: dict[str, Any] | None = None
+    type: Literal["tool_use"] = "tool_use"
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class ToolResultContent:
+    """The result of a tool use, given back to the model (from 2025-11-25)."""
+
+    tool_use_id: str
+    content: list[ContentBlock] = attrs.field(factory=list)
+    structured_content: Any = None
+    is_error: bool | None = None
+    meta: dict[str, Any] | None = None
+    type: Literal["tool_result"] = "tool_result"
+
+
+SamplingContent = TextContent | ImageContent | AudioContent | ToolUseContent | ToolResultContent
+"""A content block of a sampling message."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -388,10 +418,10 @@ class ModelPreferences:
 
 @attrs.frozen(slots=True, kw_only=True)
 class SamplingMessage:
-    """A message of a sampling conversation."""
+    """A message of a sampling conversation: one content block or several."""
 
     role: Role
-    content: TextContent | ImageContent | AudioContent
+    content: SamplingContent | list[SamplingContent]
     meta: dict[str, Any] | None = None
 
 
@@ -400,7 +430,7 @@ class CreateMessageResult:
     """The client's answer to ``sampling/createMessage``."""
 
     role: Role
-    content: TextContent | ImageContent | AudioContent
+    content: SamplingContent | list[SamplingContent]
     model: str
     stop_reason: str | None = None
     meta: dict[str, Any] | None = None
@@ -426,6 +456,8 @@ _MODEL_CLASSES: tuple[type[Any], ...] = (
     BlobResourceContents,
     ResourceLink,
     EmbeddedResource,
+    ToolUseContent,
+    ToolResultContent,
     ToolAnnotations,
     Tool,
     CallToolResult,
@@ -457,6 +489,8 @@ _CONTENT_BY_TYPE: dict[str, type[Any]] = {
     "audio": AudioContent,
     "resource_link": ResourceLink,
     "resource": EmbeddedResource,
+    "tool_use": ToolUseContent,
+    "tool_result": ToolResultContent,
 }
 
 
@@ -477,32 +511,13 @@ def _strict(kind: type[Any], *accepted: type[Any]) -> Any:
 
 
 def _make_converter() -> cattrs.Converter:
+    """Structuring (wire to classes) through cattrs; unstructuring is generated below."""
     conv = cattrs.Converter()
     # No coercion: the wire's JSON types must already be right (cattrs would str() a number).
     conv.register_structure_hook(str, _strict(str, str))
     conv.register_structure_hook(int, _strict(int, int))
     conv.register_structure_hook(float, _strict(float, int, float))
     conv.register_structure_hook(bool, _strict(bool, bool))
-    for cls in _MODEL_CLASSES:
-        renames = {a.name: _wire_name(a.name) for a in attrs.fields(cls)}
-        # Optional members (default None) are left out when unset; everything else,
-        # the "type" tag of a content block included, is always written.
-        unstructure_overrides = {
-            name: override(rename=wire, omit_if_default=_optional(cls, name))
-            for name, wire in renames.items()
-        }
-        conv.register_unstructure_hook(
-            cls,
-            make_dict_unstructure_fn(cls, conv, **unstructure_overrides),  # type: ignore[arg-type]
-        )
-        conv.register_structure_hook(
-            cls,
-            make_dict_structure_fn(
-                cls,
-                conv,
-                **{n: override(rename=w) for n, w in renames.items()},  # type: ignore[arg-type]
-            ),
-        )
 
     def structure_content(data: Any, _: Any) -> Any:
         if not isinstance(data, dict):
@@ -521,16 +536,31 @@ def _make_converter() -> cattrs.Converter:
             return conv.structure(data, BlobResourceContents)
         raise ValueError('resource contents need "text" or "blob"')
 
+    def structure_sampling_content(data: Any, _: Any) -> Any:
+        if isinstance(data, list):
+            return [structure_content(item, None) for item in data]
+        return structure_content(data, None)
+
+    # The unions first: the class hooks generated below look them up.
     conv.register_structure_hook(ContentBlock, structure_content)
-    conv.register_structure_hook(TextContent | ImageContent | AudioContent, structure_content)
+    conv.register_structure_hook(SamplingContent, structure_content)
+    conv.register_structure_hook(
+        SamplingContent | list[SamplingContent], structure_sampling_content
+    )
     conv.register_structure_hook(
         TextResourceContents | BlobResourceContents, structure_resource_contents
     )
+    for cls in _MODEL_CLASSES:
+        renames = {a.name: _wire_name(a.name) for a in attrs.fields(cls)}
+        conv.register_structure_hook(
+            cls,
+            make_dict_structure_fn(
+                cls,
+                conv,
+                **{n: override(rename=w) for n, w in renames.items()},  # type: ignore[arg-type]
+            ),
+        )
     return conv
-
-
-def _optional(cls: type[Any], name: str) -> bool:
-    return attrs.fields_dict(cls)[name].default is None
 
 
 converter: cattrs.Converter = _make_converter()
@@ -553,6 +583,12 @@ def _model_members(annotation: Any) -> list[type[Any]]:
 def _value_code(annotation: Any, value: str) -> str:
     """Python source that turns ``value`` (of ``annotation``) into its wire form."""
     members = _model_members(annotation)
+    if members and any(typing.get_origin(arg) is list for arg in typing.get_args(annotation)):
+        # One block or a list of blocks (sampling content).
+        return (
+            f"([_UNSTRUCTURE[type(x)](x) for x in {value}] if type({value}) is list "
+            f"else _UNSTRUCTURE[type({value})]({value}))"
+        )
     if members:
         return f"_UNSTRUCTURE[type({value})]({value})"
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
