@@ -1,0 +1,1 @@
+"""The application API: what users write servers against (tools, resources, prompts)."""
