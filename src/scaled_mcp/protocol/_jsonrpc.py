@@ -349,6 +349,8 @@ def message_to_json(message: Message) -> dict[str, Any]:
 
 def encode_message(message: Message) -> bytes:
     """Serialise one message to compact JSON bytes."""
+    if type(message) is Response:  # the hot path: no intermediate call
+        return orjson.dumps({"jsonrpc": "2.0", "id": message.id, "result": message.result})
     return orjson.dumps(message_to_json(message))
 
 

@@ -236,12 +236,7 @@ class ServerConfig:
 
 
 (_SET_RECEIVED_REQUEST,) = _slot_setters(RequestReceived, "request")
-
-
-def _request_received(request: Request) -> RequestReceived:
-    event: RequestReceived = object.__new__(RequestReceived)
-    _SET_RECEIVED_REQUEST(event, request)
-    return event
+_new = object.__new__
 
 
 class ServerSession:
@@ -398,7 +393,9 @@ class ServerSession:
             self.phase = phase
             raise
         self._incoming[request_id] = token
-        return [_request_received(request)]
+        event: RequestReceived = _new(RequestReceived)
+        _SET_RECEIVED_REQUEST(event, request)
+        return [event]
 
     def _receive_core_request(self, request: Request) -> list[Event]:
         """Requests the core answers itself, and those that do not exist."""
@@ -517,7 +514,11 @@ class ServerSession:
         """Answer the client request ``request_id`` with ``result``."""
         if type(result) is not dict:
             raise LocalProtocolError(f"a result must be a JSON object, not {result!r}")
-        self._finish(request_id)
+        incoming = self._incoming
+        if request_id in incoming and incoming[request_id] is None:
+            del incoming[request_id]  # the hot path: no progress was promised
+        else:
+            self._finish(request_id)
         return _response(request_id, result)
 
     def send_error(
