@@ -19,10 +19,13 @@ from scaled_mcp.server._schema import (
     MAX_VALIDATION_MESSAGES,
     OutputShape,
     Param,
+    bind_arguments,
     compile_validator,
+    from_json_value,
     input_schema_for,
     output_schema_for,
     schema_for_annotation,
+    to_json_value,
 )
 
 
@@ -242,3 +245,65 @@ def test_schema_files_are_not_read_from_disk() -> None:
     assert Path("schema.json").exists() is False
     with pytest.raises(ValueError, match="compiled"):
         compile_validator({"$ref": "schema.json"})
+
+
+def test_bind_arguments_builds_the_python_values() -> None:
+    arguments = {
+        "text": "hi",
+        "color": "blue",
+        "point": {"x": 1, "y": 2},
+        "boxes": [{"width": 2, "tags": ["a"], "color": "red"}],
+        "user": {"name": "ada"},
+        "scores": {"a": 1},
+        "pair": [1, "b"],
+        "when": "2026-11-24T00:00:00+00:00",
+        "unknown": 1,
+    }
+    skip = lambda annotation: annotation is Context  # noqa: E731
+    assert compile_validator(input_schema_for(tool, skip=skip)).errors(arguments) == []
+    bound = bind_arguments(tool, arguments, skip=skip)
+    assert bound == {
+        "text": "hi",
+        "color": Color.BLUE,
+        "point": {"x": 1, "y": 2},
+        "boxes": [Box(width=2.0, tags=["a"], color=Color.RED)],
+        "user": User(name="ada"),
+        "scores": {"a": 1.0},
+        "pair": (1, "b"),
+        "when": datetime.datetime(2026, 11, 24, tzinfo=datetime.UTC),
+    }
+    assert isinstance(bound["boxes"][0].width, float)
+    with pytest.raises(ValueError, match="fits none"):
+        from_json_value(Color | None, "green")
+
+
+def test_to_json_value_is_the_reverse() -> None:
+    box = Box(width=1.5, tags=["t"], color=Color.BLUE)
+    assert to_json_value(box) == {"width": 1.5, "tags": ["t"], "color": "blue"}
+    assert to_json_value(User(name="a")) == {"name": "a", "age": None}
+    assert to_json_value({"when": datetime.date(2026, 1, 2), "raw": b"hi", "s": {3}}) == {
+        "when": "2026-01-02",
+        "raw": "aGk=",
+        "s": [3],
+    }
+    assert from_json_value(Box, to_json_value(box)) == box
+    assert from_json_value(bytes, to_json_value(b"\x00\xff")) == b"\x00\xff"
+    with pytest.raises(TypeError):
+        to_json_value(object())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.builds(
+        Box,
+        width=st.floats(allow_nan=False, allow_infinity=False),
+        tags=st.lists(st.text(max_size=4), max_size=3),
+        color=st.sampled_from(Color),
+    ),
+    st.builds(User, name=st.text(max_size=5), age=st.none() | st.integers()),
+)
+def test_values_round_trip_through_their_schema(box: Box, user: User) -> None:
+    for annotation, value in ((Box, box), (User, user), (list[Box], [box, box])):
+        wire = json.loads(json.dumps(to_json_value(value)))
+        assert compile_validator(schema_for_annotation(annotation)).errors(wire) == []
+        assert from_json_value(annotation, wire) == value

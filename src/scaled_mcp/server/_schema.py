@@ -13,6 +13,7 @@ resolve to a network URI".
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime
 import enum
@@ -35,10 +36,13 @@ __all__ = [
     "ArgumentValidator",
     "OutputShape",
     "Param",
+    "bind_arguments",
     "compile_validator",
+    "from_json_value",
     "input_schema_for",
     "output_schema_for",
     "schema_for_annotation",
+    "to_json_value",
 ]
 
 #: The largest schema (bytes of its JSON) a validator is compiled for.
@@ -349,3 +353,125 @@ def _compile(schema_json: bytes) -> ArgumentValidator:
 def compile_validator(schema: dict[str, Any]) -> ArgumentValidator:
     """The validator of ``schema``, compiled once and cached; ValueError if unusable."""
     return _compile(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+
+
+# -- values: validated JSON to the Python values a tool expects, and back ----------
+
+
+def from_json_value(annotation: Any, value: Any) -> Any:
+    """Turn ``value`` (JSON that passed ``schema_for_annotation(annotation)``) into
+    the Python value the annotation names: enum members, dataclass, attrs and
+    TypedDict instances, tuples, sets, datetimes, UUIDs, bytes.
+
+    Raises ValueError or TypeError when the value does not fit after all.
+    """
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Annotated, typing.Required, typing.NotRequired):
+        return from_json_value(args[0], value)
+    if annotation in (Any, object, str, int, bool, type(None)) or origin is Literal:
+        return value
+    if annotation is float:
+        return float(value)
+    if annotation is datetime.datetime:
+        return datetime.datetime.fromisoformat(value)
+    if annotation is datetime.date:
+        return datetime.date.fromisoformat(value)
+    if annotation is uuid.UUID:
+        return uuid.UUID(value)
+    if annotation is bytes:
+        return base64.b64decode(value, validate=True)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return annotation(value)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        failures = []
+        for arm in args:
+            if arm is type(None):
+                continue
+            try:
+                return from_json_value(arm, value)
+            except (TypeError, ValueError, KeyError) as exc:
+                failures.append(str(exc))
+        raise ValueError(f"{value!r} fits none of {annotation!r}: {'; '.join(failures)}")
+    if origin in (list, Sequence, typing.Sequence):
+        return [from_json_value(args[0], item) for item in value] if args else list(value)
+    if origin in (set, frozenset):
+        items = (from_json_value(args[0], item) for item in value) if args else value
+        return origin(items)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_json_value(args[0], item) for item in value)
+        if len(value) != len(args):
+            raise ValueError(f"expected {len(args)} items, got {len(value)}")
+        return tuple(from_json_value(arm, item) for arm, item in zip(args, value, strict=True))
+    if origin in (dict, Mapping, typing.Mapping):
+        inner = args[1] if args else Any
+        return {key: from_json_value(inner, item) for key, item in value.items()}
+    if annotation in (list, dict):
+        return value
+    if isinstance(annotation, type) and typing.is_typeddict(annotation):
+        hints = typing.get_type_hints(annotation, include_extras=True)
+        return {
+            key: from_json_value(hints[key], item) for key, item in value.items() if key in hints
+        }
+    if isinstance(annotation, type) and (
+        attrs.has(annotation) or dataclasses.is_dataclass(annotation)
+    ):
+        hints = typing.get_type_hints(annotation, include_extras=True)
+        cls: Any = annotation
+        names = (
+            [f.name for f in attrs.fields(cls)]
+            if attrs.has(cls)
+            else [f.name for f in dataclasses.fields(cls)]
+        )
+        return annotation(
+            **{name: from_json_value(hints[name], value[name]) for name in names if name in value}
+        )
+    raise TypeError(f"no conversion for the type {annotation!r}")
+
+
+def to_json_value(value: Any) -> Any:
+    """The JSON form of a tool's Python result (the reverse of :func:`from_json_value`)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, enum.Enum):
+        return to_json_value(value.value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Mapping):
+        return {str(key): to_json_value(item) for key, item in value.items()}
+    if attrs.has(type(value)):
+        return {f.name: to_json_value(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_json_value(item) for item in value]
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def bind_arguments(
+    fn: Callable[..., Any],
+    arguments: Mapping[str, Any],
+    *,
+    skip: Callable[[Any], bool] = lambda annotation: False,
+) -> dict[str, Any]:
+    """The keyword arguments to call ``fn`` with, from validated JSON ``arguments``.
+
+    Only parameters in ``fn``'s input schema are bound (absent ones keep their
+    defaults; unknown keys are dropped); the caller adds the skipped ones (the
+    request context).
+    """
+    hints = typing.get_type_hints(fn, include_extras=True)
+    bound: dict[str, Any] = {}
+    for name in inspect.signature(fn).parameters:
+        annotation = hints.get(name, Any)
+        if skip(annotation) or name not in arguments:
+            continue
+        bound[name] = from_json_value(annotation, arguments[name])
+    return bound
