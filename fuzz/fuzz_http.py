@@ -31,10 +31,12 @@ from scaled_mcp.protocol._http import (
     NeedSession,
     OpenLegacyStream,
     OpenStream,
+    Preflight,
     ProcessMessages,
     Reject,
     ResponseMode,
     TerminateSession,
+    cors_headers,
     decide,
     decide_with_session,
     precheck,
@@ -48,6 +50,8 @@ CONFIGS = (
     HttpConfig(supported_versions=("2026-07-28",)),
     HttpConfig(supported_versions=("2024-11-05", "2025-03-26"), max_body_size=64, max_batch_size=2),
     HttpConfig(enable_get_stream=False, allow_session_delete=False, legacy_sse_path=None),
+    HttpConfig(cors=True, allowed_origins=None),
+    HttpConfig(cors=True),
 )
 METHODS = ("POST", "GET", "DELETE", "PUT", "HEAD", "OPTIONS")
 PATHS = ("/mcp", "/sse", "/messages", "/", "/mcp/")
@@ -96,7 +100,15 @@ BODIES = tuple(
     )
 )
 SESSION_VERSIONS = (*SUPPORTED_VERSIONS, "bogus")
-DECISIONS = (Reject, ProcessMessages, OpenStream, TerminateSession, OpenLegacyStream, NeedSession)
+DECISIONS = (
+    Reject,
+    ProcessMessages,
+    OpenStream,
+    TerminateSession,
+    OpenLegacyStream,
+    NeedSession,
+    Preflight,
+)
 
 
 def _text(fdp: atheris.FuzzedDataProvider, choices: tuple[str, ...], size: int) -> str:
@@ -143,6 +155,7 @@ def TestOneInput(data: bytes) -> None:
     request = HttpRequest(method, path, query, headers, body)
     decision = decide(request, config)
     _check(decision)
+    cors_headers(request, config)
     head = precheck(request, config)
     if head is not None and not (isinstance(decision, Reject) and decision.status == head.status):
         raise AssertionError(f"precheck {head!r} disagrees with decide {decision!r}")

@@ -22,11 +22,13 @@ from scaled_mcp.protocol._http import (
     NeedSession,
     OpenLegacyStream,
     OpenStream,
+    Preflight,
     ProcessMessages,
     Reject,
     ResponseMode,
     TerminateSession,
     body_too_large,
+    cors_headers,
     decide,
     decide_with_session,
     decode_header_value,
@@ -1404,3 +1406,75 @@ def test_param_headers_for_numbers_and_objects() -> None:
     with pytest.raises(RemoteProtocolError):
         validate_param_headers((("mcp-param-blob", "x"),), {"blob": {"a": 1}}, annotations)
     assert param_header_paths({"properties": {"a": 1, "b": {"x-mcp-header": 5}}}) == {}
+
+
+# -- CORS (opt-in) -------------------------------------------------------------
+
+
+def _cors_config(**kwargs: Any) -> HttpConfig:
+    return HttpConfig(
+        cors=True, allowed_origins=("https://app.example",), allowed_hosts=None, **kwargs
+    )
+
+
+def test_options_is_not_allowed_without_cors() -> None:
+    request = HttpRequest(
+        method="OPTIONS", path="/mcp", query="", headers=(("host", "localhost"),), body=b""
+    )
+    rejected(decide(request, HttpConfig()), 405)
+
+
+def test_cors_preflight_from_an_allowed_origin() -> None:
+    request = HttpRequest(
+        method="OPTIONS",
+        path="/mcp",
+        query="",
+        headers=(
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "content-type, mcp-session-id, Mcp-Param-Region"),
+        ),
+        body=b"",
+    )
+    decision = decide(request, _cors_config(cors_max_age=60))
+    assert isinstance(decision, Preflight)
+    headers = dict(decision.headers)
+    assert headers["access-control-allow-origin"] == "https://app.example"
+    assert set(headers["access-control-allow-methods"].split(", ")) == {"GET", "POST", "DELETE"}
+    allowed = headers["access-control-allow-headers"].split(", ")
+    assert {"mcp-session-id", "mcp-protocol-version", "content-type", "mcp-param-region"} <= set(
+        allowed
+    )
+    assert headers["access-control-max-age"] == "60"
+    assert headers["vary"] == "origin"
+
+
+def test_cors_preflight_refusals() -> None:
+    config = _cors_config()
+
+    def preflight(*headers: tuple[str, str], path: str = "/mcp") -> object:
+        return decide(
+            HttpRequest(method="OPTIONS", path=path, query="", headers=headers, body=b""), config
+        )
+
+    rejected(preflight(("origin", "https://evil.example")), 403)
+    rejected(preflight(), 400)
+    rejected(preflight(("origin", "https://app.example"), path="/other"), 404)
+    rejected(
+        preflight(("origin", "https://app.example"), ("access-control-request-method", "PUT")), 405
+    )
+
+
+def test_cors_headers_on_responses() -> None:
+    config = _cors_config()
+    request = HttpRequest(
+        method="POST", path="/mcp", query="", headers=(("origin", "https://app.example"),), body=b""
+    )
+    headers = dict(cors_headers(request, config))
+    assert headers["access-control-allow-origin"] == "https://app.example"
+    assert "mcp-session-id" in headers["access-control-expose-headers"]
+    assert cors_headers(request, HttpConfig(allowed_hosts=None)) == ()
+    no_origin = HttpRequest(method="POST", path="/mcp", query="", headers=(), body=b"")
+    assert cors_headers(no_origin, config) == ()
+    with pytest.raises(LocalProtocolError):
+        HttpConfig(cors_max_age=-1)

@@ -77,6 +77,9 @@ from ._http import (
     OpenStream as OpenStream,
 )
 from ._http import (
+    Preflight as Preflight,
+)
+from ._http import (
     ProcessMessages as ProcessMessages,
 )
 from ._http import (
@@ -90,6 +93,9 @@ from ._http import (
 )
 from ._http import (
     body_too_large as body_too_large,
+)
+from ._http import (
+    cors_headers as cors_headers,
 )
 from ._http import (
     decide as decide,
@@ -608,6 +614,7 @@ __all__ = [
     "NotificationReceived",
     "OpenLegacyStream",
     "OpenStream",
+    "Preflight",
     "ProcessMessages",
     "Prompt",
     "PromptArgument",
@@ -667,6 +674,7 @@ __all__ = [
     "check_protocol_version",
     "complete_result",
     "converter",
+    "cors_headers",
     "decide",
     "decide_with_session",
     "decode_body",

@@ -83,11 +83,13 @@ __all__ = [
     "NeedSession",
     "OpenLegacyStream",
     "OpenStream",
+    "Preflight",
     "ProcessMessages",
     "Reject",
     "ResponseMode",
     "TerminateSession",
     "body_too_large",
+    "cors_headers",
     "decide",
     "decide_with_session",
     "decode_header_value",
@@ -298,6 +300,11 @@ class HttpConfig:
       GET gets 405, as the spec allows).
       ``allow_session_delete`` -- let clients end sessions with DELETE
       (otherwise 405, as the spec allows).
+      ``cors`` -- serve browser clients on other origins: answer CORS
+      preflights (``OPTIONS``) from origins that pass the Origin check, and
+      let :func:`cors_headers` name the headers every response then carries
+      (off by default: ``OPTIONS`` gets 405).
+      ``cors_max_age`` -- seconds a browser may cache a preflight (600).
 
     A setting that makes no sense raises :class:`LocalProtocolError`.
     """
@@ -321,6 +328,8 @@ class HttpConfig:
     )
     enable_get_stream: bool = True
     allow_session_delete: bool = True
+    cors: bool = False
+    cors_max_age: int = 600
     _hosts: frozenset[tuple[str, str | None]] | None = attrs.field(
         init=False, default=None, repr=False, eq=False
     )
@@ -345,6 +354,8 @@ class HttpConfig:
                 raise LocalProtocolError(f"{name} must be positive")
         if self.max_event_id_length < 1:
             raise LocalProtocolError("max_event_id_length must be positive")
+        if self.cors_max_age < 0:
+            raise LocalProtocolError("cors_max_age cannot be negative")
         if self.response_mode not in (ResponseMode.JSON, ResponseMode.SSE):
             raise LocalProtocolError("response_mode must be ResponseMode.JSON or ResponseMode.SSE")
         if not self.supported_versions or not set(self.supported_versions) <= set(
@@ -538,8 +549,21 @@ class NeedSession:
     last_event_id: str | None
 
 
+@attrs.frozen(slots=True)
+class Preflight:
+    """A CORS preflight from an allowed origin: answer ``204`` with ``headers``."""
+
+    headers: Headers
+
+
 HttpDecision: TypeAlias = (
-    Reject | ProcessMessages | OpenStream | TerminateSession | OpenLegacyStream | NeedSession
+    Reject
+    | ProcessMessages
+    | OpenStream
+    | TerminateSession
+    | OpenLegacyStream
+    | NeedSession
+    | Preflight
 )
 """Everything :func:`decide` can return."""
 
@@ -684,8 +708,7 @@ class _Route(enum.Enum):
     LEGACY_MESSAGES = "legacy-messages"
 
 
-def _check_head(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> _Route:
-    """Every check that needs only the request head; raises :class:`_Stop`."""
+def _check_origin_and_host(view: _HeaderView, config: HttpConfig) -> None:
     # "Servers MUST validate the Origin header on all incoming connections to
     # prevent DNS rebinding attacks. If the Origin header is present and
     # invalid, servers MUST respond with HTTP 403 Forbidden."
@@ -701,6 +724,10 @@ def _check_head(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> 
         if not config.host_allowed(host):
             raise _stop(421, "Misdirected Request: Host not allowed")
 
+
+def _check_head(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> _Route:
+    """Every check that needs only the request head; raises :class:`_Stop`."""
+    _check_origin_and_host(view, config)
     method = request.method
     if request.path == config.endpoint_path:
         route = _Route.MCP
@@ -764,7 +791,11 @@ def precheck(request: HttpRequest, config: HttpConfig) -> Reject | None:
     this first is only a way to refuse early; ``request.body`` is ignored.
     """
     try:
-        _check_head(request, _HeaderView(request.headers), config)
+        view = _HeaderView(request.headers)
+        if request.method == "OPTIONS" and config.cors:
+            _preflight(request, view, config)
+        else:
+            _check_head(request, view, config)
     except _Stop as stop:
         return stop.reject
     return None
@@ -1152,6 +1183,73 @@ def _legacy_post(request: HttpRequest, config: HttpConfig) -> NeedSession:
     )
 
 
+# Request headers a browser client of MCP sends beyond the CORS-safelisted ones.
+_CORS_REQUEST_HEADERS: Final = (
+    "accept, authorization, content-type, last-event-id, mcp-method, mcp-name, "
+    "mcp-protocol-version, mcp-session-id"
+)
+# Response headers a browser client must be allowed to read.
+_CORS_EXPOSED_HEADERS: Final = "mcp-session-id, mcp-protocol-version"
+
+
+def _preflight(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> Preflight:
+    _check_origin_and_host(view, config)
+    origin = view.one("origin")
+    if not isinstance(origin, str):
+        raise _stop(400, "Bad Request: a CORS preflight carries one Origin header")
+    if request.path == config.endpoint_path:
+        allow = config._mcp_allow
+    elif config.legacy_enabled and request.path == config.legacy_sse_path:
+        allow = "GET"
+    elif config.legacy_enabled and request.path == config.legacy_messages_path:
+        allow = "POST"
+    else:
+        raise _stop(404, "Not Found")
+    wanted = view.one("access-control-request-method")
+    if isinstance(wanted, str) and wanted not in allow.split(", "):
+        raise _method_not_allowed(allow)
+    return Preflight(
+        headers=(
+            ("access-control-allow-origin", origin),
+            ("access-control-allow-methods", allow),
+            ("access-control-allow-headers", _CORS_REQUEST_HEADERS + _param_header_names(view)),
+            ("access-control-max-age", str(config.cors_max_age)),
+            ("vary", "origin"),
+        )
+    )
+
+
+def _param_header_names(view: _HeaderView) -> str:
+    # Custom Mcp-Param-* headers (2026-07-28) are named one by one in the preflight.
+    requested = view.one("access-control-request-headers")
+    if not isinstance(requested, str):
+        return ""
+    names = [
+        name.strip().lower()
+        for name in requested.split(",")
+        if name.strip().lower().startswith("mcp-param-") and _header_chars_ok(name.strip())
+    ]
+    return "".join(f", {name}" for name in names[:64])
+
+
+def cors_headers(request: HttpRequest, config: HttpConfig) -> Headers:
+    """The CORS headers every response to ``request`` carries (none when CORS is off
+    or the request has no Origin): the origin it may be read from, and the MCP
+    headers the browser may show the client (``Mcp-Session-Id`` above all)."""
+    if not config.cors:
+        return ()
+    origin = _HeaderView(request.headers).one("origin")
+    if not isinstance(origin, str):
+        return ()
+    if config.allowed_origins is not None and not config.origin_allowed(origin):
+        return ()
+    return (
+        ("access-control-allow-origin", origin),
+        ("access-control-expose-headers", _CORS_EXPOSED_HEADERS),
+        ("vary", "origin"),
+    )
+
+
 def decide(request: HttpRequest, config: HttpConfig) -> HttpDecision:
     """Decide what to do with ``request``.
 
@@ -1161,6 +1259,8 @@ def decide(request: HttpRequest, config: HttpConfig) -> HttpDecision:
     """
     try:
         view = _HeaderView(request.headers)
+        if request.method == "OPTIONS" and config.cors:
+            return _preflight(request, view, config)
         route = _check_head(request, view, config)
         if len(request.body) > config.max_body_size:
             return body_too_large(config)
