@@ -39,7 +39,7 @@ from typing import Any, Final
 import attrs
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from ._jsonrpc import Notification, Request, RequestId, Response, _trusted
+from ._jsonrpc import Notification, Request, RequestId, Response, _response, _slot_setters
 from ._notifications import log_notification, progress_notification_for
 from ._request_state import RequestBinding, RequestStateSealer
 from ._state import LOG_LEVELS
@@ -274,6 +274,8 @@ class RequestMeta:
 def _check_client_capabilities(value: object) -> dict[str, Any]:
     if type(value) is not dict:
         raise _invalid_params(f"_meta {META_CLIENT_CAPABILITIES} must be an object")
+    if not value:  # the common case: a client that declares nothing for this request
+        return value
     for name in _CLIENT_CAPABILITY_OBJECTS:
         if name in value and type(value[name]) is not dict:
             raise _invalid_params(f"client capability {name!r} must be an object")
@@ -288,6 +290,17 @@ def _check_client_capabilities(value: object) -> dict[str, Any]:
         if declared is not None and any(type(v) is not dict for v in declared.values()):
             raise _invalid_params(f"every entry of client capability {name!r} must be an object")
     return value
+
+
+_REQUEST_META_SETTERS: Final = _slot_setters(
+    RequestMeta,
+    "protocol_version",
+    "client_capabilities",
+    "client_info",
+    "log_level",
+    "progress_token",
+    "raw",
+)
 
 
 def parse_request_meta(request: Request) -> RequestMeta:
@@ -320,8 +333,8 @@ def _parse_request_meta(params: dict[str, Any] | None) -> RequestMeta:
             f"params._meta must be an object carrying {META_PROTOCOL_VERSION} "
             f"and {META_CLIENT_CAPABILITIES}"
         )
-    missing = [key for key in (META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES) if key not in meta]
-    if missing:
+    if META_PROTOCOL_VERSION not in meta or META_CLIENT_CAPABILITIES not in meta:
+        missing = [k for k in (META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES) if k not in meta]
         raise _invalid_params(f"params._meta is missing {' and '.join(missing)}")
     version = meta[META_PROTOCOL_VERSION]
     if type(version) is not str:
@@ -353,15 +366,15 @@ def _parse_request_meta(params: dict[str, Any] | None) -> RequestMeta:
         token = int(token)
     elif type(token) is not str and type(token) is not int:
         raise _invalid_params("_meta progressToken must be a string or an integer")
-    return _trusted(  # type: ignore[no-any-return]
-        RequestMeta,
-        protocol_version=version,
-        client_capabilities=capabilities,
-        client_info=client_info,
-        log_level=log_level,
-        progress_token=token,
-        raw=meta,
-    )
+    # Every field is checked: fill the frozen instance through its slots (hot path).
+    request_meta: RequestMeta = object.__new__(RequestMeta)
+    for setter, value in zip(
+        _REQUEST_META_SETTERS,
+        (version, capabilities, client_info, log_level, token, meta),
+        strict=True,
+    ):
+        setter(request_meta, value)
+    return request_meta
 
 
 def check_protocol_version(
@@ -508,7 +521,7 @@ def complete_result(
     ``cache`` hints. A result that says it is not complete is a
     :class:`LocalProtocolError`.
     """
-    if not isinstance(result, Mapping):
+    if type(result) is not dict and not isinstance(result, Mapping):
         raise LocalProtocolError(f"a result must be a dict, not {result!r}")
     out = dict(result)
     result_type = out.get("resultType", RESULT_TYPE_COMPLETE)
@@ -1127,6 +1140,17 @@ def _check_server_info(value: object) -> dict[str, Any]:
     return value
 
 
+_STATELESS_REQUEST_SETTERS: Final = _slot_setters(
+    StatelessRequest,
+    "request_id",
+    "method",
+    "params",
+    "meta",
+    "input_responses",
+    "request_state",
+)
+
+
 @attrs.frozen(slots=True)
 class StatelessServerConfig:
     """What the stateless dispatcher needs to know about the server.
@@ -1294,14 +1318,15 @@ class StatelessDispatcher:
                 max_entries=config.max_input_responses,
             )
             request_state = parse_request_state(params.get("requestState"))
-        return StatelessRequest(
-            request_id=request.id,
-            method=method,
-            params=params,
-            meta=meta,
-            input_responses=input_responses,
-            request_state=request_state,
-        )
+        # Every field is checked above: fill the frozen instance through its slots.
+        handled: StatelessRequest = object.__new__(StatelessRequest)
+        for setter, value in zip(
+            _STATELESS_REQUEST_SETTERS,
+            (request.id, method, params, meta, input_responses, request_state),
+            strict=True,
+        ):
+            setter(handled, value)
+        return handled
 
     def _method_not_found(self, method: str) -> RemoteProtocolError:
         supported = list(self._config.supported_versions)
@@ -1394,7 +1419,8 @@ class StatelessDispatcher:
                 hint = cache or CacheHint.of(result) or self._config.default_cache
         elif cache is not None:
             raise LocalProtocolError(f"{request.method} results carry no caching hints")
-        return Response(
+        # complete_result builds a new dict: the response needs no further checks.
+        return _response(
             request.request_id,
             complete_result(result, server_info=self._server_info, cache=hint),
         )
