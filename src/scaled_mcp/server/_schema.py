@@ -73,6 +73,9 @@ class Param:
     max_length: int | None = None
     pattern: str | None = None
     examples: list[Any] | None = None
+    #: Mirror the argument in an ``Mcp-Param-<header>`` HTTP header (2026-07-28,
+    #: ``x-mcp-header``), so that gateways can route on it without the body.
+    header: str | None = None
 
     def apply(self, schema: dict[str, Any]) -> dict[str, Any]:
         """``schema`` with these keywords added."""
@@ -86,6 +89,7 @@ class Param:
             "exclusiveMaximum": self.lt,
             "pattern": self.pattern,
             "examples": self.examples,
+            "x-mcp-header": self.header,
         }
         is_array = out.get("type") == "array"
         keywords["minItems" if is_array else "minLength"] = self.min_length

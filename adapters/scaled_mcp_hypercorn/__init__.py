@@ -1,0 +1,180 @@
+"""The hypercorn front: the runtime as an ASGI application, served by hypercorn's trio worker.
+
+:class:`MCPASGIApp` translates ASGI ``http`` scopes into
+:class:`~scaled_mcp.protocol.HttpRequest` objects and a
+:class:`~scaled_mcp.runtime.Responder`; it makes no protocol decision of its
+own. Being plain ASGI, it can be mounted beside other ASGI apps; :func:`serve`
+runs it on hypercorn (HTTP/1.1, HTTP/2, TLS) with the runtime around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve as hypercorn_serve
+
+from scaled_mcp.protocol import Headers, HttpRequest, body_too_large, precheck
+from scaled_mcp.runtime import ClientGone, Runtime
+
+__all__ = ["MCPASGIApp", "serve"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def _raw(headers: Headers) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+class _Responder:
+    """A :class:`~scaled_mcp.runtime.Responder` over ASGI ``send``/``receive``."""
+
+    __slots__ = ("_receive", "_send", "disconnected", "ended", "started")
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+        self.started = False
+        self.ended = False
+        self.disconnected = False
+
+    async def _out(self, message: Message) -> None:
+        try:
+            await self._send(message)
+        except OSError:
+            # hypercorn raises when the client has gone (ASGI 2.4: an OSError subclass).
+            self.disconnected = True
+            raise ClientGone from None
+
+    async def respond(self, status: int, headers: Headers, body: bytes) -> None:
+        self.started = self.ended = True
+        raw = _raw(headers)
+        raw.append((b"content-length", b"%d" % len(body)))
+        await self._out({"type": "http.response.start", "status": status, "headers": raw})
+        await self._out({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def start(self, status: int, headers: Headers) -> None:
+        self.started = True
+        await self._out({"type": "http.response.start", "status": status, "headers": _raw(headers)})
+
+    async def send(self, data: bytes) -> None:
+        if self.disconnected or self.ended:
+            raise ClientGone
+        await self._out({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def end(self) -> None:
+        if self.ended or self.disconnected or not self.started:
+            return
+        self.ended = True
+        await self._out({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def wait_disconnected(self) -> None:
+        while not self.disconnected:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected = True
+
+
+class MCPASGIApp:
+    """The runtime's HTTP endpoints as an ASGI 3 application.
+
+    The runtime must be running (``async with runtime.run():``) while the app
+    serves; :func:`serve` arranges that. Lifespan events are acknowledged.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        http = self.runtime.config.http
+        head = HttpRequest(
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=[(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]],
+        )
+        responder = _Responder(receive, send)
+        early = precheck(head, http)
+        if early is not None:
+            await responder.respond(early.status, early.headers, early.body)
+            return
+        body = await self._body(receive, http.max_body_size, responder)
+        if body is None:
+            return
+        request = HttpRequest(
+            method=head.method, path=head.path, query=head.query, headers=head.headers, body=body
+        )
+        try:
+            await self.runtime.handle_http(request, responder)
+            await responder.end()
+        except ClientGone:
+            pass
+
+    async def _body(self, receive: Receive, limit: int, responder: _Responder) -> bytes | None:
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                reject = body_too_large(self.runtime.config.http)
+                await responder.respond(reject.status, reject.headers, reject.body)
+                return None
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(parts)
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def serve(
+    runtime: Runtime,
+    bind: list[str],
+    *,
+    shutdown: trio.Event,
+    config: Config | None = None,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``runtime`` with hypercorn on ``bind`` (``["host:port"]``) until ``shutdown``.
+
+    Hypercorn stops accepting, then waits ``graceful_timeout`` (the runtime's
+    drain deadline) for open requests; long-lived streams end as the runtime
+    drains.
+    """
+    settings = config or Config()
+    settings.bind = bind
+    settings.graceful_timeout = runtime.config.shutdown_grace
+    settings.accesslog = None
+
+    async def trigger() -> None:
+        await shutdown.wait()
+        runtime.begin_shutdown()
+
+    await hypercorn_serve(
+        MCPASGIApp(runtime),  # type: ignore[arg-type]
+        settings,
+        shutdown_trigger=trigger,
+        task_status=task_status,
+    )

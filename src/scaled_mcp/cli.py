@@ -1,0 +1,210 @@
+"""The ``scaled-mcp`` command: ``scaled-mcp serve TARGET [options]``.
+
+TARGET names the :class:`~scaled_mcp.MCPServer` to serve: ``path/to/app.py``
+or ``path/to/app.py:name``, or ``package.module:name``. Without a name the
+module's one ``MCPServer`` is used (``app`` if there are several).
+
+This is the composition root: it alone loads adapters, lazily, by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
+
+import trio
+
+from .cluster import Backend, MemoryBackend
+from .protocol import HttpConfig
+from .runtime import Runtime, RuntimeConfig
+from .server import MCPServer
+
+__all__ = ["TargetError", "load_target", "main"]
+
+_log = logging.getLogger("scaled_mcp")
+
+
+class TargetError(Exception):
+    """The TARGET cannot be loaded."""
+
+
+def _import_path(path: Path) -> ModuleType:
+    name = f"_scaled_mcp_target_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise TargetError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    parent = str(path.resolve().parent)
+    if parent not in sys.path:
+        sys.path.insert(0, parent)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_target(target: str) -> MCPServer:
+    """The server TARGET names (raises :class:`TargetError` with a one-line reason)."""
+    location, _, attribute = target.partition(":")
+    if len(location) == 1 and target[1:3] in (":\\", ":/"):  # a Windows drive letter
+        location, _, attribute = target[2:].partition(":")
+        location = target[:2] + location
+    try:
+        if location.endswith(".py") or os.sep in location or "/" in location:
+            path = Path(location)
+            if not path.is_file():
+                raise TargetError(f"no such file: {location}")
+            module = _import_path(path)
+        else:
+            module = importlib.import_module(location)
+    except TargetError:
+        raise
+    except SyntaxError as exc:
+        raise TargetError(f"{location}: syntax error at line {exc.lineno}: {exc.msg}") from None
+    except ImportError as exc:
+        raise TargetError(f"cannot import {location}: {exc}") from None
+    except Exception as exc:
+        raise TargetError(f"{location} failed while loading: {type(exc).__name__}: {exc}") from None
+    if attribute:
+        server = getattr(module, attribute, None)
+        if not isinstance(server, MCPServer):
+            raise TargetError(f"{location} has no MCPServer named {attribute!r}")
+        return server
+    found = {k: v for k, v in vars(module).items() if isinstance(v, MCPServer)}
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if "app" in found:
+        return found["app"]
+    if not found:
+        raise TargetError(f"{location} defines no MCPServer")
+    raise TargetError(
+        f"{location} defines several MCPServers ({', '.join(sorted(found))}): name one"
+    )
+
+
+def _bind(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"scaled-mcp: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="scaled-mcp", description="A horizontally scalable MCP server engine.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    serve = commands.add_parser("serve", help="serve an MCPServer")
+    serve.add_argument("target", help="path/to/app.py[:name] or package.module:name")
+    serve.add_argument(
+        "--bind", type=_bind, default=("127.0.0.1", 8000), help="HOST:PORT (127.0.0.1:8000)"
+    )
+    serve.add_argument(
+        "--http", choices=("hypercorn", "h11"), default="hypercorn", help="the HTTP front"
+    )
+    serve.add_argument("--stdio", action="store_true", help="serve on stdin/stdout instead")
+    serve.add_argument("--node-id", default=None, help="this node's name (default: random)")
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=None,
+        help="a Host the server answers (repeatable; default: localhost names only)",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=None,
+        help="a browser Origin allowed (repeatable; default: localhost origins)",
+    )
+    serve.add_argument("--log-level", default="warning", help="Python logging level (warning)")
+    return parser
+
+
+def _backend(url: str | None) -> Backend:
+    if url is None or url == "memory":
+        return MemoryBackend()
+    raise TargetError(f"unsupported broker {url!r}")
+
+
+async def _serve(runtime: Runtime, args: argparse.Namespace) -> None:
+    shutdown = trio.Event()
+    host, port = args.bind
+
+    async def signals() -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+            async for _ in received:
+                shutdown.set()
+                return
+
+    async with runtime.run(), trio.open_nursery() as nursery:
+        nursery.start_soon(signals)
+        if args.http == "h11":
+            from .runtime import serve_h11
+
+            listeners = await nursery.start(
+                lambda task_status: serve_h11(
+                    runtime, host, port, shutdown=shutdown, task_status=task_status
+                )
+            )
+            del listeners
+        else:
+            from scaled_mcp_hypercorn import serve as serve_hypercorn
+
+            shown = f"[{host}]" if ":" in host else host
+            await nursery.start(
+                lambda task_status: serve_hypercorn(
+                    runtime, [f"{shown}:{port}"], shutdown=shutdown, task_status=task_status
+                )
+            )
+        print(f"scaled-mcp: serving on http://{host}:{port}/mcp ({args.http})", file=sys.stderr)
+        await shutdown.wait()
+        nursery.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace + 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app = load_target(args.target)
+        backend = _backend(None)
+    except TargetError as exc:
+        print(f"scaled-mcp: {exc}", file=sys.stderr)
+        return 2
+    http = HttpConfig()
+    if args.allow_host is not None:
+        http = HttpConfig(
+            allowed_hosts=tuple(args.allow_host), allowed_origins=http.allowed_origins
+        )
+    if args.allow_origin is not None:
+        http = HttpConfig(
+            allowed_hosts=http.allowed_hosts, allowed_origins=tuple(args.allow_origin)
+        )
+    node = {"node_id": args.node_id} if args.node_id else {}
+    runtime = Runtime(app, backend=backend, config=RuntimeConfig(http=http, **node))
+    try:
+        if args.stdio:
+            from .runtime import serve_stdio
+
+            trio.run(serve_stdio, runtime)
+        else:
+            trio.run(_serve, runtime, args)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,28 @@
+"""The cluster layer: the ports a node shares with its peers, and the in-memory backend."""
+
+from ._memory import (
+    DEFAULT_MAX_STREAM_EVENTS,
+    DEFAULT_STREAM_TTL,
+    DEFAULT_SUBSCRIBER_BUFFER,
+    MemoryBackend,
+    MemoryBroker,
+    MemoryEventLog,
+    MemorySessionStore,
+)
+from ._ports import Backend, BackendUnavailable, Broker, EventLog, EventRead, SessionStore
+
+__all__ = [
+    "DEFAULT_MAX_STREAM_EVENTS",
+    "DEFAULT_STREAM_TTL",
+    "DEFAULT_SUBSCRIBER_BUFFER",
+    "Backend",
+    "BackendUnavailable",
+    "Broker",
+    "EventLog",
+    "EventRead",
+    "MemoryBackend",
+    "MemoryBroker",
+    "MemoryEventLog",
+    "MemorySessionStore",
+    "SessionStore",
+]

@@ -1,0 +1,127 @@
+"""The cluster ports: what a node needs from the place sessions and events live.
+
+A node keeps only running work to itself (a handler in flight, its cancel
+scope, the server-to-client requests it awaits). Everything else goes through
+three small ports, so that any node can serve any request of any session:
+
+* :class:`SessionStore` -- a handshake-era session's plain data
+  (:class:`~scaled_mcp.protocol.SessionState`), with an idle expiry;
+* :class:`EventLog` -- every SSE event of a session, per stream, bounded, so
+  that ``Last-Event-ID`` resumes a stream on any node;
+* :class:`Broker` -- publish/subscribe between nodes (a client's answer to a
+  server-to-client request, a cancellation, notifications for every
+  ``subscriptions/listen`` stream).
+
+The in-memory :class:`~scaled_mcp.cluster.MemoryBackend` implements them for
+one process; the Redis backend in ``adapters/`` implements them for many.
+Every wait a port offers takes its deadline from the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+import attrs
+
+from ..protocol import SessionState
+
+__all__ = [
+    "Backend",
+    "BackendUnavailable",
+    "Broker",
+    "EventLog",
+    "EventRead",
+    "SessionStore",
+]
+
+
+class BackendUnavailable(Exception):
+    """The shared store cannot be reached: the request must fail with 503."""
+
+
+class SessionStore(Protocol):
+    """Handshake-era session state, shared by every node."""
+
+    async def load(self, session_id: str) -> SessionState | None:
+        """The state of ``session_id``, or ``None`` if it does not exist (or expired)."""
+        ...
+
+    async def save(self, state: SessionState, *, ttl: float) -> None:
+        """Write ``state``; it expires ``ttl`` seconds after this write unless written again."""
+        ...
+
+    async def delete(self, session_id: str) -> bool:
+        """Remove ``session_id``; whether it existed."""
+        ...
+
+
+@attrs.frozen(slots=True)
+class EventRead:
+    """What :meth:`EventLog.read` found: ``events`` as ``(seq, data)`` in order,
+    and whether the stream has ``ended`` (no event will follow the last one).
+    ``missing`` is true when events after the requested one were already
+    trimmed away (the log is bounded): the reader cannot resume exactly."""
+
+    events: tuple[tuple[int, bytes], ...]
+    ended: bool
+    missing: bool = False
+
+
+class EventLog(Protocol):
+    """The SSE events of every stream of every session.
+
+    A stream is named by ``(session_id, stream_id)``; its events are numbered
+    from 1 in the order they were appended. Streams are bounded (the oldest
+    events are trimmed) and expire after a time without appends.
+    """
+
+    async def append(self, session_id: str, stream_id: str, data: bytes) -> int:
+        """Append one event; its sequence number."""
+        ...
+
+    async def end(self, session_id: str, stream_id: str) -> None:
+        """Mark the stream as complete: readers stop after its last event."""
+        ...
+
+    async def read(self, session_id: str, stream_id: str, after: int, *, wait: float) -> EventRead:
+        """The events after ``after``; waits up to ``wait`` seconds for one if
+        there are none yet and the stream has not ended."""
+        ...
+
+    async def exists(self, session_id: str, stream_id: str) -> bool:
+        """Whether the stream is known (not expired)."""
+        ...
+
+    async def drop_session(self, session_id: str) -> None:
+        """Forget every stream of ``session_id``."""
+        ...
+
+
+class Broker(Protocol):
+    """Publish/subscribe between nodes. Delivery is at most once, to the
+    subscribers present when a message is published."""
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        """Send ``payload`` to every current subscriber of ``channel``."""
+        ...
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """Receive what is published on ``channel`` while the context is open."""
+        ...
+
+
+class Backend(Protocol):
+    """The three ports together, plus their lifetime."""
+
+    @property
+    def sessions(self) -> SessionStore: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def broker(self) -> Broker: ...
+
+    def run(self) -> AbstractAsyncContextManager[Backend]:
+        """Connect (and start any background work) for the duration of the context."""
+        ...

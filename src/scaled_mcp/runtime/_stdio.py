@@ -1,0 +1,152 @@
+"""The stdio transport: newline-delimited JSON-RPC on stdin and stdout.
+
+transports (stdio): "Messages are delimited by newlines, and MUST NOT contain
+embedded newlines"; "The server MUST NOT write anything to its stdout that is
+not a valid MCP message". One session per process. Requests run concurrently
+(so that a handler awaiting the client's answer to ``sampling/createMessage``
+does not stop that answer from being read); ``notifications/cancelled``
+cancels them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Final
+
+import trio
+
+from ..protocol import (
+    Era,
+    ErrorResponse,
+    Message,
+    RemoteProtocolError,
+    Request,
+    ServerSession,
+    allows_batches,
+    decode_body,
+    encode_message,
+    error_response_for,
+)
+from ._runtime import LiveSession, Runtime
+
+__all__ = ["MAX_LINE_SIZE", "serve_stdio"]
+
+_log = logging.getLogger("scaled_mcp.stdio")
+
+#: The longest line (one message) read from stdin; longer lines are refused.
+MAX_LINE_SIZE: Final = 4 * 1024 * 1024
+_STDIO_SESSION: Final = "stdio"
+
+
+class _LineOutlet:
+    """Writes each message as one line on stdout."""
+
+    def __init__(self, stream: trio.abc.SendStream) -> None:
+        self._stream = stream
+        self._lock = trio.Lock()
+
+    async def begin_stream(self) -> None:
+        return
+
+    async def close_stream(self) -> None:
+        return
+
+    async def write(self, data: bytes) -> None:
+        async with self._lock:
+            await self._stream.send_all(data + b"\n")
+
+    async def emit(self, message: Message) -> None:
+        await self.write(encode_message(message))
+
+    async def finish(self, replies: list[Message], *, batch: bool, era: Era) -> None:
+        if batch and replies:
+            await self.write(b"[" + b",".join(encode_message(r) for r in replies) + b"]")
+            return
+        for reply in replies:
+            await self.emit(reply)
+
+
+async def serve_stdio(
+    runtime: Runtime,
+    stdin: trio.abc.ReceiveStream | None = None,
+    stdout: trio.abc.SendStream | None = None,
+) -> None:
+    """Serve one session on ``stdin``/``stdout`` (the process's own by default)
+    until stdin ends; then in-flight handlers get the drain deadline."""
+    reader = stdin if stdin is not None else trio.lowlevel.FdStream(os.dup(0))
+    writer = stdout if stdout is not None else trio.lowlevel.FdStream(os.dup(1))
+    outlet = _LineOutlet(writer)
+    session = ServerSession(
+        runtime.server_config, session_id=_STDIO_SESSION, node_id=runtime.node_id
+    )
+    live = LiveSession(session)
+    async with runtime.run(), trio.open_nursery() as handlers:
+        buffer = bytearray()
+        while True:
+            data = await reader.receive_some(65536)
+            if not data:
+                break
+            buffer += data
+            while True:
+                end = buffer.find(b"\n")
+                if end < 0:
+                    if len(buffer) > MAX_LINE_SIZE:
+                        await outlet.emit(
+                            ErrorResponse(None, -32600, "Invalid request: the message is too large")
+                        )
+                        buffer.clear()
+                    break
+                line = bytes(buffer[:end]).strip()
+                del buffer[: end + 1]
+                if line:
+                    await _handle_line(runtime, live, line, outlet, handlers)
+        await runtime.drain()
+        handlers.cancel_scope.cancel()
+
+
+async def _handle_line(
+    runtime: Runtime, live: LiveSession, line: bytes, outlet: _LineOutlet, handlers: trio.Nursery
+) -> None:
+    version = live.session.protocol_version
+    try:
+        body = decode_body(line, allow_batch=version is not None and allows_batches(version))
+    except RemoteProtocolError as exc:
+        await outlet.emit(error_response_for(exc))
+        return
+    replies, calls = runtime.receive_messages(live, body.items)
+    if body.batch and calls:
+        # A batch is answered as one array once every request is done.
+        handlers.start_soon(_run_batch, runtime, live, calls, replies, outlet)
+        return
+    await outlet.finish(replies, batch=body.batch, era=Era.HANDSHAKE)
+    for request in calls:
+        handlers.start_soon(_run_one, runtime, live, request, outlet)
+
+
+async def _run_one(
+    runtime: Runtime, live: LiveSession, request: Request, outlet: _LineOutlet
+) -> None:
+    reply = await runtime.call(live, request, outlet)
+    if reply is not None:
+        await outlet.emit(reply)
+
+
+async def _run_batch(
+    runtime: Runtime,
+    live: LiveSession,
+    calls: list[Request],
+    replies: list[Message],
+    outlet: _LineOutlet,
+) -> None:
+    answers: list[Message | None] = [None] * len(calls)
+
+    async def run(index: int, request: Request) -> None:
+        answers[index] = await runtime.call(live, request, outlet)
+
+    async with trio.open_nursery() as nursery:
+        for index, request in enumerate(calls):
+            nursery.start_soon(run, index, request)
+    await outlet.finish(
+        replies + [a for a in answers if a is not None], batch=True, era=Era.HANDSHAKE
+    )
