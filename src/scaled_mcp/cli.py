@@ -21,10 +21,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
 
+import attrs
 import trio
 
 from .cluster import Backend, MemoryBackend
-from .protocol import HttpConfig
+from .protocol import HttpConfig, ResponseMode
 from .runtime import Runtime, RuntimeConfig
 from .server import MCPServer
 
@@ -128,6 +129,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="a browser Origin allowed (repeatable; default: localhost origins)",
     )
+    serve.add_argument(
+        "--response",
+        choices=("json", "sse"),
+        default="json",
+        help="how POSTs are answered: JSON unless the handler streams (json), or always SSE",
+    )
     serve.add_argument("--log-level", default="warning", help="Python logging level (warning)")
     return parser
 
@@ -183,15 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TargetError as exc:
         print(f"scaled-mcp: {exc}", file=sys.stderr)
         return 2
-    http = HttpConfig()
+    http = HttpConfig(
+        response_mode=ResponseMode.SSE if args.response == "sse" else ResponseMode.JSON
+    )
     if args.allow_host is not None:
-        http = HttpConfig(
-            allowed_hosts=tuple(args.allow_host), allowed_origins=http.allowed_origins
-        )
+        http = attrs.evolve(http, allowed_hosts=tuple(args.allow_host))
     if args.allow_origin is not None:
-        http = HttpConfig(
-            allowed_hosts=http.allowed_hosts, allowed_origins=tuple(args.allow_origin)
-        )
+        http = attrs.evolve(http, allowed_origins=tuple(args.allow_origin))
     node = {"node_id": args.node_id} if args.node_id else {}
     runtime = Runtime(app, backend=backend, config=RuntimeConfig(http=http, **node))
     try:

@@ -100,6 +100,9 @@ class MemoryEventLog:
             self._by_session.setdefault(session_id, set()).add(stream_id)
         return stream
 
+    async def open(self, session_id: str, stream_id: str) -> None:
+        self._stream(session_id, stream_id).touched = trio.current_time()
+
     async def append(self, session_id: str, stream_id: str, data: bytes) -> int:
         stream = self._stream(session_id, stream_id)
         if stream.ended:

@@ -77,6 +77,11 @@ class EventLog(Protocol):
     events are trimmed) and expire after a time without appends.
     """
 
+    async def open(self, session_id: str, stream_id: str) -> None:
+        """Make the stream known before its first event (a client may resume
+        it right after its priming event)."""
+        ...
+
     async def append(self, session_id: str, stream_id: str, data: bytes) -> int:
         """Append one event; its sequence number."""
         ...

@@ -234,7 +234,11 @@ async def serve_h11(
 
     async def handle(stream: trio.SocketStream) -> None:
         async with limiter:
-            await _serve_connection(runtime, stream, settings)
+            try:
+                await _serve_connection(runtime, stream, settings)
+            except Exception:
+                # A bug must cost one connection, never the node.
+                _log.exception("connection failed")
 
     async with trio.open_nursery() as connections:
         async with trio.open_nursery() as acceptor:

@@ -165,6 +165,7 @@ class _Outlet:
         "gone",
         "log_session",
         "on_stream",
+        "prefer_stream",
         "streaming",
     )
 
@@ -189,6 +190,8 @@ class _Outlet:
         #: Called when the stream begins (the stateless wire starts watching for
         #: a disconnect then).
         self.on_stream: Callable[[], None] | None = None
+        #: Answer on a stream even when nothing was emitted before the reply.
+        self.prefer_stream = False
 
     async def begin_stream(self) -> None:
         """Start the SSE response (idempotent)."""
@@ -202,6 +205,8 @@ class _Outlet:
                 self.on_stream()
             status, headers = response_start(ResponseMode.SSE)
             self._stream_id = self._runtime.new_stream_id()
+            if self.log_session is not None:
+                await self._runtime.backend.events.open(self.log_session, self._stream_id)
             try:
                 await self._responder.start(status, (*headers, *self._extra_headers))
                 if self._priming and self.log_session is not None:
@@ -248,6 +253,15 @@ class _Outlet:
 
     async def finish(self, replies: list[Message], *, batch: bool, era: Era) -> None:
         """Send the replies: as the JSON body, or as the last events of the stream."""
+        if (
+            not self.streaming
+            and self.prefer_stream
+            and replies
+            and not (
+                type(replies[0]) is ErrorResponse and status_for_error(era, replies[0].code) != 200
+            )
+        ):
+            await self.begin_stream()
         if not self.streaming:
             if not replies:
                 await self._responder.respond(202, self._extra_headers, b"")
@@ -1027,8 +1041,10 @@ class Runtime:
             await responder.respond(200, (*_JSON_HEADERS, *extra), encode_message(handled.response))  # type: ignore[union-attr]
             return
         outlet = _Outlet(self, responder, None, priming=False, extra_headers=extra)
-        if decision.response_mode is ResponseMode.SSE:
-            await outlet.begin_stream()
+        # The stream begins with the first message the handler emits, not
+        # before: an error found first keeps its HTTP status (2026-07-28: -32021
+        # and others "MUST" be 400), which a begun stream could no longer carry.
+        outlet.prefer_stream = decision.response_mode is ResponseMode.SSE
         reply = await self._stateless_call(handled, outlet, responder)
         if reply is not None:
             await outlet.finish([reply], batch=False, era=Era.STATELESS)
@@ -1082,6 +1098,7 @@ class Runtime:
                 _log.exception("handler of %s failed", request.method)
                 return ErrorResponse(request.request_id, _INTERNAL_ERROR, "Internal error")
             finally:
+                outlet.on_stream = None
                 scope.cancel()
         # Cancelled: the client went away.
         return None  # type: ignore[unreachable]

@@ -29,6 +29,7 @@ from ..protocol import (
     CompleteResult,
     Completion,
     EmbeddedResource,
+    Era,
     GetPromptResult,
     Icon,
     ImageContent,
@@ -644,7 +645,10 @@ class MCPServer:
             raise McpError(-32602, 'Invalid params: resources/read needs a string "uri"')
         found = self._find_resource(uri)
         if found is None:
-            raise McpError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", {"uri": uri})
+            # resources, Error Handling: "Resource not found: -32002" until
+            # 2025-11-25; 2026-07-28 (SEP-2164) answers with -32602.
+            code = -32602 if ctx.era is Era.STATELESS else RESOURCE_NOT_FOUND
+            raise McpError(code, f"Resource not found: {uri}", {"uri": uri})
         entry, variables = found
         kwargs: dict[str, Any] = dict(variables)
         for pname in entry.context:
