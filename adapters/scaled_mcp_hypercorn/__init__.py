@@ -9,6 +9,7 @@ runs it on hypercorn (HTTP/1.1, HTTP/2, TLS) with the runtime around it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -167,6 +168,7 @@ async def serve(
     settings.bind = bind
     settings.graceful_timeout = runtime.config.shutdown_grace
     settings.accesslog = None
+    settings.errorlog = logging.getLogger("hypercorn.error")
 
     async def trigger() -> None:
         await shutdown.wait()

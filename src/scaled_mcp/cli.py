@@ -165,17 +165,19 @@ async def _serve(runtime: Runtime, args: argparse.Namespace) -> None:
                     runtime, host, port, shutdown=shutdown, task_status=task_status
                 )
             )
-            del listeners
+            port = listeners[0].socket.getsockname()[1]
         else:
             from scaled_mcp_hypercorn import serve as serve_hypercorn
 
             shown = f"[{host}]" if ":" in host else host
-            await nursery.start(
+            bound = await nursery.start(
                 lambda task_status: serve_hypercorn(
                     runtime, [f"{shown}:{port}"], shutdown=shutdown, task_status=task_status
                 )
             )
-        print(f"scaled-mcp: serving on http://{host}:{port}/mcp ({args.http})", file=sys.stderr)
+            port = int(bound[0].rpartition(":")[2])
+        shown = f"[{host}]" if ":" in host else host
+        print(f"scaled-mcp: serving on http://{shown}:{port}/mcp ({args.http})", file=sys.stderr)
         await shutdown.wait()
         nursery.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace + 1
 

