@@ -6,6 +6,8 @@ Write a server with :class:`MCPServer` and its decorators; run it with
 :mod:`scaled_mcp.runtime`; the cluster ports are :mod:`scaled_mcp.cluster`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .protocol import (
     Annotations,
     AudioContent,
@@ -28,9 +30,24 @@ from .protocol import (
     TextResourceContents,
     ToolAnnotations,
 )
-from .server import Context, McpError, MCPServer, Param, ToolError
+
+if TYPE_CHECKING:
+    from .server import Context, McpError, MCPServer, Param, ToolError
 
 __version__ = "0.1.0"
+
+# The app API needs trio; it is imported on first use so that importing the
+# sans-IO core (``scaled_mcp.protocol``) never loads an async library.
+_SERVER_NAMES = frozenset({"Context", "MCPServer", "McpError", "Param", "ToolError"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SERVER_NAMES:
+        from . import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'scaled_mcp' has no attribute {name!r}")
+
 
 __all__ = [
     "Annotations",

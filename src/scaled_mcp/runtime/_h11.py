@@ -8,6 +8,7 @@ runtime's body limit (a larger ``Content-Length`` is refused before reading).
 
 from __future__ import annotations
 
+import http
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -25,6 +26,7 @@ __all__ = ["H11Config", "serve_h11"]
 _log = logging.getLogger("scaled_mcp.h11")
 
 _READ_SIZE: Final = 65536
+_REASONS: Final = {status.value: status.phrase.encode("ascii") for status in http.HTTPStatus}
 _SERVER_HEADER: Final = (b"server", b"scaled-mcp")
 
 
@@ -70,7 +72,9 @@ class _Responder:
         raw.append(_SERVER_HEADER)
         conn = self._conn
         self.started = True
-        data = conn.send(h11.Response(status_code=status, headers=raw))
+        data = conn.send(
+            h11.Response(status_code=status, headers=raw, reason=_REASONS.get(status, b""))
+        )
         chunk = conn.send(h11.Data(data=body)) if body else b""
         end = conn.send(h11.EndOfMessage())
         await self._write(b"".join(part or b"" for part in (data, chunk, end)))
@@ -79,7 +83,11 @@ class _Responder:
         raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         raw.append(_SERVER_HEADER)
         self.started = True
-        await self._write(self._conn.send(h11.Response(status_code=status, headers=raw)))
+        await self._write(
+            self._conn.send(
+                h11.Response(status_code=status, headers=raw, reason=_REASONS.get(status, b""))
+            )
+        )
 
     async def send(self, data: bytes) -> None:
         if self.disconnected or self._conn.our_state is not h11.SEND_BODY:
@@ -128,7 +136,9 @@ async def _simple(
         (b"connection", b"close"),
     ]
     try:
-        data = conn.send(h11.Response(status_code=status, headers=headers))
+        data = conn.send(
+            h11.Response(status_code=status, headers=headers, reason=_REASONS.get(status, b""))
+        )
         await stream.send_all(
             (data or b"")
             + (conn.send(h11.Data(data=body)) or b"")

@@ -895,6 +895,7 @@ class Runtime:
                 await responder.respond(409, (*_JSON_HEADERS, *extra), body)
                 return
             live.get_stream_open = True
+            await self.backend.events.open(decision.session_id, GET_STREAM)
         elif not await self.backend.events.exists(decision.session_id, stream_id):
             reject_body = encode_message(
                 ErrorResponse(None, -32600, "Not Found: the stream to resume has expired")
@@ -973,6 +974,7 @@ class Runtime:
         live = LiveSession(session, legacy=True)
         self._live[session_id] = live
         self._legacy_open.add(session_id)
+        await self.backend.events.open(session_id, LEGACY_STREAM)
         try:
             status, headers = response_start(ResponseMode.SSE)
             await responder.start(status, (*headers, *extra))

@@ -235,9 +235,19 @@ class Context:
                     question.method, question.params or {}, self.ask_timeout
                 )
 
-            async with trio.open_nursery() as nursery:
-                for key, question in questions.items():
-                    nursery.start_soon(one, key, question)
+            if len(questions) == 1:
+                ((key, question),) = questions.items()
+                await one(key, question)
+                return answers
+            try:
+                async with trio.open_nursery() as nursery:
+                    for key, question in questions.items():
+                        nursery.start_soon(one, key, question)
+            except BaseExceptionGroup as group:
+                failed, _ = group.split(McpError)
+                if failed is None:
+                    raise
+                raise failed.exceptions[0] from None
             return {key: answers[key] for key in questions}
         found: dict[str, dict[str, Any]] = {}
         missing: dict[str, InputRequest] = {}
