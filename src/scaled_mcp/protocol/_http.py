@@ -42,6 +42,7 @@ import base64
 import binascii
 import decimal
 import enum
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,6 +58,7 @@ from ._jsonrpc import (
     Notification,
     Request,
     RequestId,
+    _trusted,
     decode_body,
     encode_message,
     error_response_for,
@@ -144,6 +146,9 @@ _NAME_SOURCE: Final[Mapping[str, str]] = {
 }
 _NAME_REQUIRED: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
 
+#: How many distinct Host values :meth:`HttpConfig.host_allowed` remembers.
+_MAX_REMEMBERED_HOSTS: Final = 1024
+
 _PORT = re.compile(r"[0-9]{1,5}")
 _ZERO_Q = re.compile(r"0(\.0{0,3})?")
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
@@ -206,13 +211,12 @@ class HttpRequest:
         """Build a request from what an HTTP parser hands over: a request target
         (``/mcp?x=1``) and header bytes, decoded as ISO-8859-1 as HTTP defines."""
         path, _, query = _latin1(target).partition("?")
-        return cls(
-            method=_latin1(method),
-            path=path,
-            query=query,
-            headers=((_latin1(name), _latin1(value)) for name, value in headers),
-            body=body,
+        lowered = tuple((_latin1(name).lower(), _latin1(value)) for name, value in headers)
+        # Every field is already in its final form: skip the converter.
+        request: HttpRequest = _trusted(
+            cls, method=_latin1(method), path=path, query=query, headers=lowered, body=body
         )
+        return request
 
 
 def _split_authority(value: str) -> tuple[str, str | None] | None:
@@ -337,6 +341,7 @@ class HttpConfig:
         init=False, default=None, repr=False, eq=False
     )
     _mcp_allow: str = attrs.field(init=False, default="", repr=False, eq=False)
+    _host_verdicts: dict[str, bool] = attrs.field(init=False, factory=dict, repr=False, eq=False)
     _mcp_methods: frozenset[str] = attrs.field(
         init=False, default=frozenset(), repr=False, eq=False
     )
@@ -415,6 +420,16 @@ class HttpConfig:
         """Whether a ``Host`` header value passes DNS rebinding protection."""
         if self._hosts is None:
             return True
+        known = self._host_verdicts.get(host)
+        if known is not None:
+            return known
+        verdict = self._host_allowed(host)
+        if len(self._host_verdicts) < _MAX_REMEMBERED_HOSTS:
+            self._host_verdicts[host] = verdict
+        return verdict
+
+    def _host_allowed(self, host: str) -> bool:
+        assert self._hosts is not None
         parts = _split_authority(host)
         if parts is None:
             return False
@@ -674,6 +689,22 @@ def _media_type(value: str) -> str:
 def _acceptable(values: list[str], wanted: str) -> bool:
     """Whether ``Accept`` accepts ``wanted``: the most specific matching media
     range decides, and ``q=0`` means "not acceptable" (RFC 9110 section 12.5.1)."""
+    if len(values) == 1 and len(values[0]) <= _MAX_CACHED_ACCEPT:
+        # Clients send the same Accept on every request: parse each one once.
+        return _accepts_one(values[0], wanted)
+    return _parse_accept(values, wanted)
+
+
+#: The longest Accept value whose parse is remembered.
+_MAX_CACHED_ACCEPT: Final = 256
+
+
+@functools.lru_cache(maxsize=256)
+def _accepts_one(value: str, wanted: str) -> bool:
+    return _parse_accept([value], wanted)
+
+
+def _parse_accept(values: list[str], wanted: str) -> bool:
     wanted_type, _, wanted_subtype = wanted.partition("/")
     best = -1
     best_ok = False

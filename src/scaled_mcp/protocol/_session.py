@@ -239,8 +239,45 @@ class ServerConfig:
 _new = object.__new__
 
 
+_NO_SUBSCRIPTIONS: Final[frozenset[str]] = frozenset()
+_METHOD_SETS: dict[frozenset[str], tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _shared_method_sets(methods: set[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The method sets of a negotiated session, shared by every session that has
+    the same ones (a server has a handful of combinations, and a node many sessions)."""
+    key = frozenset(methods)
+    found = _METHOD_SETS.get(key)
+    if found is None:
+        if len(_METHOD_SETS) >= 64:
+            _METHOD_SETS.clear()
+        found = _METHOD_SETS[key] = (key, key - _CORE_ANSWERED)
+    return found
+
+
 class ServerSession:
     """The server side of one handshake-era MCP session. See the module docstring."""
+
+    # Slots: a node keeps one of these per live session.
+    __slots__ = (
+        "_app_methods",
+        "_incoming",
+        "_last_progress",
+        "_methods",
+        "_next_number",
+        "_outgoing",
+        "client_capabilities",
+        "client_info",
+        "config",
+        "created_at",
+        "last_activity",
+        "log_level",
+        "node_id",
+        "phase",
+        "protocol_version",
+        "session_id",
+        "subscriptions",
+    )
 
     def __init__(self, config: ServerConfig, *, session_id: str, node_id: str) -> None:
         if not node_id or "." in node_id:
@@ -253,7 +290,9 @@ class ServerSession:
         self.client_info: dict[str, Any] = {}
         self.client_capabilities: dict[str, Any] = {}
         self.log_level: str | None = None
-        self.subscriptions: set[str] = set()
+        # The resources the client subscribed to: an immutable (shared, empty)
+        # frozenset until the first subscription, so idle sessions cost nothing here.
+        self.subscriptions: set[str] | frozenset[str] = _NO_SUBSCRIPTIONS
         self.created_at: float | None = None
         self.last_activity = 0.0
         # Client requests in flight, each with its progress token (or None).
@@ -273,10 +312,10 @@ class ServerSession:
         """Rebuild a session from the plain data another node wrote."""
         session = cls(config, session_id=state.session_id, node_id=node_id)
         session.phase = state.phase
-        session.client_info = dict(state.client_info)
-        session.client_capabilities = dict(state.client_capabilities)
+        session.client_info = state.client_info
+        session.client_capabilities = state.client_capabilities
         session.log_level = state.log_level
-        session.subscriptions = set(state.subscriptions)
+        session.subscriptions = state.subscriptions
         session.created_at = state.created_at
         session.last_activity = state.last_activity
         if state.phase is not SessionPhase.NEW:
@@ -311,8 +350,7 @@ class ServerSession:
                 methods.add(method)
         if not (capabilities.get("resources") or {}).get("subscribe"):
             methods -= {"resources/subscribe", "resources/unsubscribe"}
-        self._methods = frozenset(methods)
-        self._app_methods = self._methods - _CORE_ANSWERED
+        self._methods, self._app_methods = _shared_method_sets(methods)
 
     # -- the table -------------------------------------------------------------
 
@@ -457,9 +495,9 @@ class ServerSession:
     def _subscribe(self, request: Request, params: Mapping[str, Any]) -> list[Event]:
         uri: str = params["uri"]
         if request.method == "resources/subscribe":
-            self.subscriptions.add(uri)
+            self.subscriptions = self.subscriptions | {uri}
         else:
-            self.subscriptions.discard(uri)
+            self.subscriptions = self.subscriptions - {uri}
         return [ReplyReady(Response(id=request.id, result={}))]
 
     def _receive_notification(self, notification: Notification) -> list[Event]:

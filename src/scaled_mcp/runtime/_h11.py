@@ -8,9 +8,10 @@ runtime's body limit (a larger ``Content-Length`` is refused before reading).
 
 from __future__ import annotations
 
+import functools
 import http
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
 
 import attrs
@@ -37,13 +38,33 @@ class H11Config:
     * ``keep_alive_timeout`` -- seconds an idle keep-alive connection is kept;
     * ``read_timeout`` -- seconds to receive a whole request once it began;
     * ``max_header_size`` -- bytes of request line and headers at most (431 past it);
-    * ``max_connections`` -- connections served at once; more wait in the backlog.
+    * ``max_connections`` -- connections served at once; more wait in the backlog;
+    * ``timeout_granularity`` -- seconds between checks of the two timeouts above.
     """
 
     keep_alive_timeout: float = 75.0
     read_timeout: float = 30.0
     max_header_size: int = 64 * 1024
     max_connections: int = 10_000
+    timeout_granularity: float = 1.0
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(headers: Headers) -> tuple[tuple[bytes, bytes], ...]:
+    return (
+        *((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers),
+        _SERVER_HEADER,
+    )
+
+
+def _raw_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """The headers as bytes (the common, constant ones are encoded once)."""
+    if len(headers) <= 4:
+        return list(_encoded(headers))
+    return [
+        *((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers),
+        _SERVER_HEADER,
+    ]
 
 
 class _Responder:
@@ -57,6 +78,10 @@ class _Responder:
         self.started = False
         self.disconnected = False
 
+    def reset(self) -> None:
+        """Ready for the next request of the connection."""
+        self.started = False
+
     async def _write(self, data: bytes | None) -> None:
         if data is None:
             return
@@ -67,9 +92,8 @@ class _Responder:
             raise ClientGone from None
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
-        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+        raw = _raw_headers(headers)
         raw.append((b"content-length", b"%d" % len(body)))
-        raw.append(_SERVER_HEADER)
         conn = self._conn
         self.started = True
         data = conn.send(
@@ -80,8 +104,7 @@ class _Responder:
         await self._write(b"".join(part or b"" for part in (data, chunk, end)))
 
     async def start(self, status: int, headers: Headers) -> None:
-        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-        raw.append(_SERVER_HEADER)
+        raw = _raw_headers(headers)
         self.started = True
         await self._write(
             self._conn.send(
@@ -165,60 +188,95 @@ async def _read_body(conn: h11.Connection, stream: trio.SocketStream, limit: int
             raise h11.RemoteProtocolError("the connection closed inside a request body")
 
 
-async def _serve_connection(runtime: Runtime, stream: trio.SocketStream, config: H11Config) -> None:
+def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value)  # h11 has checked it is a number
+    return 0
+
+
+class _Clock:
+    """Where one connection is and since when, for the watchdog."""
+
+    __slots__ = ("phase", "scope", "since")
+
+    def __init__(self, scope: trio.CancelScope) -> None:
+        self.scope = scope
+        self.phase = _IDLE
+        self.since = trio.current_time()
+
+
+_IDLE: Final = 0
+_READING: Final = 1
+_RUNNING: Final = 2
+
+
+async def _watchdog(clocks: set[_Clock], config: H11Config) -> None:
+    """Close connections idle past ``keep_alive_timeout`` or slower than
+    ``read_timeout`` to send a request. One task for every connection: a
+    request then costs two attribute writes instead of cancel-scope deadlines."""
+    limits = {_IDLE: config.keep_alive_timeout, _READING: config.read_timeout}
+    while True:
+        await trio.sleep(config.timeout_granularity)
+        now = trio.current_time()
+        for clock in tuple(clocks):
+            limit = limits.get(clock.phase)
+            if limit is not None and now - clock.since > limit:
+                clock.scope.cancel()
+
+
+async def _serve_connection(
+    runtime: Runtime, stream: trio.SocketStream, config: H11Config, clocks: set[_Clock]
+) -> None:
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
     http = runtime.config.http
+    limit = http.max_body_size
+    responder = _Responder(conn, stream)
     async with stream:
-        while True:
+        with trio.CancelScope() as scope:
+            clock = _Clock(scope)
+            clocks.add(clock)
             try:
-                with trio.move_on_after(config.keep_alive_timeout) as idle:
+                while True:
+                    clock.phase, clock.since = _IDLE, trio.current_time()
                     event = await _next_event(conn, stream)
-                if idle.cancelled_caught:
-                    return
-                if type(event) is not h11.Request:
-                    return  # ConnectionClosed, or a client that sent nothing more
-                request = HttpRequest.from_wire(event.method, event.target, event.headers)
-                early = precheck(request, http)
-                if early is not None:
-                    responder = _Responder(conn, stream)
-                    await responder.respond(early.status, early.headers, early.body)
-                    return  # the body was not read: the connection cannot go on
-                with trio.move_on_after(config.read_timeout) as reading:
-                    body = await _read_body(conn, stream, http.max_body_size)
-                if reading.cancelled_caught:
-                    await _simple(conn, stream, 408, b"Request Timeout")
-                    return
-                if body is None:
-                    reject = body_too_large(http)
-                    await _Responder(conn, stream).respond(
-                        reject.status, reject.headers, reject.body
-                    )
-                    return
-                request = HttpRequest(
-                    method=request.method,
-                    path=request.path,
-                    query=request.query,
-                    headers=request.headers,
-                    body=body,
-                )
-                responder = _Responder(conn, stream)
-                await runtime.handle_http(request, responder)
-                if responder.disconnected:
-                    return
-                if conn.our_state is h11.SEND_BODY:
-                    await responder.end()
-                if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
-                    return
-                conn.start_next_cycle()
+                    if type(event) is not h11.Request:
+                        return  # ConnectionClosed, or a client that sent nothing more
+                    clock.phase = _READING
+                    if _declared_length(event.headers) > limit:
+                        # Refused before the body is read; the head alone decides.
+                        head = HttpRequest.from_wire(event.method, event.target, event.headers)
+                        early = precheck(head, http) or body_too_large(http)
+                        await responder.respond(early.status, early.headers, early.body)
+                        return  # the body was not read: the connection cannot go on
+                    body = await _read_body(conn, stream, limit)
+                    clock.phase = _RUNNING
+                    if body is None:
+                        reject = body_too_large(http)
+                        await responder.respond(reject.status, reject.headers, reject.body)
+                        return
+                    request = HttpRequest.from_wire(event.method, event.target, event.headers, body)
+                    responder.reset()
+                    await runtime.handle_http(request, responder)
+                    if responder.disconnected:
+                        return
+                    if conn.our_state is h11.SEND_BODY:
+                        await responder.end()
+                    if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                        return
+                    conn.start_next_cycle()
             except h11.RemoteProtocolError as exc:
                 if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                     status = exc.error_status_hint
                     await _simple(conn, stream, status, f"Bad Request: {exc}".encode())
                 return
-            except ClientGone:
+            except (ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
                 return
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                return
+            finally:
+                clocks.discard(clock)
+        if scope.cancelled_caught and clock.phase == _READING:
+            with trio.move_on_after(1):
+                await _simple(conn, stream, 408, b"Request Timeout")
 
 
 async def serve_h11(
@@ -242,15 +300,18 @@ async def serve_h11(
     limiter = trio.CapacityLimiter(settings.max_connections)
     stop = shutdown if shutdown is not None else trio.Event()
 
+    clocks: set[_Clock] = set()
+
     async def handle(stream: trio.SocketStream) -> None:
         async with limiter:
             try:
-                await _serve_connection(runtime, stream, settings)
+                await _serve_connection(runtime, stream, settings, clocks)
             except Exception:
                 # A bug must cost one connection, never the node.
                 _log.exception("connection failed")
 
     async with trio.open_nursery() as connections:
+        connections.start_soon(_watchdog, clocks, settings)
         async with trio.open_nursery() as acceptor:
             acceptor.start_soon(_accept, handle, listeners, connections)
             task_status.started(listeners)

@@ -351,7 +351,7 @@ class LiveSession:
 
     def shared_fields(self) -> tuple[Any, ...]:
         s = self.session
-        return (s.phase, s.log_level, frozenset(s.subscriptions), s.protocol_version)
+        return (s.phase, s.log_level, s.subscriptions, s.protocol_version)
 
 
 class _SessionExchange:
@@ -607,16 +607,15 @@ class Runtime:
                 if not live.running and not live.waiting and live.session.last_activity < cutoff:
                     del self._live[session_id]
 
-    @asynccontextmanager
-    async def _working(self) -> AsyncIterator[None]:
+    def _work_started(self) -> None:
         self._in_flight += 1
-        self._idle = trio.Event() if self._idle.is_set() else self._idle
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+        if self._in_flight == 1:
+            self._idle = trio.Event()
+
+    def _work_done(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
 
     # -- HTTP -------------------------------------------------------------------
 
@@ -680,9 +679,9 @@ class Runtime:
             session = live.session
             session.phase = state.phase
             session.log_level = state.log_level
-            session.subscriptions = set(state.subscriptions)
-            session.client_info = dict(state.client_info)
-            session.client_capabilities = dict(state.client_capabilities)
+            session.subscriptions = state.subscriptions
+            session.client_info = state.client_info
+            session.client_capabilities = state.client_capabilities
             live.saved = state
         return live
 
@@ -837,7 +836,8 @@ class Runtime:
         params = request.params if request.params is not None else {}
         result: dict[str, Any] | None = None
         error: ErrorResponse | None = None
-        async with self._working():
+        self._work_started()
+        try:
             with trio.CancelScope() as scope:
                 live.running[request.id] = scope
                 try:
@@ -853,6 +853,8 @@ class Runtime:
                     error = ErrorResponse(request.id, _INTERNAL_ERROR, "Internal error")
                 finally:
                     del live.running[request.id]
+        finally:
+            self._work_done()
         if scope.cancelled_caught or not session.is_in_flight(request.id):
             # Cancelled: "Not send a response for the cancelled request".
             return None
@@ -1076,7 +1078,16 @@ class Runtime:
             return error_response_for(exc)
         exchange = _StatelessExchange(self, request, outlet, answers)
         ctx = Context(exchange, ask_timeout=self.config.ask_timeout)
-        async with self._working(), trio.open_nursery() as nursery:
+        self._work_started()
+        try:
+            return await self._stateless_run(request, outlet, responder, ctx)
+        finally:
+            self._work_done()
+
+    async def _stateless_run(
+        self, request: StatelessRequest, outlet: _Outlet, responder: Responder, ctx: Context
+    ) -> Message | None:
+        async with trio.open_nursery() as nursery:
             scope = nursery.cancel_scope
 
             def watch() -> None:

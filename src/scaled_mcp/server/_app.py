@@ -49,9 +49,9 @@ from ..protocol import (
 )
 from ._context import Context, InputNeeded, McpError, ToolError
 from ._schema import (
+    ArgumentBinder,
     ArgumentValidator,
     OutputShape,
-    bind_arguments,
     compile_validator,
     input_schema_for,
     output_schema_for,
@@ -121,6 +121,7 @@ class _ToolEntry:
     fn: Callable[..., Any]
     wire: dict[str, Any]
     validator: ArgumentValidator
+    binder: ArgumentBinder | None
     output: OutputShape | None
     context: tuple[str, ...]
     explicit_schema: bool
@@ -338,6 +339,7 @@ class MCPServer:
             fn=fn,
             wire=to_wire(tool),
             validator=compile_validator(schema),
+            binder=None if input_schema is not None else ArgumentBinder(fn, skip=_is_context),
             output=shape,
             context=context,
             explicit_schema=input_schema is not None,
@@ -608,11 +610,11 @@ class MCPServer:
             problems = "; ".join(entry.validator.errors(arguments))
             return _tool_error(f"Invalid arguments for tool {name}: {problems}")
         try:
-            if entry.explicit_schema:
+            if entry.binder is None:
                 accepted = _parameters(entry.fn)
                 kwargs = {k: v for k, v in arguments.items() if accepted is None or k in accepted}
             else:
-                kwargs = bind_arguments(entry.fn, arguments, skip=_is_context)
+                kwargs = entry.binder(arguments)
         except (TypeError, ValueError, KeyError) as exc:
             return _tool_error(f"Invalid arguments for tool {name}: {exc}")
         for pname in entry.context:

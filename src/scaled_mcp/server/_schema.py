@@ -33,6 +33,7 @@ __all__ = [
     "MAX_SCHEMA_DEPTH",
     "MAX_SCHEMA_SIZE",
     "MAX_VALIDATION_MESSAGES",
+    "ArgumentBinder",
     "ArgumentValidator",
     "OutputShape",
     "Param",
@@ -459,23 +460,64 @@ def to_json_value(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
+#: Annotations whose validated JSON value is already the Python value.
+_AS_IS: Final = frozenset({Any, object, str, int, bool, type(None), list, dict})
+
+
+def _as_is(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Annotated, typing.Required, typing.NotRequired):
+        return _as_is(typing.get_args(annotation)[0])
+    if origin is Literal:
+        return True
+    if origin in (list, dict):
+        return all(_as_is(arg) for arg in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return all(_as_is(arg) for arg in typing.get_args(annotation))
+    return annotation in _AS_IS
+
+
+class ArgumentBinder:
+    """Turns a tool's validated JSON arguments into the keyword arguments of its
+    function. Type hints are read once, when the tool is declared; parameters
+    whose JSON value is already the Python value are passed as they are."""
+
+    __slots__ = ("_converted", "_plain")
+
+    def __init__(
+        self, fn: Callable[..., Any], *, skip: Callable[[Any], bool] = lambda annotation: False
+    ) -> None:
+        hints = typing.get_type_hints(fn, include_extras=True)
+        plain: list[str] = []
+        converted: list[tuple[str, Any]] = []
+        for name in inspect.signature(fn).parameters:
+            annotation = hints.get(name, Any)
+            if skip(annotation):
+                continue
+            if _as_is(annotation):
+                plain.append(name)
+            else:
+                converted.append((name, annotation))
+        self._plain = tuple(plain)
+        self._converted = tuple(converted)
+
+    def __call__(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments (absent ones keep their defaults; unknown keys
+        are dropped). Raises ValueError or TypeError if a value does not fit."""
+        bound = {name: arguments[name] for name in self._plain if name in arguments}
+        for name, annotation in self._converted:
+            if name in arguments:
+                bound[name] = from_json_value(annotation, arguments[name])
+        return bound
+
+
 def bind_arguments(
     fn: Callable[..., Any],
     arguments: Mapping[str, Any],
     *,
     skip: Callable[[Any], bool] = lambda annotation: False,
 ) -> dict[str, Any]:
-    """The keyword arguments to call ``fn`` with, from validated JSON ``arguments``.
-
-    Only parameters in ``fn``'s input schema are bound (absent ones keep their
-    defaults; unknown keys are dropped); the caller adds the skipped ones (the
-    request context).
-    """
-    hints = typing.get_type_hints(fn, include_extras=True)
-    bound: dict[str, Any] = {}
-    for name in inspect.signature(fn).parameters:
-        annotation = hints.get(name, Any)
-        if skip(annotation) or name not in arguments:
-            continue
-        bound[name] = from_json_value(annotation, arguments[name])
-    return bound
+    """The keyword arguments to call ``fn`` with, from validated JSON ``arguments``
+    (see :class:`ArgumentBinder`, which does the same without reading the
+    type hints on every call)."""
+    return ArgumentBinder(fn, skip=skip)(arguments)
