@@ -135,3 +135,24 @@ def test_custom_transport_refuses_work_before_initialize(client: LineClient) -> 
     assert early["error"]["code"] in (-32600, -32602)
     # ping is allowed before initialization.
     assert client.exchange({"jsonrpc": "2.0", "id": 2, "method": "ping"})["result"] == {}
+
+
+async def test_the_readme_server_example_works(tmp_path: Path) -> None:
+    from scaled_mcp.cli import load_target
+
+    from .test_server_app import ctx
+
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    source = readme.split("```python\n# app.py\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "app.py").write_text(source)
+    app = load_target(str(tmp_path / "app.py"))
+    listed = await app.handle("tools/list", {}, ctx())
+    assert [tool["name"] for tool in listed["tools"]] == ["forecast", "plan_trip"]
+    result = await app.handle(
+        "tools/call", {"name": "forecast", "arguments": {"city": "Oslo"}}, ctx()
+    )
+    assert result["structuredContent"] == {"city": "Oslo", "days": 1, "summary": "sunny"}
+    refused = await app.handle(
+        "tools/call", {"name": "forecast", "arguments": {"city": "Oslo", "days": 9}}, ctx()
+    )
+    assert refused["isError"] is True
