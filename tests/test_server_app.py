@@ -262,3 +262,34 @@ async def test_context_questions_on_a_session_go_to_the_client() -> None:
     with pytest.raises(McpError):
         await app.handle("tools/call", {"name": "ask"}, ctx())
     await trio.lowlevel.checkpoint()
+
+
+async def test_only_handlers_that_cannot_wait_skip_the_cancel_scope() -> None:
+    app = MCPServer("t")
+
+    @app.tool()
+    async def quick(text: str) -> str:
+        return text.upper()
+
+    @app.tool()
+    async def sleeps() -> str:
+        await trio.sleep(0)
+        return "slept"
+
+    @app.tool()
+    async def loops() -> str:
+        async with trio.open_nursery():
+            pass
+        return "done"
+
+    @app.tool()
+    def threaded() -> str:
+        return "thread"
+
+    waits = {
+        name: not app.never_waits("tools/call", {"name": name})
+        for name in ("quick", "sleeps", "loops", "threaded")
+    }
+    assert waits == {"quick": False, "sleeps": True, "loops": True, "threaded": True}
+    assert app.never_waits("tools/list", {})
+    assert not app.never_waits("resources/read", {"uri": "x"})

@@ -211,7 +211,14 @@ class HttpRequest:
         """Build a request from what an HTTP parser hands over: a request target
         (``/mcp?x=1``) and header bytes, decoded as ISO-8859-1 as HTTP defines."""
         path, _, query = _latin1(target).partition("?")
-        lowered = tuple((_latin1(name).lower(), _latin1(value)) for name, value in headers)
+        lowered = tuple(
+            [
+                (name.decode("latin-1").lower(), value.decode("latin-1"))
+                if type(name) is bytes and type(value) is bytes
+                else (_latin1(name).lower(), _latin1(value))
+                for name, value in headers
+            ]
+        )
         # Every field is already in its final form: skip the converter.
         request: HttpRequest = _trusted(
             cls, method=_latin1(method), path=path, query=query, headers=lowered, body=body

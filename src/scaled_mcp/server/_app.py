@@ -10,6 +10,7 @@ routes requests to :meth:`MCPServer.handle`; it never looks inside.
 from __future__ import annotations
 
 import base64
+import dis
 import functools
 import inspect
 import logging
@@ -80,6 +81,9 @@ ChangeListener = Callable[[str, Any], None]
 """Called with ``("list_changed", kind)`` or ``("resource_updated", uri)``."""
 
 _CONTENT_TYPES: Final = (TextContent, ImageContent, AudioContent, ResourceLink, EmbeddedResource)
+_LIST_METHODS: Final = frozenset(
+    {"tools/list", "resources/list", "resources/templates/list", "prompts/list"}
+)
 _TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -103,6 +107,22 @@ def _unstructured(annotation: Any) -> bool:
     return annotation in (*_CONTENT_TYPES, CallToolResult, str, Any) or annotation is dict
 
 
+#: Bytecode that suspends a coroutine (``await``, ``async with``, ``async for``).
+_SUSPENDING_OPS: Final = frozenset({"YIELD_VALUE", "SEND", "GET_AWAITABLE", "GET_ANEXT"})
+
+
+def _never_waits(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` is a coroutine function that can never yield to the event
+    loop (its code has no ``await``, ``async with`` or ``async for``): such a
+    handler runs to its end in one step, and nothing could cancel it midway."""
+    if not inspect.iscoroutinefunction(fn):
+        return False
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return False
+    return not any(op.opname in _SUSPENDING_OPS for op in dis.get_instructions(code))
+
+
 async def _invoke(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """Call a handler: coroutine functions on trio, plain functions in a worker thread."""
     if inspect.iscoroutinefunction(fn):
@@ -124,8 +144,8 @@ class _ToolEntry:
     binder: ArgumentBinder | None
     output: OutputShape | None
     context: tuple[str, ...]
-    explicit_schema: bool
     param_headers: dict[str, tuple[str, ...]]
+    quick: bool
 
 
 @attrs.define(slots=True)
@@ -342,8 +362,8 @@ class MCPServer:
             binder=None if input_schema is not None else ArgumentBinder(fn, skip=_is_context),
             output=shape,
             context=context,
-            explicit_schema=input_schema is not None,
             param_headers=param_header_paths(schema),
+            quick=_never_waits(fn),
         )
         self._changed("tools")
 
@@ -557,6 +577,15 @@ class MCPServer:
         mirror (``None`` if there is no such tool)."""
         entry = self._tools.get(name)
         return entry.param_headers if entry is not None else None
+
+    def never_waits(self, method: str, params: Mapping[str, Any]) -> bool:
+        """Whether answering this request cannot yield to the event loop (then
+        the runtime needs no cancel scope around it): the list methods, and
+        ``tools/call`` of a coroutine tool with no ``await`` in it."""
+        if method == "tools/call":
+            entry = self._tools.get(params.get("name"))  # type: ignore[arg-type]
+            return entry is None or entry.quick
+        return method in _LIST_METHODS
 
     def serves(self, method: str) -> bool:
         """Whether :meth:`handle` answers ``method``."""

@@ -1,0 +1,25 @@
+"""The official Python SDK's server with one ``echo`` tool, on uvicorn (a benchmark peer).
+
+``python bench/servers/sdk.py PORT``: streamable HTTP on ``/mcp`` with JSON responses;
+the same endpoint serves the 2026-07-28 wire per request.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("bench-echo-sdk")
+
+
+@server.tool(description="Echo the text back")
+async def echo(text: str) -> str:
+    return text
+
+
+app = server.streamable_http_app(json_response=True)
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
