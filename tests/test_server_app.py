@@ -273,7 +273,7 @@ async def test_only_handlers_that_cannot_wait_skip_the_cancel_scope() -> None:
 
     @app.tool()
     async def sleeps() -> str:
-        await trio.sleep(0)
+        await trio.sleep(0.001)
         return "slept"
 
     @app.tool()
