@@ -183,7 +183,8 @@ class _Outlet:
         self.log_session = log_session
         self._priming = priming
         self._extra_headers = extra_headers
-        self._lock = trio.Lock()
+        # Made when the stream begins: most answers are one JSON body, sent once.
+        self._lock: trio.Lock | None = None
         self._stream_id: str | None = None
         self.streaming = False
         self.gone = False
@@ -197,6 +198,8 @@ class _Outlet:
         """Start the SSE response (idempotent)."""
         if self.streaming:
             return
+        if self._lock is None:
+            self._lock = trio.Lock()
         async with self._lock:
             if self._stream_id is not None:  # another task began it meanwhile
                 return
@@ -224,6 +227,7 @@ class _Outlet:
         """Send one message on the stream (beginning it if need be)."""
         await self.begin_stream()
         body = encode_message(message)
+        assert self._lock is not None
         async with self._lock:
             event_id = None
             if self.log_session is not None:
@@ -245,6 +249,7 @@ class _Outlet:
         server "MAY close the connection" after the priming event; the client
         "SHOULD" reconnect after the ``retry`` time)."""
         await self.begin_stream()
+        assert self._lock is not None
         async with self._lock:
             if not self.gone:
                 self.gone = True
@@ -1089,9 +1094,28 @@ class Runtime:
         ctx = Context(exchange, ask_timeout=self.config.ask_timeout)
         self._work_started()
         try:
+            if self.app.never_waits(request.method, request.params):
+                # It cannot wait, so it cannot stream, and nothing could stop it
+                # midway: no disconnect watcher is needed.
+                return await self._stateless_answer(request, ctx)
             return await self._stateless_run(request, outlet, responder, ctx)
         finally:
             self._work_done()
+
+    async def _stateless_answer(self, request: StatelessRequest, ctx: Context) -> Message:
+        """Run the handler; its final or input-required response, or its error."""
+        try:
+            result = await self.app.handle(request.method, request.params, ctx)
+            return self.dispatcher.complete(request, result)
+        except InputNeeded as needed:
+            return self._input_required(request, needed)
+        except McpError as exc:
+            return ErrorResponse(request.request_id, exc.code, exc.message, exc.data)
+        except RemoteProtocolError as exc:
+            return error_response_for(exc.with_request_id(request.request_id))
+        except Exception:
+            _log.exception("handler of %s failed", request.method)
+            return ErrorResponse(request.request_id, _INTERNAL_ERROR, "Internal error")
 
     async def _stateless_run(
         self, request: StatelessRequest, outlet: _Outlet, responder: Responder, ctx: Context
@@ -1108,17 +1132,7 @@ class Runtime:
             if outlet.streaming:
                 watch()
             try:
-                result = await self.app.handle(request.method, request.params, ctx)
-                return self.dispatcher.complete(request, result)
-            except InputNeeded as needed:
-                return self._input_required(request, needed)
-            except McpError as exc:
-                return ErrorResponse(request.request_id, exc.code, exc.message, exc.data)
-            except RemoteProtocolError as exc:
-                return error_response_for(exc.with_request_id(request.request_id))
-            except Exception:
-                _log.exception("handler of %s failed", request.method)
-                return ErrorResponse(request.request_id, _INTERNAL_ERROR, "Internal error")
+                return await self._stateless_answer(request, ctx)
             finally:
                 outlet.on_stream = None
                 scope.cancel()
