@@ -118,6 +118,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stdio", action="store_true", help="serve on stdin/stdout instead")
     serve.add_argument("--node-id", default=None, help="this node's name (default: random)")
     serve.add_argument(
+        "--broker",
+        default=None,
+        help="where sessions and events live: memory (default) or redis://HOST:PORT/DB",
+    )
+    serve.add_argument(
+        "--state-key",
+        action="append",
+        default=None,
+        metavar="ID:SECRET",
+        help="a key sealing requestState (repeatable; the first seals; share them between "
+        "nodes; default: $SCALED_MCP_STATE_KEYS, else a random key)",
+    )
+    serve.add_argument(
         "--allow-host",
         action="append",
         default=None,
@@ -142,7 +155,31 @@ def _parser() -> argparse.ArgumentParser:
 def _backend(url: str | None) -> Backend:
     if url is None or url == "memory":
         return MemoryBackend()
-    raise TargetError(f"unsupported broker {url!r}")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            from scaled_mcp_redis import RedisBackend
+        except ImportError as exc:  # pragma: no cover - the adapter ships with the package
+            raise TargetError(f"the Redis backend cannot be loaded: {exc}") from None
+        try:
+            return RedisBackend(url)
+        except ValueError as exc:
+            raise TargetError(f"bad broker URL {url!r}: {exc}") from None
+    raise TargetError(f"unsupported broker {url!r} (memory or redis://HOST:PORT/DB)")
+
+
+def _state_keys(values: list[str] | None) -> dict[str, bytes]:
+    """``ID:SECRET`` pairs (from the flags, else ``$SCALED_MCP_STATE_KEYS``, comma-separated)."""
+    if values is None:
+        values = [v for v in os.environ.get("SCALED_MCP_STATE_KEYS", "").split(",") if v]
+    keys: dict[str, bytes] = {}
+    for value in values:
+        key_id, colon, secret = value.partition(":")
+        if not colon or not key_id or len(secret.encode()) < 32:
+            raise TargetError(
+                f"bad state key {key_id or value!r}: expected ID:SECRET, a secret of 32 bytes or more"
+            )
+        keys[key_id] = secret.encode()
+    return keys
 
 
 async def _serve(runtime: Runtime, args: argparse.Namespace) -> None:
@@ -188,7 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         app = load_target(args.target)
-        backend = _backend(None)
+        backend = _backend(args.broker)
+        state_keys = _state_keys(args.state_key)
     except TargetError as exc:
         print(f"scaled-mcp: {exc}", file=sys.stderr)
         return 2
@@ -199,8 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         http = attrs.evolve(http, allowed_hosts=tuple(args.allow_host))
     if args.allow_origin is not None:
         http = attrs.evolve(http, allowed_origins=tuple(args.allow_origin))
+    if args.node_id is not None and (not args.node_id or "." in args.node_id):
+        print(f"scaled-mcp: bad node id {args.node_id!r}: non-empty, without '.'", file=sys.stderr)
+        return 2
     node = {"node_id": args.node_id} if args.node_id else {}
-    runtime = Runtime(app, backend=backend, config=RuntimeConfig(http=http, **node))
+    config = RuntimeConfig(http=http, request_state_keys=state_keys, **node)
+    runtime = Runtime(app, backend=backend, config=config)
     try:
         if args.stdio:
             from .runtime import serve_stdio

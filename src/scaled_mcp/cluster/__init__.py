@@ -7,9 +7,18 @@ from ._memory import (
     MemoryBackend,
     MemoryBroker,
     MemoryEventLog,
+    MemoryNodeRegistry,
     MemorySessionStore,
 )
-from ._ports import Backend, BackendUnavailable, Broker, EventLog, EventRead, SessionStore
+from ._ports import (
+    Backend,
+    BackendUnavailable,
+    Broker,
+    EventLog,
+    EventRead,
+    NodeRegistry,
+    SessionStore,
+)
 
 __all__ = [
     "DEFAULT_MAX_STREAM_EVENTS",
@@ -23,6 +32,8 @@ __all__ = [
     "MemoryBackend",
     "MemoryBroker",
     "MemoryEventLog",
+    "MemoryNodeRegistry",
     "MemorySessionStore",
+    "NodeRegistry",
     "SessionStore",
 ]

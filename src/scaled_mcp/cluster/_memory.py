@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Final
 
 import attrs
 import trio
 
-from ..protocol import SessionState
+from ..protocol import RequestId, SessionState
 
 __all__ = [
     "DEFAULT_MAX_STREAM_EVENTS",
@@ -19,6 +19,7 @@ __all__ = [
     "MemoryBackend",
     "MemoryBroker",
     "MemoryEventLog",
+    "MemoryNodeRegistry",
     "MemorySessionStore",
 ]
 
@@ -72,6 +73,7 @@ class _Stream:
     next_seq: int = 1
     ended: bool = False
     touched: float = 0.0
+    requests: tuple[RequestId, ...] = ()
     wakeup: trio.Event = attrs.field(factory=trio.Event)
 
 
@@ -100,8 +102,17 @@ class MemoryEventLog:
             self._by_session.setdefault(session_id, set()).add(stream_id)
         return stream
 
-    async def open(self, session_id: str, stream_id: str) -> None:
-        self._stream(session_id, stream_id).touched = trio.current_time()
+    async def open(
+        self, session_id: str, stream_id: str, requests: Sequence[RequestId] = ()
+    ) -> None:
+        stream = self._stream(session_id, stream_id)
+        stream.touched = trio.current_time()
+        if requests:
+            stream.requests = tuple(requests)
+
+    async def requests(self, session_id: str, stream_id: str) -> list[RequestId]:
+        stream = self._streams.get((session_id, stream_id))
+        return list(stream.requests) if stream is not None else []
 
     async def append(self, session_id: str, stream_id: str, data: bytes) -> int:
         stream = self._stream(session_id, stream_id)
@@ -199,6 +210,36 @@ class MemoryBroker:
         return len(self._channels.get(channel, ()))
 
 
+class MemoryNodeRegistry:
+    """Heartbeats in a dict, on the trio clock."""
+
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
+
+    async def heartbeat(self, node_id: str, *, ttl: float) -> None:
+        self._expiry[node_id] = trio.current_time() + ttl
+
+    async def alive(self, node_id: str) -> bool:
+        expires = self._expiry.get(node_id)
+        return expires is not None and expires > trio.current_time()
+
+    async def claim(
+        self, key: str, owner: str, *, ttl: float, replace: str | None = None
+    ) -> str | None:
+        now = trio.current_time()
+        held = self._leases.get(key)
+        if held is None or held[1] <= now or held[0] == owner or held[0] == replace:
+            self._leases[key] = (owner, now + ttl)
+            return None
+        return held[0]
+
+    async def release(self, key: str, owner: str) -> None:
+        held = self._leases.get(key)
+        if held is not None and held[0] == owner:
+            del self._leases[key]
+
+
 class MemoryBackend:
     """The three in-memory ports, with a sweeper for expired sessions and streams."""
 
@@ -211,6 +252,7 @@ class MemoryBackend:
         self.sessions = MemorySessionStore()
         self.events = MemoryEventLog(max_events=max_stream_events, ttl=stream_ttl)
         self.broker = MemoryBroker()
+        self.nodes = MemoryNodeRegistry()
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[MemoryBackend]:

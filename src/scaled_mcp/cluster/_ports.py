@@ -19,13 +19,13 @@ Every wait a port offers takes its deadline from the caller.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import attrs
 
-from ..protocol import SessionState
+from ..protocol import RequestId, SessionState
 
 __all__ = [
     "Backend",
@@ -33,6 +33,7 @@ __all__ = [
     "Broker",
     "EventLog",
     "EventRead",
+    "NodeRegistry",
     "SessionStore",
 ]
 
@@ -77,9 +78,17 @@ class EventLog(Protocol):
     events are trimmed) and expire after a time without appends.
     """
 
-    async def open(self, session_id: str, stream_id: str) -> None:
+    async def open(
+        self, session_id: str, stream_id: str, requests: Sequence[RequestId] = ()
+    ) -> None:
         """Make the stream known before its first event (a client may resume
-        it right after its priming event)."""
+        it right after its priming event), with the ids of the client requests
+        whose responses it will carry."""
+        ...
+
+    async def requests(self, session_id: str, stream_id: str) -> list[RequestId]:
+        """The request ids given to :meth:`open` (to answer them if the node
+        writing the stream dies)."""
         ...
 
     async def append(self, session_id: str, stream_id: str, data: bytes) -> int:
@@ -117,8 +126,32 @@ class Broker(Protocol):
         ...
 
 
+class NodeRegistry(Protocol):
+    """Which nodes are alive: each renews a heartbeat that expires if it dies."""
+
+    async def heartbeat(self, node_id: str, *, ttl: float) -> None:
+        """Say ``node_id`` is alive for the next ``ttl`` seconds."""
+        ...
+
+    async def alive(self, node_id: str) -> bool:
+        """Whether ``node_id`` renewed its heartbeat in time."""
+        ...
+
+    async def claim(
+        self, key: str, owner: str, *, ttl: float, replace: str | None = None
+    ) -> str | None:
+        """Hold the lease ``key`` for ``ttl`` seconds: ``None`` when ``owner``
+        holds it now (taken, or renewed), else its current owner. With
+        ``replace``, take it over from that owner (a dead node's)."""
+        ...
+
+    async def release(self, key: str, owner: str) -> None:
+        """Give up the lease if ``owner`` holds it."""
+        ...
+
+
 class Backend(Protocol):
-    """The three ports together, plus their lifetime."""
+    """The ports together, plus their lifetime."""
 
     @property
     def sessions(self) -> SessionStore: ...
@@ -126,6 +159,8 @@ class Backend(Protocol):
     def events(self) -> EventLog: ...
     @property
     def broker(self) -> Broker: ...
+    @property
+    def nodes(self) -> NodeRegistry: ...
 
     def run(self) -> AbstractAsyncContextManager[Backend]:
         """Connect (and start any background work) for the duration of the context."""

@@ -23,8 +23,10 @@ class Responder(Protocol):
 
     Either :meth:`respond` once, or :meth:`start` once followed by any number
     of :meth:`send`. Sending after the client went away raises
-    :class:`ClientGone`.
+    :class:`ClientGone`. :attr:`started` tells whether the head was sent.
     """
+
+    started: bool
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
         """Send a complete response."""

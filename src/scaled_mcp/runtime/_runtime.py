@@ -82,6 +82,8 @@ from ..protocol import (
     error_response_for,
     format_event_id,
     legacy_endpoint_url,
+    message_from_json,
+    message_to_json,
     node_of_request_id,
     parse_event_id,
     reject_for,
@@ -102,6 +104,10 @@ GET_STREAM: Final = "get"
 LEGACY_STREAM: Final = "legacy"
 #: The broker channel of messages for every session (``list_changed``, ``resources/updated``).
 BROADCAST_CHANNEL: Final = "broadcast"
+#: The broker channel of one node: answers to the requests it sent to clients.
+NODE_CHANNEL_PREFIX: Final = "node:"
+#: The broker channel of cancellations of requests not running where they arrived.
+CANCEL_CHANNEL: Final = "cancel"
 #: JSON-RPC code for an internal error.
 _INTERNAL_ERROR: Final = -32603
 #: JSON-RPC code this server uses when a request to the client went unanswered in time.
@@ -129,7 +135,9 @@ class RuntimeConfig:
     * ``request_state_keys`` -- ``{key_id: secret}`` sealing ``requestState``
       (the first is used to seal; share them between nodes); random if empty;
     * ``request_state_ttl`` -- seconds a sealed ``requestState`` stays valid;
-    * ``sse_retry_ms`` -- the ``retry`` field of priming events.
+    * ``sse_retry_ms`` -- the ``retry`` field of priming events;
+    * ``node_heartbeat_ttl`` -- seconds after its last heartbeat (sent every third of
+      it) a node counts as dead, and its unfinished streams are answered with errors.
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -142,6 +150,7 @@ class RuntimeConfig:
     request_state_keys: dict[str, bytes] = attrs.field(factory=dict)
     request_state_ttl: float = 600.0
     sse_retry_ms: int = 1000
+    node_heartbeat_ttl: float = 6.0
 
 
 _JSON_HEADERS: Final[Headers] = (("content-type", "application/json"),)
@@ -159,6 +168,7 @@ class _Outlet:
         "_extra_headers",
         "_lock",
         "_priming",
+        "_requests",
         "_responder",
         "_runtime",
         "_stream_id",
@@ -177,8 +187,10 @@ class _Outlet:
         *,
         priming: bool,
         extra_headers: Headers = (),
+        requests: tuple[RequestId, ...] = (),
     ) -> None:
         self._runtime = runtime
+        self._requests = requests
         self._responder = responder
         self.log_session = log_session
         self._priming = priming
@@ -209,7 +221,9 @@ class _Outlet:
             status, headers = response_start(ResponseMode.SSE)
             self._stream_id = self._runtime.new_stream_id()
             if self.log_session is not None:
-                await self._runtime.backend.events.open(self.log_session, self._stream_id)
+                await self._runtime.backend.events.open(
+                    self.log_session, self._stream_id, self._requests
+                )
             try:
                 await self._responder.start(status, (*headers, *self._extra_headers))
                 if self._priming and self.log_session is not None:
@@ -336,7 +350,7 @@ class LiveSession:
     the work running here (handlers' cancel scopes, requests to the client)."""
 
     __slots__ = (
-        "get_stream_open",
+        "forward",
         "legacy",
         "running",
         "saved",
@@ -352,7 +366,8 @@ class LiveSession:
         self.waiting: dict[RequestId, _Waiter] = {}
         self.saved: SessionState | None = None
         self.saved_at = 0.0
-        self.get_stream_open = False
+        # (channel, message) for work on other nodes, published after receiving.
+        self.forward: list[tuple[str, Message]] = []
 
     def shared_fields(self) -> tuple[Any, ...]:
         s = self.session
@@ -549,6 +564,8 @@ class Runtime:
                 self._nursery = nursery
                 nursery.start_soon(self._broadcaster)
                 nursery.start_soon(self._expirer)
+                nursery.start_soon(self._heartbeat)
+                nursery.start_soon(self._keep_listening_to_peers)
                 try:
                     yield self
                 finally:
@@ -602,6 +619,25 @@ class Runtime:
     async def resource_updated(self, uri: str) -> None:
         """Tell every session subscribed to ``uri`` that it changed."""
         await self._publish(Notification("notifications/resources/updated", {"uri": uri}))
+
+    async def _heartbeat(self) -> None:
+        """Tell the other nodes this one is alive (a dead node's streams are
+        then recovered by whichever node a client resumes them on)."""
+        ttl = self.config.node_heartbeat_ttl
+        while True:
+            try:
+                await self.backend.nodes.heartbeat(self.node_id, ttl=ttl)
+            except BackendUnavailable as exc:
+                _log.warning("heartbeat failed: %s", exc)
+            await trio.sleep(ttl / 3)
+
+    async def _keep_listening_to_peers(self) -> None:
+        while True:
+            try:
+                await self._listen_to_peers()
+            except BackendUnavailable as exc:
+                _log.warning("lost the peers' channel: %s", exc)
+                await trio.sleep(1.0)
 
     async def _expirer(self) -> None:
         timeout = self.config.session_idle_timeout
@@ -668,9 +704,13 @@ class Runtime:
         self, need: NeedSession
     ) -> Reject | ProcessMessages | OpenStream | TerminateSession:
         state = await self.backend.sessions.load(need.session_id)
-        return decide_with_session(
-            need, state, legacy_stream_open=need.session_id in self._legacy_open
-        )
+        legacy_open = False
+        if need.legacy:
+            # The GET /sse stream may be held by any node: its log says it is open.
+            legacy_open = need.session_id in self._legacy_open or await self.backend.events.exists(
+                need.session_id, LEGACY_STREAM
+            )
+        return decide_with_session(need, state, legacy_stream_open=legacy_open)
 
     async def _live_session(self, state: SessionState) -> LiveSession:
         live = self._live.get(state.session_id)
@@ -679,6 +719,10 @@ class Runtime:
             live = LiveSession(session, legacy=state.session_id in self._legacy_open)
             live.saved = state
             self._live[state.session_id] = live
+        elif live.session.phase is SessionPhase.NEW and state.phase is not SessionPhase.NEW:
+            # Initialized on another node: nothing runs here yet, start afresh.
+            live.session = ServerSession.from_state(self.server_config, state, node_id=self.node_id)
+            live.saved = state
         elif live.saved is not state:
             # Another node (or an expiry) wrote the shared data: take it.
             session = live.session
@@ -718,6 +762,7 @@ class Runtime:
             live.session.session_id,
             priming=(live.session.protocol_version or "") >= "2025-11-25",
             extra_headers=extra,
+            requests=tuple(m.id for m in decision.messages if type(m) is Request),
         )
         if decision.response_mode is ResponseMode.SSE:
             await outlet.begin_stream()
@@ -759,7 +804,11 @@ class Runtime:
         self, live: LiveSession, messages: tuple[Message | RemoteProtocolError, ...]
     ) -> tuple[list[Message], list[Request]]:
         """Feed a body's messages to the session: the replies the core made
-        itself (and errors), and the requests whose handlers must run."""
+        itself (and errors), and the requests whose handlers must run.
+
+        Messages for work running on another node (the client's answer to a
+        request that node sent, a cancellation of a request it runs) are
+        queued in ``live.forward`` for :meth:`forward`."""
         session = live.session
         replies: list[Message] = []
         calls: list[Request] = []
@@ -775,8 +824,12 @@ class Runtime:
                 if type(item) is Request:
                     replies.append(error_response_for(exc))
                 continue
-            if not events and (type(item) is Response or type(item) is ErrorResponse):
-                self._route_answer(live, item)
+            if not events:
+                if isinstance(item, Response | ErrorResponse):
+                    self._route_answer(live, item)
+                elif isinstance(item, Notification) and item.method == "notifications/cancelled":
+                    # Not running here: whichever node runs it must hear of it.
+                    live.forward.append((CANCEL_CHANNEL, item))
             for event in events:
                 kind = type(event)
                 if kind is RequestReceived:
@@ -802,6 +855,8 @@ class Runtime:
         """Feed a POST's messages to the session; run the requests; answer."""
         before = live.shared_fields()
         replies, calls = self.receive_messages(live, messages)
+        if live.forward:
+            await self.forward(live)
         await self._save(live, before)
         if len(calls) == 1 and not batch:
             reply = await self.call(live, calls[0], outlet)
@@ -827,11 +882,49 @@ class Runtime:
             waiter.done.set()
 
     def _route_answer(self, live: LiveSession, answer: Response | ErrorResponse) -> None:
-        """An answer to a request this node did not send (another node's):
-        the cluster forwards it; one process has nowhere else to send it."""
+        """An answer to a request this node did not send: the request id names
+        the node that did ("<node>.<n>"), which gets it over the broker."""
         node = node_of_request_id(answer.id)
         if node is not None and node != self.node_id:
-            _log.debug("answer %r belongs to node %s", answer.id, node)
+            live.forward.append((f"{NODE_CHANNEL_PREFIX}{node}", answer))
+
+    async def forward(self, live: LiveSession) -> None:
+        """Publish what :meth:`receive_messages` queued for other nodes."""
+        while live.forward:
+            channel, message = live.forward.pop(0)
+            payload = orjson.dumps(
+                {"session": live.session.session_id, "message": message_to_json(message)}
+            )
+            await self.backend.broker.publish(channel, payload)
+
+    async def _listen_to_peers(self) -> None:
+        """Take the messages other nodes forward to the work running here."""
+        broker = self.backend.broker
+        async with (
+            broker.subscribe(f"{NODE_CHANNEL_PREFIX}{self.node_id}") as answers,
+            broker.subscribe(CANCEL_CHANNEL) as cancels,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(self._take_forwarded, cancels)
+            await self._take_forwarded(answers)
+
+    async def _take_forwarded(self, messages: AsyncIterator[bytes]) -> None:
+        async for payload in messages:
+            try:
+                data = orjson.loads(payload)
+                live = self._live.get(data["session"])
+                message = message_from_json(data["message"])
+            except (ValueError, KeyError, TypeError, RemoteProtocolError):
+                _log.warning("dropped a malformed message from another node")
+                continue
+            if live is None:
+                continue
+            if type(message) is Notification:
+                request_id = (message.params or {}).get("requestId")
+                if request_id not in live.running:
+                    continue  # not running here either
+            self.receive_messages(live, (message,))
+            live.forward.clear()  # never forwarded twice
 
     async def call(self, live: LiveSession, request: Request, outlet: Outlet) -> Message | None:
         """Run the handler of one request; its reply (``None`` if cancelled)."""
@@ -900,9 +993,20 @@ class Runtime:
                 return
             stream_id, after = event_id.stream_id, event_id.seq
         standalone = stream_id == GET_STREAM
+        session_id = decision.session_id
+        lease = f"get:{session_id}"
+        owner = f"{self.node_id}/{self.new_stream_id()}"
         if standalone:
-            if live.get_stream_open:
-                # One GET stream per session: a second one would split the messages.
+            # One GET stream per session, on whichever node: a second one would
+            # split the messages. A dead node's stream is taken over.
+            held_by = await self.backend.nodes.claim(lease, owner, ttl=self._lease_ttl)
+            if held_by is not None and not await self.backend.nodes.alive(
+                held_by.partition("/")[0]
+            ):
+                held_by = await self.backend.nodes.claim(
+                    lease, owner, ttl=self._lease_ttl, replace=held_by
+                )
+            if held_by is not None:
                 body = encode_message(
                     ErrorResponse(
                         None, -32600, "Conflict: this session already has a GET stream open"
@@ -910,14 +1014,15 @@ class Runtime:
                 )
                 await responder.respond(409, (*_JSON_HEADERS, *extra), body)
                 return
-            live.get_stream_open = True
-            await self.backend.events.open(decision.session_id, GET_STREAM)
-        elif not await self.backend.events.exists(decision.session_id, stream_id):
+            await self.backend.events.open(session_id, GET_STREAM)
+        elif not await self.backend.events.exists(session_id, stream_id):
             reject_body = encode_message(
                 ErrorResponse(None, -32600, "Not Found: the stream to resume has expired")
             )
             await responder.respond(404, (*_JSON_HEADERS, *extra), reject_body)
             return
+        else:
+            await self._recover_if_orphaned(session_id, stream_id)
         try:
             status, headers = response_start(ResponseMode.SSE)
             await responder.start(status, (*headers, *extra))
@@ -925,20 +1030,75 @@ class Runtime:
                 nursery.start_soon(_cancel_when, responder.wait_disconnected, nursery.cancel_scope)
                 nursery.start_soon(_cancel_when, self._closing.wait, nursery.cancel_scope)
                 if standalone:
+                    nursery.start_soon(self._hold_lease, lease, owner, nursery.cancel_scope)
                     nursery.start_soon(self._forward_broadcasts, live, GET_STREAM)
                     if after < 0:
-                        # A fresh GET stream: prime it so the client can resume it.
+                        # A fresh GET stream: what the log holds was delivered on
+                        # earlier ones; prime it so that the client can resume it.
+                        earlier = await self.backend.events.read(session_id, GET_STREAM, 0, wait=0)
+                        after = earlier.events[-1][0] if earlier.events else 0
                         await responder.send(
                             encode_priming_event(
-                                format_event_id(GET_STREAM, 0), retry=self.config.sse_retry_ms
+                                format_event_id(GET_STREAM, after), retry=self.config.sse_retry_ms
                             )
                         )
-                        after = 0
-                await self._tail(decision.session_id, stream_id, after, responder)
+                await self._tail(session_id, stream_id, after, responder)
                 nursery.cancel_scope.cancel()
         finally:
             if standalone:
-                live.get_stream_open = False
+                with trio.CancelScope(shield=True), suppress(BackendUnavailable):
+                    with trio.move_on_after(2):
+                        await self.backend.nodes.release(lease, owner)
+
+    @property
+    def _lease_ttl(self) -> float:
+        return max(self.config.node_heartbeat_ttl, 3 * self.config.heartbeat_interval)
+
+    async def _hold_lease(self, lease: str, owner: str, stream: trio.CancelScope) -> None:
+        """Renew a GET stream's lease while it is open; end the stream if lost."""
+        ttl = self._lease_ttl
+        while True:
+            await trio.sleep(ttl / 3)
+            try:
+                held_by = await self.backend.nodes.claim(lease, owner, ttl=ttl)
+            except BackendUnavailable:
+                continue
+            if held_by is not None:
+                stream.cancel()
+                return
+
+    async def _recover_if_orphaned(self, session_id: str, stream_id: str) -> None:
+        """A client resumes a stream whose node died before finishing it: answer
+        its requests with an error here, instead of leaving the client waiting."""
+        node = stream_id.rpartition("-")[0]
+        if not node or node == self.node_id or await self.backend.nodes.alive(node):
+            return
+        events = self.backend.events
+        logged = await events.read(session_id, stream_id, 0, wait=0)
+        if logged.ended:
+            return
+        answered: set[Any] = set()
+        for _, data in logged.events:
+            with suppress(ValueError):
+                message = orjson.loads(data)
+                if isinstance(message, dict) and "method" not in message:
+                    answered.add(message.get("id"))
+        held_by = await self.backend.nodes.claim(
+            f"recover:{session_id}:{stream_id}", self.node_id, ttl=self._lease_ttl
+        )
+        if held_by is not None:
+            return  # another node is answering them
+        for request_id in await events.requests(session_id, stream_id):
+            if request_id not in answered:
+                lost = ErrorResponse(
+                    request_id,
+                    _INTERNAL_ERROR,
+                    "Internal error: the node running this request stopped",
+                    {"node": node},
+                )
+                with suppress(ValueError):
+                    await events.append(session_id, stream_id, encode_message(lost))
+        await events.end(session_id, stream_id)
 
     async def _forward_broadcasts(self, live: LiveSession, stream_id: str) -> None:
         """Copy the broadcasts meant for this session into the log of the
@@ -1014,11 +1174,13 @@ class Runtime:
         assert decision.session_id is not None
         session_id = decision.session_id
         live = self._live.get(session_id)
-        if live is None:
-            if decision.session is None:
-                await responder.respond(404, extra, b"Not Found: no such session")
-                return
+        if decision.session is not None:
             live = await self._live_session(decision.session)
+        elif live is None:
+            # The stream is held by another node and initialize is yet to come.
+            session = ServerSession(self.server_config, session_id=session_id, node_id=self.node_id)
+            live = LiveSession(session, legacy=True)
+            self._live[session_id] = live
         await responder.respond(202, extra, b"Accepted")
         assert self._nursery is not None
         outlet = LogOutlet(self, session_id, LEGACY_STREAM)
@@ -1190,5 +1352,7 @@ async def _cancel_when(wait: Callable[[], Any], scope: trio.CancelScope) -> None
 async def _respond_quietly(
     responder: Responder, status: int, headers: Headers, body: bytes
 ) -> None:
-    with suppress(ClientGone, RuntimeError):
+    if responder.started:
+        return  # too late for a status: the stream just ends
+    with suppress(ClientGone):
         await responder.respond(status, headers, body)

@@ -1,0 +1,403 @@
+"""The Redis backend: the cluster ports on Redis, through coredis, natively on trio.
+
+What lives in Redis (every key under a prefix, ``mcp:`` by default):
+
+* ``s:<session>`` -- a handshake-era session's plain data (JSON), expiring after the
+  idle timeout; rewritten (and so renewed) as the session is used;
+* ``e:<session>:<stream>`` -- the SSE events of one stream, a Redis Stream whose entry
+  ids are ``0-<seq>`` (so an event id ``<stream>:<seq>`` names its entry), trimmed to
+  about ``max_stream_events`` and expiring ``stream_ttl`` after the last append;
+  ``m:<session>:<stream>`` holds its counter, ``l:<session>`` the session's streams;
+* ``n:<node>`` -- a node's heartbeat, expiring when the node stops renewing it;
+* pub/sub channels ``<prefix>broadcast`` and ``<prefix>node:<node>`` -- messages between
+  nodes (at most once: a node that is not listening misses them).
+
+One pub/sub connection per node carries every subscription, fanned out in memory;
+no thread per subscription. Every call has a deadline; a Redis that cannot be
+reached raises :class:`~scaled_mcp.cluster.BackendUnavailable` (the runtime
+answers 503), and the subscriber reconnects with backoff.
+
+Redis Cluster: the keys of one session share the hash tag ``{<session>}`` so that
+a stream's scripts touch one slot; pass a ``redis://`` URL of any cluster node with
+``cluster=True``. Sentinel deployments use ``coredis.sentinel`` to find the master
+and hand its URL here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final, TypeVar
+
+import coredis
+import coredis.exceptions
+import orjson
+import trio
+
+from scaled_mcp.cluster import BackendUnavailable, EventRead
+from scaled_mcp.protocol import RequestId, SessionState
+
+__all__ = ["RedisBackend", "RedisBroker", "RedisEventLog", "RedisNodeRegistry", "RedisSessionStore"]
+
+_log = logging.getLogger("scaled_mcp.redis")
+_T = TypeVar("_T")
+
+#: Seconds any one Redis call may take before Redis counts as unavailable.
+DEFAULT_OPERATION_TIMEOUT: Final = 5.0
+#: Messages a local subscriber may have waiting; past that new ones are dropped for it.
+DEFAULT_SUBSCRIBER_BUFFER: Final = 1024
+
+_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, trio.TooSlowError)
+
+# KEYS: events, meta, session's stream list. ARGV: data, maxlen, ttl ms, stream id.
+_APPEND: Final = """
+if redis.call('HGET', KEYS[2], 'ended') then return -1 end
+local n = redis.call('HINCRBY', KEYS[2], 'n', 1)
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. n, 'd', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return n
+"""
+# KEYS: the lease. ARGV: owner, ttl ms, the owner it may replace ('' for none).
+_CLAIM: Final = """
+local held = redis.call('GET', KEYS[1])
+if (not held) or held == ARGV[1] or (ARGV[3] ~= '' and held == ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return false
+end
+return held
+"""
+_RELEASE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+# Marks the end with an entry of its own, which also wakes blocked readers.
+_END: Final = """
+if redis.call('HGET', KEYS[2], 'ended') then return 0 end
+local n = redis.call('HINCRBY', KEYS[2], 'n', 1)
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. n, 'e', '1')
+redis.call('HSET', KEYS[2], 'ended', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return n
+"""
+_OPEN: Final = """
+redis.call('HSETNX', KEYS[2], 'n', 0)
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'r', ARGV[3]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return 1
+"""
+
+
+class _Calls:
+    """Runs Redis calls with a deadline, turning failures into BackendUnavailable."""
+
+    def __init__(self, client: Any, timeout: float) -> None:
+        self.client = client
+        self.timeout = timeout
+
+    async def __call__(self, call: Callable[[], Awaitable[_T]], *, extra: float = 0.0) -> _T:
+        try:
+            with trio.fail_after(self.timeout + extra):
+                return await call()
+        except _REDIS_ERRORS as exc:
+            raise BackendUnavailable(f"Redis is unavailable: {type(exc).__name__}: {exc}") from None
+
+
+class RedisSessionStore:
+    """Sessions as JSON strings with an expiry."""
+
+    def __init__(self, calls: _Calls, prefix: str) -> None:
+        self._calls = calls
+        self._prefix = prefix
+
+    def _key(self, session_id: str) -> str:
+        return f"{self._prefix}s:{{{session_id}}}"
+
+    async def load(self, session_id: str) -> SessionState | None:
+        client = self._calls.client
+        raw = await self._calls(lambda: client.get(self._key(session_id)))
+        if raw is None:
+            return None
+        try:
+            return SessionState.from_json(orjson.loads(raw))
+        except (ValueError, TypeError, KeyError):
+            _log.warning("session %r holds unreadable data: treated as absent", session_id)
+            return None
+
+    async def save(self, state: SessionState, *, ttl: float) -> None:
+        client = self._calls.client
+        data = orjson.dumps(state.to_json())
+        await self._calls(
+            lambda: client.set(self._key(state.session_id), data, px=max(1, int(ttl * 1000)))
+        )
+
+    async def delete(self, session_id: str) -> bool:
+        client = self._calls.client
+        removed = await self._calls(lambda: client.delete([self._key(session_id)]))
+        return bool(removed)
+
+
+class RedisEventLog:
+    """Every stream a Redis Stream with ids ``0-<seq>``; see the module docstring."""
+
+    def __init__(self, calls: _Calls, prefix: str, *, max_events: int, ttl: float) -> None:
+        self._calls = calls
+        self._prefix = prefix
+        self._max_events = max_events
+        self._ttl_ms = max(1, int(ttl * 1000))
+
+    def _keys(self, session_id: str, stream_id: str) -> list[str]:
+        tag = f"{{{session_id}}}"
+        return [
+            f"{self._prefix}e:{tag}:{stream_id}",
+            f"{self._prefix}m:{tag}:{stream_id}",
+            f"{self._prefix}l:{tag}",
+        ]
+
+    async def open(
+        self, session_id: str, stream_id: str, requests: Sequence[RequestId] = ()
+    ) -> None:
+        client = self._calls.client
+        keys = self._keys(session_id, stream_id)
+        ids = orjson.dumps(list(requests)) if requests else b""
+        await self._calls(lambda: client.eval(_OPEN, keys, [self._ttl_ms, stream_id, ids]))
+
+    async def requests(self, session_id: str, stream_id: str) -> list[RequestId]:
+        client = self._calls.client
+        _, meta_key, _ = self._keys(session_id, stream_id)
+        raw = await self._calls(lambda: client.hget(meta_key, "r"))
+        if not raw:
+            return []
+        ids = orjson.loads(raw)
+        return [i for i in ids if isinstance(i, str | int)] if isinstance(ids, list) else []
+
+    async def append(self, session_id: str, stream_id: str, data: bytes) -> int:
+        client = self._calls.client
+        keys = self._keys(session_id, stream_id)
+        args = [data, self._max_events, self._ttl_ms, stream_id]
+        seq = int(await self._calls(lambda: client.eval(_APPEND, keys, args)))
+        if seq < 0:
+            raise ValueError(f"stream {stream_id!r} has ended")
+        return seq
+
+    async def end(self, session_id: str, stream_id: str) -> None:
+        client = self._calls.client
+        keys = self._keys(session_id, stream_id)
+        args = [self._max_events, self._ttl_ms, stream_id]
+        await self._calls(lambda: client.eval(_END, keys, args))
+
+    async def read(self, session_id: str, stream_id: str, after: int, *, wait: float) -> EventRead:
+        client = self._calls.client
+        events_key, meta_key, _ = self._keys(session_id, stream_id)
+        meta = await self._calls(lambda: client.hgetall(meta_key))
+        if not meta:
+            return EventRead((), ended=True, missing=after > 0)
+        start = f"0-{max(after, 0)}"
+        if wait > 0:
+            block = max(1, int(wait * 1000))
+            found = await self._calls(
+                lambda: client.xread({events_key: start}, count=1000, block=block), extra=wait
+            )
+            entries = found.get(events_key.encode(), ()) if found else ()
+        else:
+            found = await self._calls(lambda: client.xread({events_key: start}, count=1000))
+            entries = found.get(events_key.encode(), ()) if found else ()
+        events: list[tuple[int, bytes]] = []
+        ended = meta.get(b"ended") == b"1"
+        first: int | None = None
+        for entry in entries:
+            seq = int(entry.identifier.split(b"-", 1)[1])
+            first = seq if first is None else first
+            fields = entry.field_values
+            if b"e" in fields:
+                ended = True
+                break
+            events.append((seq, bytes(fields[b"d"])))
+        missing = first is not None and after >= 0 and first > after + 1
+        return EventRead(tuple(events), ended=ended, missing=missing)
+
+    async def exists(self, session_id: str, stream_id: str) -> bool:
+        client = self._calls.client
+        _, meta_key, _ = self._keys(session_id, stream_id)
+        return bool(await self._calls(lambda: client.exists([meta_key])))
+
+    async def drop_session(self, session_id: str) -> None:
+        client = self._calls.client
+        list_key = f"{self._prefix}l:{{{session_id}}}"
+        streams = await self._calls(lambda: client.smembers(list_key))
+        keys = [list_key]
+        for raw in streams:
+            name = raw.decode() if isinstance(raw, bytes) else str(raw)
+            keys.extend(self._keys(session_id, name)[:2])
+        await self._calls(lambda: client.delete(keys))
+
+
+class RedisBroker:
+    """PUBLISH to Redis; one pub/sub connection per node, fanned out in memory.
+
+    Slow-consumer policy as in memory: a local subscriber whose buffer is full
+    loses the message (counted in :attr:`dropped`); delivery is at most once.
+    """
+
+    def __init__(
+        self, calls: _Calls, prefix: str, *, buffer: int = DEFAULT_SUBSCRIBER_BUFFER
+    ) -> None:
+        self._calls = calls
+        self._prefix = prefix
+        self._buffer = buffer
+        self._local: dict[str, set[trio.MemorySendChannel[bytes]]] = {}
+        self._changed = trio.Event()
+        self.dropped = 0
+        self.connected = trio.Event()
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        client = self._calls.client
+        await self._calls(lambda: client.publish(self._prefix + channel, payload))
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        sender, receiver = trio.open_memory_channel[bytes](self._buffer)
+        subscribers = self._local.setdefault(channel, set())
+        subscribers.add(sender)
+        self._changed.set()
+        try:
+            async with receiver:
+                yield receiver
+        finally:
+            subscribers.discard(sender)
+            if not subscribers:
+                self._local.pop(channel, None)
+            sender.close()
+            self._changed.set()
+
+    def _deliver(self, channel: str, payload: bytes) -> None:
+        for sender in tuple(self._local.get(channel, ())):
+            try:
+                sender.send_nowait(payload)
+            except trio.WouldBlock:
+                self.dropped += 1
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+
+    async def run(self) -> None:
+        """Keep one pub/sub connection subscribed to the channels wanted here;
+        reconnect with backoff when it fails."""
+        backoff = 0.1
+        while True:
+            try:
+                await self._listen()
+            except (*_REDIS_ERRORS, BackendUnavailable) as exc:
+                self.connected = trio.Event()
+                _log.warning("Redis pub/sub lost (%s); retrying in %.1f s", exc, backoff)
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            else:
+                backoff = 0.1
+
+    async def _listen(self) -> None:
+        pubsub = self._calls.client.pubsub()
+        async with pubsub:
+            subscribed: set[str] = set()
+            self.connected.set()
+            async with trio.open_nursery() as nursery:
+
+                async def follow() -> None:
+                    while True:
+                        wanted = set(self._local)
+                        added = wanted - subscribed
+                        removed = subscribed - wanted
+                        if added:
+                            with trio.fail_after(self._calls.timeout):
+                                await pubsub.subscribe(*(self._prefix + c for c in added))
+                            subscribed.update(added)
+                        if removed:
+                            with trio.fail_after(self._calls.timeout):
+                                await pubsub.unsubscribe(*(self._prefix + c for c in removed))
+                            subscribed.difference_update(removed)
+                        self._changed = trio.Event()
+                        if set(self._local) == subscribed:
+                            await self._changed.wait()
+
+                nursery.start_soon(follow)
+                while True:
+                    # (Iterating the pub/sub object ends while it has no channel.)
+                    message = await pubsub.get_message()
+                    if message is None or message.get("type") != "message":
+                        continue
+                    channel = message["channel"]
+                    name = channel.decode() if isinstance(channel, bytes) else str(channel)
+                    data = message["data"]
+                    payload = data if isinstance(data, bytes) else str(data).encode()
+                    self._deliver(name[len(self._prefix) :], payload)
+
+
+class RedisNodeRegistry:
+    """Node heartbeats: a key per node that expires unless renewed."""
+
+    def __init__(self, calls: _Calls, prefix: str) -> None:
+        self._calls = calls
+        self._prefix = prefix
+
+    async def heartbeat(self, node_id: str, *, ttl: float) -> None:
+        client = self._calls.client
+        await self._calls(
+            lambda: client.set(f"{self._prefix}n:{node_id}", b"1", px=max(1, int(ttl * 1000)))
+        )
+
+    async def alive(self, node_id: str) -> bool:
+        client = self._calls.client
+        return bool(await self._calls(lambda: client.exists([f"{self._prefix}n:{node_id}"])))
+
+    async def claim(
+        self, key: str, owner: str, *, ttl: float, replace: str | None = None
+    ) -> str | None:
+        client = self._calls.client
+        args = [owner, max(1, int(ttl * 1000)), replace or ""]
+        held = await self._calls(lambda: client.eval(_CLAIM, [f"{self._prefix}k:{key}"], args))
+        if not held:
+            return None
+        return held.decode() if isinstance(held, bytes) else str(held)
+
+    async def release(self, key: str, owner: str) -> None:
+        client = self._calls.client
+        await self._calls(lambda: client.eval(_RELEASE, [f"{self._prefix}k:{key}"], [owner]))
+
+
+class RedisBackend:
+    """The cluster ports on one Redis (or a Redis Cluster with ``cluster=True``)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "mcp:",
+        max_stream_events: int = 1000,
+        stream_ttl: float = 30 * 60.0,
+        operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
+        cluster: bool = False,
+    ) -> None:
+        factory: Any = coredis.RedisCluster if cluster else coredis.Redis
+        self.url = url
+        self.client = factory.from_url(url, connect_timeout=operation_timeout, stream_timeout=None)
+        calls = _Calls(self.client, operation_timeout)
+        self.sessions = RedisSessionStore(calls, prefix)
+        self.events = RedisEventLog(calls, prefix, max_events=max_stream_events, ttl=stream_ttl)
+        self.broker = RedisBroker(calls, prefix)
+        self.nodes = RedisNodeRegistry(calls, prefix)
+
+    @asynccontextmanager
+    async def run(self) -> AsyncIterator[RedisBackend]:
+        async with self.client, trio.open_nursery() as nursery:
+            nursery.start_soon(self.broker.run)
+            try:
+                yield self
+            finally:
+                nursery.cancel_scope.cancel()
