@@ -176,7 +176,8 @@ def _state_keys(values: list[str] | None) -> dict[str, bytes]:
         key_id, colon, secret = value.partition(":")
         if not colon or not key_id or len(secret.encode()) < 32:
             raise TargetError(
-                f"bad state key {key_id or value!r}: expected ID:SECRET, a secret of 32 bytes or more"
+                f"bad state key {key_id or value!r}: "
+                "expected ID:SECRET, a secret of 32 bytes or more"
             )
         keys[key_id] = secret.encode()
     return keys
