@@ -385,29 +385,16 @@ async def test_logging_tool(ctx: Context) -> str:
     return "Logging evaluated"
 
 
-def _dynamic_tool() -> str:
-    return "A tool added at run time."
-
-
-@app.tool(description="Adds or removes a tool, so that tools/list_changed is sent")
+@app.tool(description="Sends tools/list_changed to every client")
 async def test_trigger_tool_change() -> str:
-    if app.has_tool("test_dynamic_tool"):
-        app.remove_tool("test_dynamic_tool")
-    else:
-        app.add_tool(_dynamic_tool, name="test_dynamic_tool", description="A dynamic tool")
+    # The registry itself is left alone: every node of a cluster must list the same tools.
+    app.notify_list_changed("tools")
     return "Mutation triggered"
 
 
-def _dynamic_prompt() -> str:
-    return "A prompt added at run time."
-
-
-@app.tool(description="Adds or removes a prompt, so that prompts/list_changed is sent")
+@app.tool(description="Sends prompts/list_changed to every client")
 async def test_trigger_prompt_change() -> str:
-    if app.has_prompt("test_dynamic_prompt"):
-        app.remove_prompt("test_dynamic_prompt")
-    else:
-        app.add_prompt(_dynamic_prompt, name="test_dynamic_prompt", description="A dynamic prompt")
+    app.notify_list_changed("prompts")
     return "Mutation triggered"
 
 

@@ -48,7 +48,17 @@ DEFAULT_OPERATION_TIMEOUT: Final = 5.0
 #: Messages a local subscriber may have waiting; past that new ones are dropped for it.
 DEFAULT_SUBSCRIBER_BUFFER: Final = 1024
 
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, trio.TooSlowError)
+# What means "Redis cannot be reached now" (a script or command error is a bug, and raises).
+_REDIS_ERRORS = (
+    coredis.exceptions.ConnectionError,
+    coredis.exceptions.BusyLoadingError,
+    coredis.exceptions.ReadOnlyError,
+    OSError,
+    TimeoutError,
+    trio.TooSlowError,
+    trio.BrokenResourceError,
+    trio.ClosedResourceError,
+)
 
 # KEYS: events, meta, session's stream list. ARGV: data, maxlen, ttl ms, stream id.
 _APPEND: Final = """
@@ -75,15 +85,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
 # Marks the end with an entry of its own, which also wakes blocked readers.
+# KEYS: events, meta, session's stream list. ARGV: maxlen, ttl ms, stream id.
 _END: Final = """
 if redis.call('HGET', KEYS[2], 'ended') then return 0 end
 local n = redis.call('HINCRBY', KEYS[2], 'n', 1)
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. n, 'e', '1')
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '0-' .. n, 'e', '1')
 redis.call('HSET', KEYS[2], 'ended', '1')
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('SADD', KEYS[3], ARGV[4])
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
 return n
 """
 _OPEN: Final = """

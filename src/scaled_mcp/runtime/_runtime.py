@@ -1042,7 +1042,7 @@ class Runtime:
                                 format_event_id(GET_STREAM, after), retry=self.config.sse_retry_ms
                             )
                         )
-                await self._tail(session_id, stream_id, after, responder)
+                await self._tail(session_id, stream_id, after, responder, resumed=not standalone)
                 nursery.cancel_scope.cancel()
         finally:
             if standalone:
@@ -1118,14 +1118,27 @@ class Runtime:
                 await self.backend.events.append(session.session_id, stream_id, payload)
 
     async def _tail(
-        self, session_id: str, stream_id: str, after: int, responder: Responder
+        self,
+        session_id: str,
+        stream_id: str,
+        after: int,
+        responder: Responder,
+        *,
+        resumed: bool = False,
     ) -> None:
         """Send the events of a logged stream after ``after``, then live ones,
-        with heartbeats, until the stream ends or the client goes."""
+        with heartbeats, until the stream ends or the client goes. A resumed
+        request stream is checked for a dead writer whenever it is idle."""
         events = self.backend.events
         heartbeat = self.config.heartbeat_interval
+        if resumed:
+            heartbeat = min(heartbeat, self.config.node_heartbeat_ttl / 2)
         while True:
             read = await events.read(session_id, stream_id, after, wait=heartbeat)
+            if resumed and not read.events and not read.ended:
+                await self._recover_if_orphaned(session_id, stream_id)
+                await responder.send(encode_comment())
+                continue
             if read.events:
                 chunk = b"".join(
                     encode_message_event(data, event_id=format_event_id(stream_id, seq))

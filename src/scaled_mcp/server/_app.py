@@ -282,6 +282,14 @@ class MCPServer:
         for listener in tuple(self._listeners):
             listener("list_changed", kind)
 
+    def notify_list_changed(self, kind: str) -> None:
+        """Send ``notifications/<kind>/list_changed`` (``tools``, ``resources`` or
+        ``prompts``) to every client, e.g. when what a list returns depends on
+        state the server keeps elsewhere. Registering and removing send it too."""
+        if kind not in ("tools", "resources", "prompts"):
+            raise ValueError(f"no list_changed notification for {kind!r}")
+        self._changed(kind)
+
     def notify_resource_updated(self, uri: str) -> None:
         """Tell every client subscribed to ``uri`` that the resource changed."""
         for listener in tuple(self._listeners):

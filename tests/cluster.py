@@ -1,0 +1,214 @@
+"""Real parts for the cluster tests: a redis-server, nodes started with the CLI, nginx.
+
+``redis-server`` and ``nginx`` are Debian packages; ``scripts/test`` installs them
+when missing. Every process runs on a free 127.0.0.1 port in a temporary folder
+and is stopped when its context ends.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import attrs
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_KEY = "k1:" + "cluster-tests-shared-secret-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not listen on {port} within 20 s") from None
+            time.sleep(0.05)
+
+
+def require(binary: str) -> str:
+    found = shutil.which(binary) or next(
+        (p for p in (f"/usr/sbin/{binary}", f"/usr/bin/{binary}") if os.path.exists(p)), None
+    )
+    if found is None:
+        raise AssertionError(f"{binary} is missing: apt-get install {binary} (scripts/test does)")
+    return found
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@attrs.define
+class Redis:
+    port: int
+    folder: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                require("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process, "redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+    def cli(self, *args: str) -> str:
+        """Run a redis-cli command (for inspecting keys)."""
+        return subprocess.run(
+            [require("redis-cli"), "-p", str(self.port), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
+
+
+@contextmanager
+def redis_server(folder: Path) -> Iterator[Redis]:
+    server = Redis(free_port(), folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@attrs.define
+class Node:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+def start_node(target: str, name: str, broker: str, *extra: str, log: Path | None = None) -> Node:
+    port = free_port()
+    command = [
+        sys.executable, "-m", "scaled_mcp.cli", "serve", target, "--bind", f"127.0.0.1:{port}",
+        "--broker", broker, "--node-id", name, "--state-key", STATE_KEY, *extra,
+    ]  # fmt: skip
+    out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out)
+    wait_for_port(port, process, f"node {name}")
+    return Node(name, port, process)
+
+
+@contextmanager
+def nodes(
+    target: str,
+    count: int,
+    broker: str,
+    *extra: str,
+    folder: Path | None = None,
+    tag: str | None = None,
+) -> Iterator[list[Node]]:
+    """``count`` nodes named ``<tag>0``, ``<tag>1`` … (a fresh tag by default: node
+    names must be unique among the nodes sharing a Redis)."""
+    tag = tag or f"n{secrets.token_hex(3)}x"
+    started: list[Node] = []
+    try:
+        for n in range(count):
+            log = folder / f"node{n}.log" if folder is not None else None
+            started.append(start_node(target, f"{tag}{n}", broker, *extra, log=log))
+        yield started
+    finally:
+        for node in started:
+            stop(node.process)
+
+
+_NGINX = """
+daemon off;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {folder}/body;
+  proxy_temp_path {folder}/proxy;
+  fastcgi_temp_path {folder}/fastcgi;
+  uwsgi_temp_path {folder}/uwsgi;
+  scgi_temp_path {folder}/scgi;
+  upstream mcp {{
+{servers}
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://mcp;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_buffering off;
+      proxy_cache off;
+      proxy_read_timeout 3600s;
+      proxy_next_upstream error timeout;
+    }}
+  }}
+}}
+"""
+
+
+@contextmanager
+def nginx(folder: Path, ports: list[int]) -> Iterator[int]:
+    """A round-robin proxy (no stickiness, no buffering) in front of ``ports``; its port."""
+    port = free_port()
+    servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in ports)
+    config = folder / "nginx.conf"
+    config.write_text(_NGINX.format(folder=folder, servers=servers, port=port))
+    process = subprocess.Popen(
+        [require("nginx"), "-c", str(config), "-p", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process, "nginx")
+        yield port
+    finally:
+        stop(process, signal.SIGQUIT)

@@ -1,0 +1,259 @@
+"""The cluster with real parts: redis-server, three nodes started with the CLI, nginx
+round-robin in front with no stickiness. Requests are made to land on chosen nodes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import trio
+
+from .cluster import Node, Redis, nginx, nodes, redis_server, stop
+from .conformance import HARNESS, run_harness
+from .http_client import HttpClient, McpHttp
+
+APP = "tests/cluster_app.py"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cluster")
+
+
+@pytest.fixture(scope="module")
+def redis(folder: Path) -> Iterator[Redis]:
+    with redis_server(folder) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cluster(redis: Redis, folder: Path) -> Iterator[tuple[list[Node], int]]:
+    with (
+        nodes(APP, 3, redis.url, "--http", "h11", folder=folder, tag="node") as started,
+        nginx(folder, [node.port for node in started]) as proxy,
+    ):
+        yield started, proxy
+
+
+def client(port: int) -> McpHttp:
+    return McpHttp(HttpClient("127.0.0.1", port))
+
+
+def on(node_or_port: Node | int, template: McpHttp) -> McpHttp:
+    """The same session as ``template``, talking to one node (or the proxy) directly."""
+    port = node_or_port if isinstance(node_or_port, int) else node_or_port.port
+    other = client(port)
+    other.session_id = template.session_id
+    other.protocol_version = template.protocol_version
+    return other
+
+
+def call(
+    request_id: int, name: str, arguments: dict[str, Any] | None = None, **meta: Any
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"name": name, "arguments": arguments or {}}
+    if meta:
+        params["_meta"] = meta
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+@pytest.mark.parametrize("spec_version", ["2025-11-25", "2026-07-28"])
+def test_the_official_harness_passes_through_the_proxy(
+    redis: Redis, folder: Path, tmp_path: Path, spec_version: str
+) -> None:
+    assert HARNESS.is_file(), "run `python tests/conformance.py` (scripts/test does) first"
+    with (
+        nodes("examples/everything.py", 3, redis.url, "--http", "h11", folder=tmp_path) as started,
+        nginx(tmp_path, [node.port for node in started]) as proxy,
+    ):
+        checks = run_harness(f"http://localhost:{proxy}/mcp", spec_version, tmp_path / "out")
+    bad = [
+        f"{c['scenario']}: {c['id']}: {c.get('errorMessage')}"
+        for c in checks
+        if c["status"] not in ("SUCCESS", "INFO")
+    ]
+    assert bad == []
+    assert (
+        sum(c["status"] == "SUCCESS" for c in checks)
+        >= {"2025-11-25": 83, "2026-07-28": 150}[spec_version]
+    )
+
+
+async def test_a_sampling_answer_posted_to_another_node_reaches_the_handler(
+    cluster: tuple[list[Node], int],
+) -> None:
+    (a, b, _), _ = cluster
+    first = client(a.port)
+    await first.initialize(capabilities={"sampling": {}})
+    async with first.post_stream(call(1, "ask_model", {"prompt": "hi"})) as events:
+        asked = await events.next_message()
+        assert asked is not None and asked["method"] == "sampling/createMessage"
+        assert str(asked["id"]).startswith("node0.")  # the node that asked
+        answer = {
+            "jsonrpc": "2.0",
+            "id": asked["id"],
+            "result": {
+                "role": "assistant",
+                "content": {"type": "text", "text": "hello"},
+                "model": "m",
+            },
+        }
+        assert (await on(b, first).post(answer)).status == 202
+        final = await events.next_message(wait=10)
+    assert final is not None and final["result"]["content"][0]["text"] == "model said: hello"
+
+
+async def test_a_cancellation_sent_to_another_node_stops_the_work(
+    cluster: tuple[list[Node], int],
+) -> None:
+    (a, _, c), _ = cluster
+    first = client(a.port)
+    await first.initialize()
+    async with first.post_stream(call(7, "wait", {"seconds": 30}, progressToken="p")) as events:
+        progress = await events.next_message()
+        assert progress is not None and progress["method"] == "notifications/progress"
+        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
+        assert (await on(c, first).post(cancel)).status == 202
+        # The stream ends without a response: the handler on node0 was cancelled.
+        with trio.fail_after(10):
+            rest = await events.rest(wait=10)
+    assert all(orjson.loads(e.data).get("id") != 7 for e in rest if e.data)
+
+
+async def test_session_state_written_on_one_node_is_seen_on_the_others(
+    cluster: tuple[list[Node], int], redis: Redis
+) -> None:
+    (a, b, c), _ = cluster
+    first = client(a.port)
+    await first.initialize()
+    assert (await on(b, first).call(1, "logging/setLevel", {"level": "warning"})).status == 200
+    async with on(c, first).post_stream(call(2, "chatty")) as events:
+        levels = []
+        while (message := await events.next_message()) is not None:
+            if message.get("method") == "notifications/message":
+                levels.append(message["params"]["level"])
+    assert levels == ["warning", "error"]
+    # An idle session costs little in Redis.
+    usage = int(redis.cli("MEMORY", "USAGE", f"mcp:s:{{{first.session_id}}}").strip())
+    assert usage <= 1024
+
+
+async def test_a_dead_nodes_request_is_answered_with_an_error_on_resume(
+    redis: Redis, folder: Path, tmp_path: Path
+) -> None:
+    with nodes(APP, 2, redis.url, "--http", "h11", folder=tmp_path) as (a, b):
+        first = client(a.port)
+        await first.initialize()
+        async with first.post_stream(call(5, "wait", {"seconds": 60}, progressToken="t")) as events:
+            priming = await events.next_event()
+            assert priming is not None and priming.id
+            progress = await events.next_event()
+            assert progress is not None and progress.id
+            stop(a.process, signal.SIGKILL)
+        headers = on(b, first).headers(last_event_id=str(progress.id))
+        async with on(b, first).client.stream("GET", "/mcp", headers) as resumed:
+            assert resumed.status == 200
+            message = await resumed.next_message(wait=30)
+            assert message is not None
+            assert message["id"] == 5
+            assert message["error"]["code"] == -32603
+            assert await resumed.next_event(wait=10) is None
+
+
+async def test_a_get_stream_resumes_on_another_node_with_nothing_lost_or_doubled(
+    redis: Redis, tmp_path: Path
+) -> None:
+    with nodes(APP, 2, redis.url, "--http", "h11", folder=tmp_path) as (a, b):
+        first = client(b.port)
+        await first.initialize()
+        seen: list[str] = []
+        async with on(a, first).client.stream("GET", "/mcp", on(a, first).headers()) as events:
+            assert events.status == 200
+            await events.next_event()  # priming
+            await trio.sleep(0.3)
+            for n in range(3):
+                await on(b, first).call(10 + n, "tools/call", {"name": "touch_tools"})
+            while len(seen) < 6:  # each touch removes and adds: two list changes
+                event = await events.next_event(wait=10)
+                assert event is not None
+                if event.data:
+                    seen.append(str(event.id))
+            stop(a.process, signal.SIGKILL)
+        # Resume on the other node; until node0's heartbeat lapses it may refuse (409).
+        headers = on(b, first).headers(last_event_id=seen[-1])
+        with trio.fail_after(20):
+            while True:
+                async with on(b, first).client.stream("GET", "/mcp", headers) as resumed:
+                    if resumed.status == 409:
+                        await trio.sleep(0.5)
+                        continue
+                    assert resumed.status == 200
+                    await trio.sleep(0.3)
+                    await on(b, first).call(20, "tools/call", {"name": "touch_tools"})
+                    more: list[str] = []
+                    while len(more) < 2:
+                        event = await resumed.next_event(wait=10)
+                        assert event is not None
+                        if event.data:
+                            more.append(str(event.id))
+                    break
+    numbers = [int(i.rpartition(":")[2]) for i in seen + more]
+    assert numbers == sorted(set(numbers))  # nothing doubled, in order
+
+
+async def test_redis_down_gives_503_and_service_returns(tmp_path: Path) -> None:
+    with (
+        redis_server(tmp_path) as server,
+        nodes(APP, 1, server.url, "--http", "h11", folder=tmp_path) as (a,),
+    ):
+        first = client(a.port)
+        await first.initialize()
+        assert (
+            await first.call(1, "tools/call", {"name": "echo", "arguments": {"text": "x"}})
+        ).status == 200
+        server.stop()
+        down = await first.call(2, "ping")
+        assert down.status == 503
+        assert down.json()["error"]["code"] == -32603
+        fresh = client(a.port)
+        refused = await fresh.post(
+            {
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "t", "version": "1"},
+                },
+            }
+        )
+        assert refused.status == 503
+        server.start()
+        with trio.fail_after(15):
+            while True:
+                try:
+                    await fresh.initialize()
+                    break
+                except AssertionError:
+                    await trio.sleep(0.5)
+        reply = await fresh.call(3, "tools/call", {"name": "echo", "arguments": {"text": "back"}})
+        assert reply.json()["result"]["content"][0]["text"] == "back"
+        assert a.process.poll() is None  # the node never went down
+
+
+def test_nodes_refuse_an_unknown_broker() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scaled_mcp.cli", "serve", APP, "--broker", "kafka://x"],
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert b"unsupported broker" in result.stderr
