@@ -124,7 +124,7 @@ def servers(port: int, chosen: Sequence[str]) -> list[Server]:
 
 
 @contextmanager
-def running(server: Server, port: int) -> Iterator[None]:
+def running(server: Server, port: int) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         server.command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -140,7 +140,7 @@ def running(server: Server, port: int) -> Iterator[None]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{server.name} did not listen within 30 s") from None
                 time.sleep(0.1)
-        yield
+        yield process
     finally:
         process.send_signal(signal.SIGTERM)
         try:
