@@ -39,3 +39,14 @@ async def touch_tools() -> str:
     app.remove_tool("echo")
     app.add_tool(echo, description="Echo the text back")
     return "touched"
+
+
+@app.resource("test://watched", mime_type="text/plain")
+async def watched() -> str:
+    return "now"
+
+
+@app.tool(description="Tell the subscribers of a resource that it changed")
+async def update(ctx: Context, uri: str) -> str:
+    await ctx.notify_resource_updated(uri)
+    return "updated"

@@ -144,6 +144,31 @@ async def test_session_state_written_on_one_node_is_seen_on_the_others(
     assert usage <= 1024
 
 
+async def test_a_resource_update_raised_on_one_node_reaches_a_subscriber_on_another(
+    cluster: tuple[list[Node], int],
+) -> None:
+    (a, b, c), _ = cluster
+    first = client(a.port)
+    await first.initialize()
+    subscribed = await on(b, first).call(1, "resources/subscribe", {"uri": "test://watched"})
+    assert subscribed.status == 200
+    async with on(c, first).client.stream("GET", "/mcp", on(c, first).headers()) as events:
+        assert events.status == 200
+        await events.next_event()  # priming
+        await trio.sleep(0.3)
+        for uri in ("test://other", "test://watched"):
+            updated = await on(a, first).call(
+                2, "tools/call", {"name": "update", "arguments": {"uri": uri}}
+            )
+            assert updated.status == 200
+        message = await events.next_message(wait=10)
+    assert message == {
+        "jsonrpc": "2.0",
+        "method": "notifications/resources/updated",
+        "params": {"uri": "test://watched"},
+    }
+
+
 async def test_a_dead_nodes_request_is_answered_with_an_error_on_resume(
     redis: Redis, folder: Path, tmp_path: Path
 ) -> None:
