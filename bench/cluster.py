@@ -61,12 +61,22 @@ def main() -> int:
         for index, (name, port) in enumerate(targets.items()):
             (folder / str(index)).mkdir()
             scripts[name] = lua_script("session", prepare("session", port), folder / str(index))
+        redis.cli("CONFIG", "RESETSTAT")
         for _ in range(args.rounds):
             for name, port in targets.items():
                 wrk(port, scripts[name], args.connections, 1.0)
                 results.setdefault(name, []).append(
                     wrk(port, scripts[name], args.connections, args.duration)
                 )
+        # Redis's own CPU time, by command, over every run that used it.
+        redis_usec = 0.0
+        for line in redis.cli("INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_"):
+                fields = dict(part.split("=") for part in line.split(":", 1)[1].split(","))
+                redis_usec += float(fields["usec"])
+        redis_calls = sum(
+            r.rps * args.duration for name, runs in results.items() if "Redis" in name for r in runs
+        )
     median: Callable[[list[float]], float] = statistics.median
     print(f"{args.rounds} rounds of {args.duration:g} s, {args.connections} connections, medians")
     print(f"  {'':<42}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
@@ -76,6 +86,8 @@ def main() -> int:
             f"{median([r.p50_ms for r in runs]):9.2f}{median([r.p99_ms for r in runs]):9.2f}"
             f"{sum(r.errors for r in runs):8d}"
         )
+    if redis_calls:
+        print(f"Redis CPU per tools/call on the Redis backend: {redis_usec / redis_calls:.1f} µs")
     return 0
 
 
