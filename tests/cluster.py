@@ -162,6 +162,26 @@ def nodes(
             stop(node.process)
 
 
+@contextmanager
+def workers(target: str, broker: str, count: int, *extra: str) -> Iterator[int]:
+    """``scaled-mcp serve --workers COUNT``: one port, COUNT processes; yields the port."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "scaled_mcp.cli", "serve", target, "--bind", f"127.0.0.1:{port}",
+        "--workers", str(count), "--broker", broker, *extra,
+    ]  # fmt: skip
+    supervisor = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port, supervisor, "the workers")
+        yield port
+    finally:
+        stop(supervisor)
+    if supervisor.returncode != 0:
+        raise AssertionError(f"the workers exited with status {supervisor.returncode}")
+
+
 _NGINX = """
 daemon off;
 worker_processes 1;

@@ -14,7 +14,7 @@ import orjson
 import pytest
 import trio
 
-from .cluster import Node, Redis, nginx, nodes, redis_server, stop
+from .cluster import Node, Redis, nginx, nodes, redis_server, stop, workers
 from .conformance import HARNESS, run_harness
 from .http_client import HttpClient, McpHttp
 
@@ -271,6 +271,43 @@ async def test_redis_down_gives_503_and_service_returns(tmp_path: Path) -> None:
         reply = await fresh.call(3, "tools/call", {"name": "echo", "arguments": {"text": "back"}})
         assert reply.json()["result"]["content"][0]["text"] == "back"
         assert a.process.poll() is None  # the node never went down
+
+
+async def test_worker_processes_share_a_port_through_redis(redis: Redis) -> None:
+    with workers(APP, redis.url, 2, "--http", "hypercorn") as port:
+        seen = set()
+        for _ in range(8):
+            mcp = client(port)
+            await mcp.initialize(capabilities={"sampling": {}})
+            async with mcp.post_stream(call(1, "ask_model", {"prompt": "x"})) as events:
+                asked = await events.next_message()
+                assert asked is not None
+                seen.add(str(asked["id"]).partition(".")[0])
+                answer = {
+                    "jsonrpc": "2.0",
+                    "id": asked["id"],
+                    "result": {
+                        "role": "assistant",
+                        "content": {"type": "text", "text": "ok"},
+                        "model": "m",
+                    },
+                }
+                assert (await mcp.post(answer)).status == 202
+                final = await events.next_message(wait=10)
+            # The answer found its worker, whichever took the POST.
+            assert final is not None and final["result"]["content"][0]["text"] == "model said: ok"
+        assert all(name.rstrip("01").endswith("w") for name in seen)
+
+
+def test_workers_need_a_shared_broker() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scaled_mcp.cli", "serve", APP, "--workers", "2"],
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert b"needs a shared --broker" in result.stderr
 
 
 def test_nodes_refuse_an_unknown_broker() -> None:

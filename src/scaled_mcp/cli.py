@@ -14,7 +14,10 @@ import importlib
 import importlib.util
 import logging
 import os
+import secrets
 import signal
+import socket
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -148,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
         default="json",
         help="how POSTs are answered: JSON unless the handler streams (json), or always SSE",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the port (more than 1 needs a shared --broker)",
+    )
+    serve.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     serve.add_argument("--log-level", default="warning", help="Python logging level (warning)")
     return parser
 
@@ -198,9 +208,18 @@ async def _serve(runtime: Runtime, args: argparse.Namespace) -> None:
         if args.http == "h11":
             from .runtime import serve_h11
 
+            shared = None
+            if args.listen_fd is not None:
+                sock = trio.socket.from_stdlib_socket(socket.socket(fileno=args.listen_fd))
+                shared = [trio.SocketListener(sock)]
             listeners = await nursery.start(
                 lambda task_status: serve_h11(
-                    runtime, host, port, shutdown=shutdown, task_status=task_status
+                    runtime,
+                    host,
+                    port,
+                    shutdown=shutdown,
+                    listeners=shared,
+                    task_status=task_status,
                 )
             )
             port = listeners[0].socket.getsockname()[1]
@@ -208,21 +227,82 @@ async def _serve(runtime: Runtime, args: argparse.Namespace) -> None:
             from scaled_mcp_hypercorn import serve as serve_hypercorn
 
             shown = f"[{host}]" if ":" in host else host
+            binds = (
+                [f"fd://{args.listen_fd}"] if args.listen_fd is not None else [f"{shown}:{port}"]
+            )
             bound = await nursery.start(
                 lambda task_status: serve_hypercorn(
-                    runtime, [f"{shown}:{port}"], shutdown=shutdown, task_status=task_status
+                    runtime, binds, shutdown=shutdown, task_status=task_status
                 )
             )
             port = int(bound[0].rpartition(":")[2])
         shown = f"[{host}]" if ":" in host else host
-        print(f"scaled-mcp: serving on http://{shown}:{port}/mcp ({args.http})", file=sys.stderr)
+        if args.listen_fd is None:
+            print(
+                f"scaled-mcp: serving on http://{shown}:{port}/mcp ({args.http})", file=sys.stderr
+            )
         await shutdown.wait()
         nursery.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace + 1
 
 
+def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """``--workers N``: listen once, run N worker processes on that socket (the
+    kernel spreads the connections), pass signals on, wait for them all."""
+    host, port = args.bind
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        print(f"scaled-mcp: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    listener.listen(1024)
+    listener.set_inheritable(True)
+    base = args.node_id or f"n{secrets.token_hex(4)}"
+    children = []
+    for index in range(args.workers):
+        command = [
+            sys.executable, "-m", "scaled_mcp.cli", *argv, "--workers", "1",
+            "--listen-fd", str(listener.fileno()), "--node-id", f"{base}w{index}",
+        ]  # fmt: skip
+        children.append(subprocess.Popen(command, pass_fds=(listener.fileno(),)))
+    port = listener.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"scaled-mcp: serving on http://{shown}:{port}/mcp ({args.http}, {args.workers} workers)",
+        file=sys.stderr,
+    )
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for child in children:
+        status = max(status, child.wait())
+    listener.close()
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    if args.workers < 1:
+        print("scaled-mcp: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        if args.stdio or args.broker in (None, "memory"):
+            print(
+                "scaled-mcp: --workers above 1 needs a shared --broker (redis://...) and HTTP",
+                file=sys.stderr,
+            )
+            return 2
+        return _supervise(args, _strip_workers(argv))
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         app = load_target(args.target)
@@ -254,6 +334,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _strip_workers(argv: Sequence[str]) -> list[str]:
+    """``argv`` without its ``--workers N`` / ``--workers=N`` and ``--node-id`` options."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--workers", "--node-id"):
+            skip = True
+            continue
+        if arg.startswith(("--workers=", "--node-id=")):
+            continue
+        out.append(arg)
+    return out
 
 
 if __name__ == "__main__":

@@ -286,17 +286,21 @@ async def serve_h11(
     *,
     config: H11Config | None = None,
     shutdown: trio.Event | None = None,
+    listeners: list[trio.SocketListener] | None = None,
     task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``runtime`` on ``host:port`` until ``shutdown`` is set (or cancelled).
 
     ``task_status.started`` receives the listeners (their addresses tell the
-    port when ``port`` is 0). On ``shutdown`` the listeners close first, then
+    port when ``port`` is 0); ``listeners`` replaces ``host:port`` with sockets
+    already listening (a worker of a multi-process node). On ``shutdown`` the
+    listeners close first, then
     in-flight work gets the runtime's drain deadline, then the remaining
     connections are closed.
     """
     settings = config or H11Config()
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    if listeners is None:
+        listeners = await trio.open_tcp_listeners(port, host=host)
     limiter = trio.CapacityLimiter(settings.max_connections)
     stop = shutdown if shutdown is not None else trio.Event()
 
