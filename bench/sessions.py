@@ -92,11 +92,16 @@ def main() -> int:
     per, _ = measure([*serve, "--bind", f"127.0.0.1:{port}"], port, args.ours)
     rows.append((f"ours, in-memory backend, h11 ({args.ours:,} sessions)", per))
     if args.redis:
-        port = free_port()
-        per, ids = measure(
-            [*serve, "--bind", f"127.0.0.1:{port}", "--broker", args.redis], port, args.ours
-        )
+        port, other = free_port(), free_port()
+        bystander = [*serve, "--bind", f"127.0.0.1:{other}", "--broker", args.redis]
+        with running(Server("bystander", bystander), other) as idle_node:
+            before = rss_kib(idle_node.pid)
+            per, ids = measure(
+                [*serve, "--bind", f"127.0.0.1:{port}", "--broker", args.redis], port, args.ours
+            )
+            grown = (rss_kib(idle_node.pid) - before) * 1024
         rows.append((f"ours, Redis backend: node growth ({args.ours:,} sessions)", per))
+        rows.append((f"ours, Redis backend: another node's growth, total for {args.ours:,}", grown))
         usage = subprocess.run(
             ["redis-cli", "-u", args.redis, "MEMORY", "USAGE", f"mcp:s:{{{ids[-1]}}}"],
             capture_output=True,

@@ -242,7 +242,31 @@ async def test_redis_down_gives_503_and_service_returns(tmp_path: Path) -> None:
         assert (
             await first.call(1, "tools/call", {"name": "echo", "arguments": {"text": "x"}})
         ).status == 200
-        server.stop()
+        statuses: list[int] = []
+        stop_load = trio.Event()
+
+        async def load() -> None:
+            # Under load: every answer is a success or a clear 503, never a hang.
+            loader = on(a.port, first)
+            n = 100
+            while not stop_load.is_set():
+                n += 1
+                reply = await loader.call(
+                    n, "tools/call", {"name": "echo", "arguments": {"text": "l"}}
+                )
+                if reply.status == 200:
+                    assert reply.json()["result"]["content"][0]["text"] == "l"
+                else:
+                    assert reply.json()["error"]["code"] == -32603
+                statuses.append(reply.status)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(load)
+            await trio.sleep(0.5)
+            server.stop()
+            await trio.sleep(1.0)
+            stop_load.set()
+        assert set(statuses) == {200, 503}
         down = await first.call(2, "ping")
         assert down.status == 503
         assert down.json()["error"]["code"] == -32603
