@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Final, TypeVar
 
 import coredis
@@ -35,7 +35,12 @@ import coredis.exceptions
 import orjson
 import trio
 
-from scaled_mcp.cluster import BackendUnavailable, EventRead
+from scaled_mcp.cluster import (
+    DEFAULT_SUBSCRIBER_BUFFER,
+    BackendUnavailable,
+    EventRead,
+    LocalFanout,
+)
 from scaled_mcp.protocol import RequestId, SessionState
 
 __all__ = ["RedisBackend", "RedisBroker", "RedisEventLog", "RedisNodeRegistry", "RedisSessionStore"]
@@ -45,8 +50,6 @@ _T = TypeVar("_T")
 
 #: Seconds any one Redis call may take before Redis counts as unavailable.
 DEFAULT_OPERATION_TIMEOUT: Final = 5.0
-#: Messages a local subscriber may have waiting; past that new ones are dropped for it.
-DEFAULT_SUBSCRIBER_BUFFER: Final = 1024
 
 # What means "Redis cannot be reached now" (a script or command error is a bug, and raises).
 _REDIS_ERRORS = (
@@ -263,40 +266,24 @@ class RedisBroker:
     ) -> None:
         self._calls = calls
         self._prefix = prefix
-        self._buffer = buffer
-        self._local: dict[str, set[trio.MemorySendChannel[bytes]]] = {}
         self._changed = trio.Event()
-        self.dropped = 0
+        self._local = LocalFanout(buffer=buffer, on_change=self._wake)
         self.connected = trio.Event()
+
+    def _wake(self) -> None:
+        self._changed.set()
+
+    @property
+    def dropped(self) -> int:
+        """Messages dropped for slow local subscribers."""
+        return self._local.dropped
 
     async def publish(self, channel: str, payload: bytes) -> None:
         client = self._calls.client
         await self._calls(lambda: client.publish(self._prefix + channel, payload))
 
-    @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
-        sender, receiver = trio.open_memory_channel[bytes](self._buffer)
-        subscribers = self._local.setdefault(channel, set())
-        subscribers.add(sender)
-        self._changed.set()
-        try:
-            async with receiver:
-                yield receiver
-        finally:
-            subscribers.discard(sender)
-            if not subscribers:
-                self._local.pop(channel, None)
-            sender.close()
-            self._changed.set()
-
-    def _deliver(self, channel: str, payload: bytes) -> None:
-        for sender in tuple(self._local.get(channel, ())):
-            try:
-                sender.send_nowait(payload)
-            except trio.WouldBlock:
-                self.dropped += 1
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        return self._local.subscribe(channel)
 
     async def run(self) -> None:
         """Keep one pub/sub connection subscribed to the channels wanted here;
@@ -322,7 +309,7 @@ class RedisBroker:
 
                 async def follow() -> None:
                     while True:
-                        wanted = set(self._local)
+                        wanted = self._local.channels()
                         added = wanted - subscribed
                         removed = subscribed - wanted
                         if added:
@@ -334,7 +321,7 @@ class RedisBroker:
                                 await pubsub.unsubscribe(*(self._prefix + c for c in removed))
                             subscribed.difference_update(removed)
                         self._changed = trio.Event()
-                        if set(self._local) == subscribed:
+                        if self._local.channels() == subscribed:
                             await self._changed.wait()
 
                 nursery.start_soon(follow)
@@ -347,7 +334,7 @@ class RedisBroker:
                     name = channel.decode() if isinstance(channel, bytes) else str(channel)
                     data = message["data"]
                     payload = data if isinstance(data, bytes) else str(data).encode()
-                    self._deliver(name[len(self._prefix) :], payload)
+                    self._local.deliver(name[len(self._prefix) :], payload)
 
 
 class RedisNodeRegistry:

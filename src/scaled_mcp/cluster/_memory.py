@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Final
 
 import attrs
@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_MAX_STREAM_EVENTS",
     "DEFAULT_STREAM_TTL",
     "DEFAULT_SUBSCRIBER_BUFFER",
+    "LocalFanout",
     "MemoryBackend",
     "MemoryBroker",
     "MemoryEventLog",
@@ -169,20 +170,31 @@ class MemoryEventLog:
         return len(self._streams)
 
 
-class MemoryBroker:
-    """Channels in a dict; every subscriber has a bounded buffer.
+class LocalFanout:
+    """The subscribers of each channel in this process, each with a bounded buffer.
 
-    Slow-consumer policy: when a subscriber's buffer is full, the message is
-    dropped for that subscriber (and counted in :attr:`dropped`); publishers
-    never wait.
+    Slow-consumer policy: when a subscriber's buffer is full, a message is dropped
+    for that subscriber (and counted in :attr:`dropped`); delivering never waits.
+    ``on_change`` is called when the set of channels with subscribers changes.
     """
 
-    def __init__(self, *, buffer: int = DEFAULT_SUBSCRIBER_BUFFER) -> None:
+    def __init__(
+        self,
+        *,
+        buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self._buffer = buffer
         self._channels: dict[str, set[trio.MemorySendChannel[bytes]]] = {}
+        self._on_change = on_change
         self.dropped = 0
 
-    async def publish(self, channel: str, payload: bytes) -> None:
+    def channels(self) -> set[str]:
+        """The channels someone here listens to."""
+        return set(self._channels)
+
+    def deliver(self, channel: str, payload: bytes) -> None:
+        """Hand ``payload`` to every subscriber of ``channel`` here."""
         for sender in tuple(self._channels.get(channel, ())):
             try:
                 sender.send_nowait(payload)
@@ -193,9 +205,12 @@ class MemoryBroker:
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Receive what is delivered on ``channel`` while the context is open."""
         sender, receiver = trio.open_memory_channel[bytes](self._buffer)
         subscribers = self._channels.setdefault(channel, set())
         subscribers.add(sender)
+        if len(subscribers) == 1 and self._on_change is not None:
+            self._on_change()
         try:
             async with receiver:
                 yield receiver
@@ -203,11 +218,36 @@ class MemoryBroker:
             subscribers.discard(sender)
             if not subscribers:
                 self._channels.pop(channel, None)
+                if self._on_change is not None:
+                    self._on_change()
             sender.close()
 
     def subscriber_count(self, channel: str) -> int:
-        """How many subscribers ``channel`` has now."""
+        """How many subscribers ``channel`` has here."""
         return len(self._channels.get(channel, ()))
+
+
+class MemoryBroker:
+    """Publish/subscribe within one process (see :class:`LocalFanout` for the
+    slow-consumer policy)."""
+
+    def __init__(self, *, buffer: int = DEFAULT_SUBSCRIBER_BUFFER) -> None:
+        self._local = LocalFanout(buffer=buffer)
+
+    @property
+    def dropped(self) -> int:
+        """Messages dropped for slow subscribers."""
+        return self._local.dropped
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        self._local.deliver(channel, payload)
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        return self._local.subscribe(channel)
+
+    def subscriber_count(self, channel: str) -> int:
+        """How many subscribers ``channel`` has now."""
+        return self._local.subscriber_count(channel)
 
 
 class MemoryNodeRegistry:
