@@ -87,7 +87,10 @@ def main() -> int:
     parser.add_argument("--redis", default=None, help="also measure ours on this Redis")
     args = parser.parse_args()
     rows = []
-    serve = [str(PYTHON), "-m", "scaled_mcp.cli", "serve", "bench/servers/ours.py", "--http", "h11"]
+    serve = [
+        str(PYTHON), "-m", "scaled_mcp.cli", "serve", "bench/servers/ours.py", "--http", "h11",
+        "--max-sessions", str(args.ours + 1000),
+    ]  # fmt: skip
     port = free_port()
     per, _ = measure([*serve, "--bind", f"127.0.0.1:{port}"], port, args.ours)
     rows.append((f"ours, in-memory backend, h11 ({args.ours:,} sessions)", per))

@@ -157,6 +157,12 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes sharing the port (more than 1 needs a shared --broker)",
     )
+    serve.add_argument(
+        "--max-sessions",
+        type=int,
+        default=100_000,
+        help="sessions a node keeps live at once; initialize beyond it gets 503 (100000)",
+    )
     serve.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     serve.add_argument("--log-level", default="warning", help="Python logging level (warning)")
     return parser
@@ -322,7 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scaled-mcp: bad node id {args.node_id!r}: non-empty, without '.'", file=sys.stderr)
         return 2
     node = {"node_id": args.node_id} if args.node_id else {}
-    config = RuntimeConfig(http=http, request_state_keys=state_keys, **node)
+    config = RuntimeConfig(
+        http=http, request_state_keys=state_keys, max_sessions=args.max_sessions, **node
+    )
     runtime = Runtime(app, backend=backend, config=config)
     try:
         if args.stdio:
