@@ -631,7 +631,7 @@ class _HeaderView:
         if values is None:
             return None
         first = values[0]
-        if any(value != first for value in values):
+        if len(values) > 1 and any(value != first for value in values):
             return _DUPLICATE
         return first
 
@@ -1100,7 +1100,11 @@ def _handshake_post(
         # 2025-03-26 lifecycle: "The initialize request MUST NOT be part of a
         # JSON-RPC batch".
         raise _stop(400, "Invalid request: initialize must not be part of a batch")
-    session_id = _require_session(view, config, request_id)
+    if session_id is None:
+        # "Servers that require a session ID SHOULD respond to requests without
+        # an MCP-Session-Id header (other than initialization) with HTTP 400 Bad
+        # Request."
+        raise _stop(400, "Bad Request: Mcp-Session-Id header is required", request_id=request_id)
     return NeedSession(
         session_id=session_id,
         method="POST",
