@@ -103,3 +103,40 @@ def test_stdio_serves_one_session_until_stdin_ends() -> None:
     assert by_id[3]["error"]["code"] == -32601
     assert by_id[None]["error"]["code"] == -32700
     assert len(replies) == 4
+
+
+def test_stdio_serves_the_stateless_wire_too() -> None:
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
+        "io.modelcontextprotocol/clientInfo": {"name": "stdio-test", "version": "1"},
+    }
+    stdin = lines(
+        {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "test_simple_text", "arguments": {}, "_meta": meta},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {
+                "name": "test_input_required_result_elicitation",
+                "arguments": {},
+                "_meta": meta,
+            },
+        },
+        {"jsonrpc": "2.0", "id": 4, "method": "initialize", "params": {"_meta": meta}},
+    )
+    result = run_cli("serve", EVERYTHING, "--stdio", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    by_id = {reply.get("id"): reply for reply in map(orjson.loads, result.stdout.splitlines())}
+    assert "2026-07-28" in by_id[1]["result"]["supportedVersions"]
+    assert by_id[2]["result"]["resultType"] == "complete"
+    assert by_id[2]["result"]["content"][0]["text"] == "This is a simple text response for testing."
+    assert by_id[3]["result"]["resultType"] == "input_required"
+    assert "user_name" in by_id[3]["result"]["inputRequests"]
+    assert by_id[4]["error"]["code"] == -32602  # a handshake initialize, malformed

@@ -35,6 +35,7 @@ import trio
 from ..cluster import Backend, BackendUnavailable, MemoryBackend
 from ..protocol import (
     LEGACY_ENDPOINT_EVENT,
+    CoreAnswer,
     Era,
     ErrorReceived,
     ErrorResponse,
@@ -552,6 +553,8 @@ class Runtime:
         self._closing = trio.Event()
         self._changes_send, self._changes_receive = trio.open_memory_channel[tuple[str, Any]](1024)
         self._nursery: trio.Nursery | None = None
+        # Scopes of long-lived work without a client connection (stdio listens).
+        self._closing_scopes: set[trio.CancelScope] = set()
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -578,11 +581,13 @@ class Runtime:
     def begin_shutdown(self) -> None:
         """End long-lived streams (GET, ``subscriptions/listen``) so clients resume elsewhere."""
         self._closing.set()
+        for scope in tuple(self._closing_scopes):
+            scope.cancel()
 
     async def drain(self) -> None:
         """Stop long-lived streams and give in-flight handlers ``shutdown_grace``
         seconds to finish; whatever still runs then is cancelled by the caller."""
-        self._closing.set()
+        self.begin_shutdown()
         with trio.move_on_after(self.config.shutdown_grace):
             await self._idle.wait()
 
@@ -1274,6 +1279,47 @@ class Runtime:
                 # midway: no disconnect watcher is needed.
                 return await self._stateless_answer(request, ctx)
             return await self._stateless_run(request, outlet, responder, ctx)
+        finally:
+            self._work_done()
+
+    async def stateless_message(self, request: Request, outlet: Outlet) -> Message | None:
+        """Answer one 2026-07-28 request that came without HTTP (stdio): its
+        response, with its notifications emitted on ``outlet`` first. A
+        ``subscriptions/listen`` stays open, delivering notifications, until
+        cancelled (``notifications/cancelled``, which on stdio is how a client
+        stops one) or the node shuts down."""
+        try:
+            handled = self.dispatcher.handle_request(request)
+        except RemoteProtocolError as exc:
+            return error_response_for(exc)
+        if type(handled) is CoreAnswer:
+            return handled.response
+        if type(handled) is Subscription:
+            await outlet.emit(handled.acknowledgement())
+            async with self.backend.broker.subscribe(BROADCAST_CHANNEL) as messages:
+                with trio.CancelScope() as scope:
+                    self._closing_scopes.add(scope)
+                    try:
+                        async for payload in messages:
+                            data = orjson.loads(payload)
+                            notification = Notification(data["method"], data.get("params"))
+                            delivered = handled.deliver(notification)
+                            if delivered is not None:
+                                await outlet.emit(delivered)
+                    finally:
+                        self._closing_scopes.discard(scope)
+            return handled.closing_response()
+        assert type(handled) is StatelessRequest
+        try:
+            answers = self._sealed_answers(handled)
+        except RemoteProtocolError as exc:
+            return error_response_for(exc)
+        exchange = _StatelessExchange(self, handled, outlet, answers)
+        self._work_started()
+        try:
+            return await self._stateless_answer(
+                handled, Context(exchange, ask_timeout=self.config.ask_timeout)
+            )
         finally:
             self._work_done()
 

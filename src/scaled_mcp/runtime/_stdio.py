@@ -1,11 +1,12 @@
-"""The stdio transport: newline-delimited JSON-RPC on stdin and stdout.
+"""The stdio transport: newline-delimited JSON-RPC on stdin and stdout, both eras.
 
 transports (stdio): "Messages are delimited by newlines, and MUST NOT contain
 embedded newlines"; "The server MUST NOT write anything to its stdout that is
 not a valid MCP message". One session per process. Requests run concurrently
 (so that a handler awaiting the client's answer to ``sampling/createMessage``
 does not stop that answer from being read); ``notifications/cancelled``
-cancels them.
+cancels them. A request carrying the 2026-07-28 ``_meta`` envelope is served
+statelessly, next to the session (2026-07-28 stdio clients send no ``initialize``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from typing import Final
 import trio
 
 from ..protocol import (
+    META_PROTOCOL_VERSION,
+    STATELESS_VERSIONS,
     Era,
     ErrorResponse,
     Message,
+    Notification,
     RemoteProtocolError,
     Request,
+    RequestId,
     ServerSession,
     allows_batches,
     decode_body,
@@ -81,6 +86,7 @@ async def serve_stdio(
         runtime.server_config, session_id=_STDIO_SESSION, node_id=runtime.node_id
     )
     live = LiveSession(session)
+    stateless: dict[RequestId, trio.CancelScope] = {}
     async with runtime.run(), trio.open_nursery() as handlers:
         buffer = bytearray()
         while True:
@@ -100,13 +106,27 @@ async def serve_stdio(
                 line = bytes(buffer[:end]).strip()
                 del buffer[: end + 1]
                 if line:
-                    await _handle_line(runtime, live, line, outlet, handlers)
-        await runtime.drain()
-        handlers.cancel_scope.cancel()
+                    await _handle_line(runtime, live, line, outlet, handlers, stateless)
+        # stdin ended: long-lived work ends, the rest gets the drain deadline.
+        runtime.begin_shutdown()
+        handlers.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace
+
+
+def _stateless(message: object) -> bool:
+    """A 2026-07-28 message: it carries the per-request ``_meta`` envelope."""
+    if not isinstance(message, Request | Notification) or message.method == "initialize":
+        return False
+    meta = (message.params or {}).get("_meta")
+    return isinstance(meta, dict) and meta.get(META_PROTOCOL_VERSION) in STATELESS_VERSIONS
 
 
 async def _handle_line(
-    runtime: Runtime, live: LiveSession, line: bytes, outlet: _LineOutlet, handlers: trio.Nursery
+    runtime: Runtime,
+    live: LiveSession,
+    line: bytes,
+    outlet: _LineOutlet,
+    handlers: trio.Nursery,
+    stateless: dict[RequestId, trio.CancelScope],
 ) -> None:
     version = live.session.protocol_version
     try:
@@ -114,6 +134,21 @@ async def _handle_line(
     except RemoteProtocolError as exc:
         await outlet.emit(error_response_for(exc))
         return
+    single = None if body.batch else body.items[0]
+    if type(single) is Request and _stateless(single):
+        if single.id in stateless:
+            await outlet.emit(
+                ErrorResponse(single.id, -32600, f"Invalid request: id {single.id!r} is in flight")
+            )
+            return
+        handlers.start_soon(_run_stateless, runtime, single, outlet, stateless)
+        return
+    if type(single) is Notification and single.method == "notifications/cancelled":
+        cancel = runtime.dispatcher.handle_notification(single)
+        if cancel is not None and cancel.request_id in stateless:
+            # 2026-07-28: on stdio, notifications/cancelled stops a request.
+            stateless[cancel.request_id].cancel()
+            return
     replies, calls = runtime.receive_messages(live, body.items)
     if body.batch and calls:
         # A batch is answered as one array once every request is done.
@@ -122,6 +157,22 @@ async def _handle_line(
     await outlet.finish(replies, batch=body.batch, era=Era.HANDSHAKE)
     for request in calls:
         handlers.start_soon(_run_one, runtime, live, request, outlet)
+
+
+async def _run_stateless(
+    runtime: Runtime,
+    request: Request,
+    outlet: _LineOutlet,
+    running: dict[RequestId, trio.CancelScope],
+) -> None:
+    with trio.CancelScope() as scope:
+        running[request.id] = scope
+        try:
+            reply = await runtime.stateless_message(request, outlet)
+        finally:
+            del running[request.id]
+        if reply is not None:
+            await outlet.emit(reply)
 
 
 async def _run_one(
