@@ -61,6 +61,15 @@ def make_app(probe: Probe) -> MCPServer:
             probe.cancelled.set()
 
     @app.tool()
+    async def stream_then_block(ctx: Context) -> str:
+        await ctx.report_progress(1, 2)
+        probe.started.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            probe.cancelled.set()
+
+    @app.tool()
     async def slow(seconds: float) -> str:
         await trio.sleep(seconds)
         probe.finished += 1
@@ -421,6 +430,26 @@ async def test_stateless_elicitation_is_an_input_required_round_trip(
         orjson.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": tampered}),
     )
     assert third.status == 400 and third.json()["error"]["code"] == -32602
+
+
+async def test_a_stateless_client_that_closes_the_stream_cancels_the_handler(
+    node: tuple[McpHttp, Runtime], probe: Probe
+) -> None:
+    mcp, _ = node
+    meta = stateless_meta(None, progressToken="p")
+    request = {
+        "jsonrpc": "2.0",
+        "id": 9,
+        "method": "tools/call",
+        "params": {"name": "stream_then_block", "arguments": {}, "_meta": meta},
+    }
+    headers = stateless_headers("tools/call", "stream_then_block")
+    async with mcp.client.stream("POST", "/mcp", headers, orjson.dumps(request)) as events:
+        progress = await events.next_message()
+        assert progress is not None and progress["method"] == "notifications/progress"
+    # The connection is closed: "the client cancels by closing the stream".
+    with trio.fail_after(5):
+        await probe.cancelled.wait()
 
 
 async def test_listen_streams_receive_list_changes(node: tuple[McpHttp, Runtime]) -> None:
