@@ -50,3 +50,11 @@ async def watched() -> str:
 async def update(ctx: Context, uri: str) -> str:
     await ctx.notify_resource_updated(uri)
     return "updated"
+
+
+@app.tool(description="Ask the user for a name")
+async def ask_user(ctx: Context) -> str:
+    result = await ctx.elicit(
+        "Name?", {"type": "object", "properties": {"name": {"type": "string"}}}
+    )
+    return f"{result.action}: {(result.content or {}).get('name')}"

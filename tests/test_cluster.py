@@ -109,6 +109,26 @@ async def test_a_sampling_answer_posted_to_another_node_reaches_the_handler(
     assert final is not None and final["result"]["content"][0]["text"] == "model said: hello"
 
 
+async def test_an_elicitation_answer_posted_to_another_node_reaches_the_handler(
+    cluster: tuple[list[Node], int],
+) -> None:
+    (_, b, c), proxy = cluster
+    first = client(c.port)
+    await first.initialize(capabilities={"elicitation": {}})
+    async with first.post_stream(call(1, "ask_user")) as events:
+        asked = await events.next_message()
+        assert asked is not None and asked["method"] == "elicitation/create"
+        answer = {
+            "jsonrpc": "2.0",
+            "id": asked["id"],
+            "result": {"action": "accept", "content": {"name": "Ada"}},
+        }
+        for target in (b, proxy):  # directly to another node, then once more through the proxy
+            assert (await on(target, first).post(answer)).status == 202
+        final = await events.next_message(wait=10)
+    assert final is not None and final["result"]["content"][0]["text"] == "accept: Ada"
+
+
 async def test_a_cancellation_sent_to_another_node_stops_the_work(
     cluster: tuple[list[Node], int],
 ) -> None:
