@@ -158,6 +158,11 @@ class RedisSessionStore:
         removed = await self._calls(lambda: client.delete([self._key(session_id)]))
         return bool(removed)
 
+    async def touch(self, session_id: str, *, ttl: float) -> bool:
+        client = self._calls.client
+        milliseconds = max(1, int(ttl * 1000))
+        return bool(await self._calls(lambda: client.pexpire(self._key(session_id), milliseconds)))
+
 
 class RedisEventLog:
     """Every stream a Redis Stream with ids ``0-<seq>``; see the module docstring."""
@@ -384,6 +389,7 @@ class RedisBackend:
     ) -> None:
         factory: Any = coredis.RedisCluster if cluster else coredis.Redis
         self.url = url
+        self.prefix = prefix
         self.client = factory.from_url(url, connect_timeout=operation_timeout, stream_timeout=None)
         calls = _Calls(self.client, operation_timeout)
         self.sessions = RedisSessionStore(calls, prefix)

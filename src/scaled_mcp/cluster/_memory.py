@@ -60,6 +60,13 @@ class MemorySessionStore:
     async def delete(self, session_id: str) -> bool:
         return self._states.pop(session_id, None) is not None
 
+    async def touch(self, session_id: str, *, ttl: float) -> bool:
+        state = await self.load(session_id)
+        if state is None:
+            return False
+        self._states[session_id] = (state, trio.current_time() + ttl)
+        return True
+
     def sweep(self, now: float) -> list[str]:
         """Drop expired sessions; their ids."""
         gone = [key for key, (_, expires) in self._states.items() if expires <= now]

@@ -57,6 +57,10 @@ class SessionStore(Protocol):
         """Remove ``session_id``; whether it existed."""
         ...
 
+    async def touch(self, session_id: str, *, ttl: float) -> bool:
+        """Renew the expiry of ``session_id`` without writing it; whether it exists."""
+        ...
+
 
 @attrs.frozen(slots=True)
 class EventRead:

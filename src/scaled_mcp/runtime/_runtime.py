@@ -1035,7 +1035,9 @@ class Runtime:
                 nursery.start_soon(_cancel_when, responder.wait_disconnected, nursery.cancel_scope)
                 nursery.start_soon(_cancel_when, self._closing.wait, nursery.cancel_scope)
                 if standalone:
-                    nursery.start_soon(self._hold_lease, lease, owner, nursery.cancel_scope)
+                    nursery.start_soon(
+                        self._hold_lease, session_id, lease, owner, nursery.cancel_scope
+                    )
                     nursery.start_soon(self._forward_broadcasts, live, GET_STREAM)
                     if after < 0:
                         # A fresh GET stream: what the log holds was delivered on
@@ -1059,13 +1061,17 @@ class Runtime:
     def _lease_ttl(self) -> float:
         return max(self.config.node_heartbeat_ttl, 3 * self.config.heartbeat_interval)
 
-    async def _hold_lease(self, lease: str, owner: str, stream: trio.CancelScope) -> None:
-        """Renew a GET stream's lease while it is open; end the stream if lost."""
+    async def _hold_lease(
+        self, session_id: str, lease: str, owner: str, stream: trio.CancelScope
+    ) -> None:
+        """Renew a GET stream's lease while it is open (and keep its session from
+        expiring: a client listening is not idle); end the stream if lost."""
         ttl = self._lease_ttl
         while True:
             await trio.sleep(ttl / 3)
             try:
                 held_by = await self.backend.nodes.claim(lease, owner, ttl=ttl)
+                await self.backend.sessions.touch(session_id, ttl=self.config.session_idle_timeout)
             except BackendUnavailable:
                 continue
             if held_by is not None:
