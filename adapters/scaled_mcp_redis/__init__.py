@@ -63,16 +63,26 @@ _REDIS_ERRORS = (
     trio.ClosedResourceError,
 )
 
-# KEYS: events, meta, session's stream list. ARGV: data, maxlen, ttl ms, stream id.
+# KEYS: events, meta, session's stream list. ARGV: data, maxlen, ttl ms, stream id,
+# cursor ('' for none).
 _APPEND: Final = """
 if redis.call('HGET', KEYS[2], 'ended') then return -1 end
 local n = redis.call('HINCRBY', KEYS[2], 'n', 1)
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'c', ARGV[5]) end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. n, 'd', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return n
+"""
+# KEYS: events, meta, session's stream list. ARGV: cursor, ttl ms, stream id.
+_CURSOR: Final = """
+redis.call('HSET', KEYS[2], 'c', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+return 1
 """
 # KEYS: the lease. ARGV: owner, ttl ms, the owner it may replace ('' for none).
 _CLAIM: Final = """
@@ -198,10 +208,12 @@ class RedisEventLog:
         ids = orjson.loads(raw)
         return [i for i in ids if isinstance(i, str | int)] if isinstance(ids, list) else []
 
-    async def append(self, session_id: str, stream_id: str, data: bytes) -> int:
+    async def append(
+        self, session_id: str, stream_id: str, data: bytes, *, cursor: int | None = None
+    ) -> int:
         client = self._calls.client
         keys = self._keys(session_id, stream_id)
-        args = [data, self._max_events, self._ttl_ms, stream_id]
+        args = [data, self._max_events, self._ttl_ms, stream_id, "" if cursor is None else cursor]
         seq = int(await self._calls(lambda: client.eval(_APPEND, keys, args)))
         if seq < 0:
             raise ValueError(f"stream {stream_id!r} has ended")
@@ -247,6 +259,17 @@ class RedisEventLog:
         client = self._calls.client
         _, meta_key, _ = self._keys(session_id, stream_id)
         return bool(await self._calls(lambda: client.exists([meta_key])))
+
+    async def cursor(self, session_id: str, stream_id: str) -> int:
+        client = self._calls.client
+        _, meta_key, _ = self._keys(session_id, stream_id)
+        raw = await self._calls(lambda: client.hget(meta_key, "c"))
+        return int(raw) if raw else 0
+
+    async def set_cursor(self, session_id: str, stream_id: str, value: int) -> None:
+        client = self._calls.client
+        keys = self._keys(session_id, stream_id)
+        await self._calls(lambda: client.eval(_CURSOR, keys, [value, self._ttl_ms, stream_id]))
 
     async def drop_session(self, session_id: str) -> None:
         client = self._calls.client

@@ -82,6 +82,7 @@ class _Stream:
     ended: bool = False
     touched: float = 0.0
     requests: tuple[RequestId, ...] = ()
+    cursor: int = 0
     wakeup: trio.Event = attrs.field(factory=trio.Event)
 
 
@@ -122,10 +123,14 @@ class MemoryEventLog:
         stream = self._streams.get((session_id, stream_id))
         return list(stream.requests) if stream is not None else []
 
-    async def append(self, session_id: str, stream_id: str, data: bytes) -> int:
+    async def append(
+        self, session_id: str, stream_id: str, data: bytes, *, cursor: int | None = None
+    ) -> int:
         stream = self._stream(session_id, stream_id)
         if stream.ended:
             raise ValueError(f"stream {stream_id!r} has ended")
+        if cursor is not None:
+            stream.cursor = cursor
         seq = stream.next_seq
         stream.next_seq += 1
         stream.events.append((seq, data))
@@ -154,6 +159,13 @@ class MemoryEventLog:
 
     async def exists(self, session_id: str, stream_id: str) -> bool:
         return (session_id, stream_id) in self._streams
+
+    async def cursor(self, session_id: str, stream_id: str) -> int:
+        stream = self._streams.get((session_id, stream_id))
+        return stream.cursor if stream is not None else 0
+
+    async def set_cursor(self, session_id: str, stream_id: str, value: int) -> None:
+        self._stream(session_id, stream_id).cursor = value
 
     async def drop_session(self, session_id: str) -> None:
         for stream_id in self._by_session.pop(session_id, ()):

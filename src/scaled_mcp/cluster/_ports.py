@@ -95,8 +95,11 @@ class EventLog(Protocol):
         writing the stream dies)."""
         ...
 
-    async def append(self, session_id: str, stream_id: str, data: bytes) -> int:
-        """Append one event; its sequence number."""
+    async def append(
+        self, session_id: str, stream_id: str, data: bytes, *, cursor: int | None = None
+    ) -> int:
+        """Append one event; its sequence number. With ``cursor``, set the stream's
+        cursor in the same step (see :meth:`cursor`)."""
         ...
 
     async def end(self, session_id: str, stream_id: str) -> None:
@@ -114,6 +117,15 @@ class EventLog(Protocol):
 
     async def drop_session(self, session_id: str) -> None:
         """Forget every stream of ``session_id``."""
+        ...
+
+    async def cursor(self, session_id: str, stream_id: str) -> int:
+        """A number kept with the stream by its writer (0 until set): how far it has
+        copied another stream into this one."""
+        ...
+
+    async def set_cursor(self, session_id: str, stream_id: str, value: int) -> None:
+        """Keep ``value`` as the stream's cursor."""
         ...
 
 

@@ -105,6 +105,9 @@ GET_STREAM: Final = "get"
 LEGACY_STREAM: Final = "legacy"
 #: The broker channel of messages for every session (``list_changed``, ``resources/updated``).
 BROADCAST_CHANNEL: Final = "broadcast"
+#: The event-log stream every broadcast is numbered in (a session id no client has).
+BROADCAST_LOG: Final = "*"
+BROADCAST_STREAM: Final = "broadcast"
 #: The broker channel of one node: answers to the requests it sent to clients.
 NODE_CHANNEL_PREFIX: Final = "node:"
 #: The broker channel of cancellations of requests not running where they arrived.
@@ -616,8 +619,14 @@ class Runtime:
             await self._publish(message)
 
     async def _publish(self, message: Notification) -> None:
+        """Log a broadcast in the broadcast stream, then publish it with its number:
+        a session's GET stream that moves to another node catches up from the log."""
+        body = encode_message(message)
         try:
-            await self.backend.broker.publish(BROADCAST_CHANNEL, encode_message(message))
+            seq = await self.backend.events.append(BROADCAST_LOG, BROADCAST_STREAM, body)
+            await self.backend.broker.publish(
+                BROADCAST_CHANNEL, b'{"seq":%d,"message":%s}' % (seq, body)
+            )
         except BackendUnavailable:
             _log.warning("could not broadcast %s: the backend is unavailable", message.method)
 
@@ -1112,21 +1121,52 @@ class Runtime:
         await events.end(session_id, stream_id)
 
     async def _forward_broadcasts(self, live: LiveSession, stream_id: str) -> None:
-        """Copy the broadcasts meant for this session into the log of the
-        stream that carries its messages of no request."""
+        """Copy the broadcasts meant for this session into the log of the stream
+        that carries its messages of no request, each once: the stream keeps the
+        number of the last broadcast it took (its cursor), so that a stream taken
+        over by another node first catches up from the broadcast log."""
         session = live.session
-        async with self.backend.broker.subscribe(BROADCAST_CHANNEL) as messages:
-            async for payload in messages:
-                data = orjson.loads(payload)
-                method = data.get("method")
-                if method == "notifications/resources/updated":
-                    if data.get("params", {}).get("uri") not in session.subscriptions:
-                        continue
-                elif not isinstance(method, str) or not method.endswith("/list_changed"):
-                    continue
-                if session.phase is not SessionPhase.OPERATING:
-                    continue
-                await self.backend.events.append(session.session_id, stream_id, payload)
+        events = self.backend.events
+        async with self.backend.broker.subscribe(BROADCAST_CHANNEL) as live_messages:
+            # The stream keeps (last broadcast taken + 1): 0 means a new stream.
+            stored = await events.cursor(session.session_id, stream_id)
+            if stored == 0:
+                # A new stream starts from now, not from the broadcasts before it.
+                logged = await events.read(BROADCAST_LOG, BROADCAST_STREAM, 0, wait=0)
+                cursor = logged.events[-1][0] if logged.events else 0
+            else:
+                cursor = stored - 1
+                logged = await events.read(BROADCAST_LOG, BROADCAST_STREAM, cursor, wait=0)
+                for seq, body in logged.events:
+                    cursor = await self._take_broadcast(live, stream_id, seq, body, cursor)
+            await events.set_cursor(session.session_id, stream_id, cursor + 1)
+            async for payload in live_messages:
+                seq, body = _broadcast_parts(payload)
+                cursor = await self._take_broadcast(live, stream_id, seq, body, cursor)
+
+    async def _take_broadcast(
+        self, live: LiveSession, stream_id: str, seq: int, body: bytes, cursor: int
+    ) -> int:
+        """Append broadcast ``seq`` to the stream if it is new and meant for the
+        session; the new cursor."""
+        if seq <= cursor:
+            return cursor
+        session = live.session
+        data = orjson.loads(body)
+        method = data.get("method")
+        wanted = session.phase is SessionPhase.OPERATING and (
+            (method == "notifications/resources/updated"
+             and data.get("params", {}).get("uri") in session.subscriptions)
+            or (isinstance(method, str) and method.endswith("/list_changed"))
+        )  # fmt: skip
+        events = self.backend.events
+        if wanted:
+            # The event and the cursor in one step: a node killed in between
+            # must neither lose the broadcast nor leave it to be copied twice.
+            await events.append(session.session_id, stream_id, body, cursor=seq + 1)
+        else:
+            await events.set_cursor(session.session_id, stream_id, seq + 1)
+        return seq
 
     async def _tail(
         self,
@@ -1307,7 +1347,7 @@ class Runtime:
                     self._closing_scopes.add(scope)
                     try:
                         async for payload in messages:
-                            data = orjson.loads(payload)
+                            data = orjson.loads(_broadcast_parts(payload)[1])
                             notification = Notification(data["method"], data.get("params"))
                             delivered = handled.deliver(notification)
                             if delivered is not None:
@@ -1402,11 +1442,17 @@ class Runtime:
                     if payload is None:
                         await responder.send(encode_comment())
                         continue
-                    data = orjson.loads(payload)
+                    data = orjson.loads(_broadcast_parts(payload)[1])
                     notification = Notification(data["method"], data.get("params"))
                     delivered = subscription.deliver(notification)
                     if delivered is not None:
                         await responder.send(encode_message_event(encode_message(delivered)))
+
+
+def _broadcast_parts(payload: bytes) -> tuple[int, bytes]:
+    """The number and the message of a published broadcast."""
+    data = orjson.loads(payload)
+    return int(data["seq"]), orjson.dumps(data["message"])
 
 
 async def _cancel_when(wait: Callable[[], Any], scope: trio.CancelScope) -> None:
