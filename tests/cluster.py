@@ -120,6 +120,73 @@ def redis_server(folder: Path) -> Iterator[Redis]:
         server.stop()
 
 
+@contextmanager
+def redis_cluster(folder: Path, masters: int = 3) -> Iterator[str]:
+    """A Redis Cluster of ``masters`` redis-servers; the broker URL of its first node."""
+    servers = []
+    try:
+        for index in range(masters):
+            node_folder = folder / f"redis-cluster-{index}"
+            node_folder.mkdir()
+            port = free_port()
+            while port > 50000:  # the cluster bus listens on port + 10000
+                port = free_port()
+            process = subprocess.Popen(
+                [
+                    require("redis-server"),
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(node_folder),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            servers.append((port, process))
+            wait_for_port(port, process, "redis-server (cluster)")
+        subprocess.run(
+            [
+                require("redis-cli"),
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{port}" for port, _ in servers),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 20
+        while (
+            "cluster_state:ok"
+            not in subprocess.run(
+                [require("redis-cli"), "-p", str(servers[0][0]), "CLUSTER", "INFO"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        ):
+            if time.monotonic() > deadline:
+                raise AssertionError("the Redis Cluster did not become ready")
+            time.sleep(0.2)
+        yield f"redis-cluster://127.0.0.1:{servers[0][0]}"
+    finally:
+        for _, process in servers:
+            stop(process)
+
+
 @attrs.define
 class Node:
     name: str

@@ -14,7 +14,7 @@ import orjson
 import pytest
 import trio
 
-from .cluster import Node, Redis, nginx, nodes, redis_server, stop, workers
+from .cluster import Node, Redis, nginx, nodes, redis_cluster, redis_server, stop, workers
 from .conformance import HARNESS, run_harness
 from .http_client import HttpClient, McpHttp
 
@@ -346,6 +346,37 @@ async def test_worker_processes_share_a_port_through_redis(redis: Redis) -> None
             # The answer found its worker, whichever took the POST.
             assert final is not None and final["result"]["content"][0]["text"] == "model said: ok"
         assert all(name.rstrip("01").endswith("w") for name in seen)
+
+
+async def test_nodes_share_a_redis_cluster(tmp_path: Path) -> None:
+    with (
+        redis_cluster(tmp_path) as url,
+        nodes(APP, 2, url, "--http", "h11", folder=tmp_path) as (a, b),
+    ):
+        first = client(a.port)
+        await first.initialize(capabilities={"sampling": {}})
+        assert (await on(b, first).call(1, "logging/setLevel", {"level": "error"})).status == 200
+        async with first.post_stream(call(2, "ask_model", {"prompt": "hi"})) as events:
+            asked = await events.next_message()
+            assert asked is not None and asked["method"] == "sampling/createMessage"
+            answer = {
+                "jsonrpc": "2.0",
+                "id": asked["id"],
+                "result": {
+                    "role": "assistant",
+                    "content": {"type": "text", "text": "yes"},
+                    "model": "m",
+                },
+            }
+            assert (await on(b, first).post(answer)).status == 202
+            final = await events.next_message(wait=10)
+        assert final is not None and final["result"]["content"][0]["text"] == "model said: yes"
+        async with on(b, first).post_stream(call(3, "chatty")) as events:
+            levels = []
+            while (message := await events.next_message()) is not None:
+                if message.get("method") == "notifications/message":
+                    levels.append(message["params"]["level"])
+        assert levels == ["error"]
 
 
 def test_workers_need_a_shared_broker() -> None:

@@ -123,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--broker",
         default=None,
-        help="where sessions and events live: memory (default) or redis://HOST:PORT/DB",
+        help="where sessions and events live: memory (default), redis://HOST:PORT/DB, "
+        "or redis-cluster://HOST:PORT (any node of a Redis Cluster)",
     )
     serve.add_argument(
         "--state-key",
@@ -171,16 +172,21 @@ def _parser() -> argparse.ArgumentParser:
 def _backend(url: str | None) -> Backend:
     if url is None or url == "memory":
         return MemoryBackend()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(("redis://", "rediss://", "unix://", "redis-cluster://")):
         try:
             from scaled_mcp_redis import RedisBackend
         except ImportError as exc:  # pragma: no cover - the adapter ships with the package
             raise TargetError(f"the Redis backend cannot be loaded: {exc}") from None
+        cluster = url.startswith("redis-cluster://")
+        if cluster:
+            url = "redis://" + url.removeprefix("redis-cluster://")
         try:
-            return RedisBackend(url)
+            return RedisBackend(url, cluster=cluster)
         except ValueError as exc:
             raise TargetError(f"bad broker URL {url!r}: {exc}") from None
-    raise TargetError(f"unsupported broker {url!r} (memory or redis://HOST:PORT/DB)")
+    raise TargetError(
+        f"unsupported broker {url!r} (memory, redis://HOST:PORT/DB or redis-cluster://HOST:PORT)"
+    )
 
 
 def _state_keys(values: list[str] | None) -> dict[str, bytes]:
