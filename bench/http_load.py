@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import importlib.metadata
+import itertools
 import json
 import os
 import platform
@@ -218,7 +219,21 @@ def prepare(wire: str, port: int) -> dict[str, str]:
 
 def lua_script(wire: str, headers: dict[str, str], directory: Path) -> Path:
     body = CALL if wire == "session" else {**CALL, "params": {**CALL["params"], "_meta": META}}  # type: ignore[dict-item]
-    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
+    # Every request gets an id of its own: ids must not repeat within a session, and a
+    # peer may not answer concurrent requests that share one. Each run starts its ids
+    # where the last one stopped (the first id is wrk's script argument).
+    text = json.dumps(body, separators=(",", ":"))
+    prefix, suffix = text.split('"id":1', 1)
+    head, tail = json.dumps(prefix + '"id":'), json.dumps(suffix)
+    lines = [
+        'wrk.method = "POST"',
+        "local n = 0",
+        "function init(args) n = tonumber(args[1]) end",
+        "function request()",
+        "  n = n + 1",
+        f"  return wrk.format(nil, nil, nil, {head} .. n .. {tail})",
+        "end",
+    ]
     for name, value in {"content-type": "application/json", "accept": ACCEPT, **headers}.items():
         lines.append(f'wrk.headers["{name}"] = {json.dumps(value)}')
     path = directory / f"{wire}.lua"
@@ -227,6 +242,8 @@ def lua_script(wire: str, headers: dict[str, str], directory: Path) -> Path:
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+#: The first request id of each wrk run: far apart, so that ids never repeat.
+_FIRST_IDS = itertools.count(1000, 10_000_000)
 
 
 def _ms(value: str) -> float:
@@ -246,6 +263,8 @@ def wrk(port: int, script: Path, connections: int, duration: float) -> Run:
         "-s",
         str(script),
         f"http://127.0.0.1:{port}/mcp",
+        "--",
+        str(next(_FIRST_IDS)),
     ]
     out = subprocess.run(
         command, capture_output=True, text=True, timeout=duration + 30, check=True

@@ -4,7 +4,10 @@
 ``python bench/servers/fastmcp_echo.py PORT``: streamable HTTP on ``/mcp``, JSON responses.
 """
 
+import os
 import sys
+
+os.environ.setdefault("FASTMCP_LOG_LEVEL", "WARNING")  # read when fastmcp is imported
 
 import uvicorn
 from fastmcp import FastMCP

@@ -1,7 +1,10 @@
 """The official Python SDK's server with one ``echo`` tool, on uvicorn (a benchmark peer).
 
-``python bench/servers/sdk.py PORT``: streamable HTTP on ``/mcp`` with JSON responses;
-the same endpoint serves the 2026-07-28 wire per request.
+``python bench/servers/sdk.py PORT``: streamable HTTP on ``/mcp`` with JSON responses.
+The same endpoint serves both wires: the SDK's session manager sends a request whose
+``Mcp-Protocol-Version`` is not one of the handshake versions (2026-07-28) to its
+single-exchange handler, and keeps sessions for the 2025-11-25 wire (``stateless_http``
+stays off: it is the 2025 stateless mode, without sessions).
 """
 
 from __future__ import annotations
