@@ -355,7 +355,6 @@ class LiveSession:
 
     __slots__ = (
         "forward",
-        "legacy",
         "running",
         "saved",
         "saved_at",
@@ -363,9 +362,8 @@ class LiveSession:
         "waiting",
     )
 
-    def __init__(self, session: ServerSession, *, legacy: bool = False) -> None:
+    def __init__(self, session: ServerSession) -> None:
         self.session = session
-        self.legacy = legacy
         self.running: dict[RequestId, trio.CancelScope] = {}
         self.waiting: dict[RequestId, _Waiter] = {}
         self.saved: SessionState | None = None
@@ -730,7 +728,7 @@ class Runtime:
         live = self._live.get(state.session_id)
         if live is None:
             session = ServerSession.from_state(self.server_config, state, node_id=self.node_id)
-            live = LiveSession(session, legacy=state.session_id in self._legacy_open)
+            live = LiveSession(session)
             live.saved = state
             self._live[state.session_id] = live
         elif live.session.phase is SessionPhase.NEW and state.phase is not SessionPhase.NEW:
@@ -1211,7 +1209,7 @@ class Runtime:
     ) -> None:
         session_id = self._new_session_id()
         session = ServerSession(self.server_config, session_id=session_id, node_id=self.node_id)
-        live = LiveSession(session, legacy=True)
+        live = LiveSession(session)
         self._live[session_id] = live
         self._legacy_open.add(session_id)
         await self.backend.events.open(session_id, LEGACY_STREAM)
@@ -1243,7 +1241,7 @@ class Runtime:
         elif live is None:
             # The stream is held by another node and initialize is yet to come.
             session = ServerSession(self.server_config, session_id=session_id, node_id=self.node_id)
-            live = LiveSession(session, legacy=True)
+            live = LiveSession(session)
             self._live[session_id] = live
         await responder.respond(202, extra, b"Accepted")
         assert self._nursery is not None
