@@ -1,13 +1,19 @@
 """The direct HTTP/1.1 front: trio sockets and h11, no ASGI layer in between.
 
-One task per connection reads a request with h11, hands it to
-:meth:`Runtime.handle_http`, writes the answer and goes on with the next
-request of the keep-alive connection. The body is read whole, within the
-runtime's body limit (a larger ``Content-Length`` is refused before reading).
+One task per connection reads a request, hands it to :meth:`Runtime.handle_http`,
+writes the answer and goes on with the next request of the keep-alive
+connection. The body is read whole, within the runtime's body limit (a larger
+``Content-Length`` is refused before reading).
+
+Requests of the plain shape every MCP client sends are framed by
+:mod:`._http1` (a strict parser, no event machine: most of a request's cost
+here was h11's); the first request it declines -- anything unusual or invalid
+-- hands the connection to h11 from that request on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http
 import logging
@@ -20,6 +26,7 @@ import trio
 
 from ..protocol import Headers, HttpRequest, body_too_large, precheck
 from ._front import ClientGone
+from ._http1 import DECLINE, LAST_CHUNK, Head, chunk, read_head, response_head
 from ._runtime import Runtime
 
 __all__ = ["H11Config", "serve_h11"]
@@ -136,6 +143,89 @@ class _Responder:
             self._conn.receive_data(data)
 
 
+class _Reader:
+    """The bytes received on a connection and not consumed yet."""
+
+    __slots__ = ("buffer", "stream")
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self.stream = stream
+        self.buffer = b""
+
+    async def more(self) -> bool:
+        """Receive more bytes; false once the client has closed its side."""
+        try:
+            data = await self.stream.receive_some(_READ_SIZE)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        if not data:
+            return False
+        self.buffer += data
+        return True
+
+
+class _PlainResponder:
+    """A :class:`~scaled_mcp.runtime.Responder` for a request read by :func:`read_head`.
+
+    A complete response carries ``Content-Length``; a streamed one is chunked.
+    """
+
+    __slots__ = ("_reader", "_stream", "close", "disconnected", "started", "streaming")
+
+    def __init__(self, reader: _Reader) -> None:
+        self._reader = reader
+        self._stream = reader.stream
+        self.started = False
+        self.streaming = False
+        self.disconnected = False
+        self.close = False
+
+    def reset(self, close: bool) -> None:
+        """Ready for the next request; ``close`` when the client asked to close after it."""
+        self.started = False
+        self.close = close
+
+    async def _write(self, data: bytes) -> None:
+        try:
+            await self._stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self.disconnected = True
+            raise ClientGone from None
+
+    async def respond(self, status: int, headers: Headers, body: bytes) -> None:
+        self.started = True
+        head = response_head(
+            status, _REASONS.get(status, b""), _raw_headers(headers), len(body), self.close
+        )
+        await self._write(head + body)
+
+    async def start(self, status: int, headers: Headers) -> None:
+        self.started = True
+        self.streaming = True
+        head = response_head(
+            status, _REASONS.get(status, b""), _raw_headers(headers), None, self.close
+        )
+        await self._write(head)
+
+    async def send(self, data: bytes) -> None:
+        if self.disconnected or not self.streaming:
+            raise ClientGone
+        if data:
+            await self._write(chunk(data))
+
+    async def end(self) -> None:
+        if self.disconnected or not self.streaming:
+            return
+        self.streaming = False
+        await self._write(LAST_CHUNK)
+
+    async def wait_disconnected(self) -> None:
+        # Anything the client sends meanwhile is kept for the next request.
+        while not self.disconnected:
+            if not await self._reader.more():
+                self.disconnected = True
+
+
 async def _next_event(
     conn: h11.Connection, stream: trio.SocketStream
 ) -> h11.Event | type[h11.PAUSED]:
@@ -150,25 +240,17 @@ async def _next_event(
         conn.receive_data(data)
 
 
-async def _simple(
-    conn: h11.Connection, stream: trio.SocketStream, status: int, body: bytes
-) -> None:
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", b"%d" % len(body)),
-        (b"connection", b"close"),
-    ]
-    try:
-        data = conn.send(
-            h11.Response(status_code=status, headers=headers, reason=_REASONS.get(status, b""))
-        )
-        await stream.send_all(
-            (data or b"")
-            + (conn.send(h11.Data(data=body)) or b"")
-            + (conn.send(h11.EndOfMessage()) or b"")
-        )
-    except (h11.LocalProtocolError, trio.BrokenResourceError, trio.ClosedResourceError):
-        pass
+async def _simple(stream: trio.SocketStream, status: int, body: bytes) -> None:
+    """A last answer (an error) before the connection closes."""
+    head = response_head(
+        status,
+        _REASONS.get(status, b""),
+        [(b"content-type", b"text/plain; charset=utf-8"), _SERVER_HEADER],
+        len(body),
+        close=True,
+    )
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        await stream.send_all(head + body)
 
 
 async def _read_body(conn: h11.Connection, stream: trio.SocketStream, limit: int) -> bytes | None:
@@ -228,55 +310,116 @@ async def _watchdog(clocks: set[_Clock], config: H11Config) -> None:
 async def _serve_connection(
     runtime: Runtime, stream: trio.SocketStream, config: H11Config, clocks: set[_Clock]
 ) -> None:
-    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
-    http = runtime.config.http
-    limit = http.max_body_size
-    responder = _Responder(conn, stream)
+    reader = _Reader(stream)
     async with stream:
         with trio.CancelScope() as scope:
             clock = _Clock(scope)
             clocks.add(clock)
             try:
-                while True:
-                    clock.phase, clock.since = _IDLE, trio.current_time()
-                    event = await _next_event(conn, stream)
-                    if type(event) is not h11.Request:
-                        return  # ConnectionClosed, or a client that sent nothing more
-                    clock.phase = _READING
-                    if _declared_length(event.headers) > limit:
-                        # Refused before the body is read; the head alone decides.
-                        head = HttpRequest.from_wire(event.method, event.target, event.headers)
-                        early = precheck(head, http) or body_too_large(http)
-                        await responder.respond(early.status, early.headers, early.body)
-                        return  # the body was not read: the connection cannot go on
-                    body = await _read_body(conn, stream, limit)
-                    clock.phase = _RUNNING
-                    if body is None:
-                        reject = body_too_large(http)
-                        await responder.respond(reject.status, reject.headers, reject.body)
-                        return
-                    request = HttpRequest.from_wire(event.method, event.target, event.headers, body)
-                    responder.reset()
-                    await runtime.handle_http(request, responder)
-                    if responder.disconnected:
-                        return
-                    if conn.our_state is h11.SEND_BODY:
-                        await responder.end()
-                    if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
-                        return
-                    conn.start_next_cycle()
-            except h11.RemoteProtocolError as exc:
-                if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                    status = exc.error_status_hint
-                    await _simple(conn, stream, status, f"Bad Request: {exc}".encode())
-                return
+                if await _serve_plain(runtime, reader, config, clock):
+                    await _serve_h11(runtime, reader, config, clock)
             except (ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
                 return
             finally:
                 clocks.discard(clock)
         if scope.cancelled_caught and clock.phase == _READING:
             with trio.move_on_after(1):
-                await _simple(conn, stream, 408, b"Request Timeout")
+                await _simple(stream, 408, b"Request Timeout")
+
+
+async def _refuse_too_large(
+    runtime: Runtime, head: HttpRequest, responder: _Responder | _PlainResponder
+) -> None:
+    # Refused before the body is read; the head alone decides, and the
+    # connection cannot go on (the body was not read).
+    http = runtime.config.http
+    early = precheck(head, http) or body_too_large(http)
+    await responder.respond(early.status, early.headers, early.body)
+
+
+async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clock: _Clock) -> bool:
+    """Serve the connection's requests of the plain shape.
+
+    True when a request was declined: h11 goes on from ``reader.buffer``.
+    """
+    limit = runtime.config.http.max_body_size
+    max_head = config.max_header_size
+    responder = _PlainResponder(reader)
+    while True:
+        clock.phase, clock.since = _IDLE, trio.current_time()
+        head = read_head(reader.buffer, max_head)
+        while head is None:
+            if not await reader.more():
+                return bool(reader.buffer)  # h11 answers a request cut short
+            head = read_head(reader.buffer, max_head)
+        if head is DECLINE:
+            return True
+        assert type(head) is Head
+        clock.phase = _READING
+        responder.reset(head.close)
+        if head.content_length > limit:
+            responder.close = True
+            await _refuse_too_large(
+                runtime, HttpRequest.from_wire(head.method, head.target, head.headers), responder
+            )
+            return False
+        total = head.size + head.content_length
+        while len(reader.buffer) < total:
+            if not await reader.more():
+                return False  # the client left inside the body: nobody to answer
+        buffer = reader.buffer
+        body = buffer[head.size : total]
+        reader.buffer = buffer[total:]
+        clock.phase = _RUNNING
+        request = HttpRequest.from_wire(head.method, head.target, head.headers, body)
+        await runtime.handle_http(request, responder)
+        if responder.disconnected:
+            return False
+        if responder.streaming:
+            await responder.end()
+        if not responder.started or head.close:
+            return False
+
+
+async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock: _Clock) -> None:
+    """Serve the rest of the connection with h11, from ``reader.buffer`` on."""
+    stream = reader.stream
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
+    conn.receive_data(reader.buffer)
+    reader.buffer = b""
+    http = runtime.config.http
+    limit = http.max_body_size
+    responder = _Responder(conn, stream)
+    try:
+        while True:
+            clock.phase, clock.since = _IDLE, trio.current_time()
+            event = await _next_event(conn, stream)
+            if type(event) is not h11.Request:
+                return  # ConnectionClosed, or a client that sent nothing more
+            clock.phase = _READING
+            if _declared_length(event.headers) > limit:
+                head = HttpRequest.from_wire(event.method, event.target, event.headers)
+                await _refuse_too_large(runtime, head, responder)
+                return
+            body = await _read_body(conn, stream, limit)
+            clock.phase = _RUNNING
+            if body is None:
+                reject = body_too_large(http)
+                await responder.respond(reject.status, reject.headers, reject.body)
+                return
+            request = HttpRequest.from_wire(event.method, event.target, event.headers, body)
+            responder.reset()
+            await runtime.handle_http(request, responder)
+            if responder.disconnected:
+                return
+            if conn.our_state is h11.SEND_BODY:
+                await responder.end()
+            if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                return
+            conn.start_next_cycle()
+    except h11.RemoteProtocolError as exc:
+        if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            await _simple(stream, exc.error_status_hint, f"Bad Request: {exc}".encode())
 
 
 async def serve_h11(
