@@ -225,6 +225,18 @@ class HttpRequest:
         )
         return request
 
+    @classmethod
+    def from_parsed(
+        cls, method: str, target: str, headers: Headers, body: bytes = b""
+    ) -> HttpRequest:
+        """Like :meth:`from_wire`, for a parser that has decoded the head as
+        ISO-8859-1 and lower-cased the header names already."""
+        path, _, query = target.partition("?")
+        request: HttpRequest = _trusted(
+            cls, method=method, path=path, query=query, headers=headers, body=body
+        )
+        return request
+
 
 def _split_authority(value: str) -> tuple[str, str | None] | None:
     """``host[:port]`` (``[v6]`` literals included) to ``(host, port)``, or ``None``."""

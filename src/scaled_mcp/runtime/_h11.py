@@ -26,7 +26,7 @@ import trio
 
 from ..protocol import Headers, HttpRequest, body_too_large, precheck
 from ._front import ClientGone
-from ._http1 import DECLINE, LAST_CHUNK, Head, chunk, read_head, response_head
+from ._http1 import DECLINE, LAST_CHUNK, Head, chunk, header_block, read_head, response_head
 from ._runtime import Runtime
 
 __all__ = ["H11Config", "serve_h11"]
@@ -164,6 +164,18 @@ class _Reader:
         return True
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_block(headers: Headers) -> bytes:
+    return header_block(_encoded(headers))
+
+
+def _header_block(headers: Headers) -> bytes:
+    """The response's header lines (the common, constant ones are encoded once)."""
+    if len(headers) <= 4:
+        return _cached_block(headers)
+    return header_block(_raw_headers(headers))
+
+
 class _PlainResponder:
     """A :class:`~scaled_mcp.runtime.Responder` for a request read by :func:`read_head`.
 
@@ -195,7 +207,7 @@ class _PlainResponder:
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
         self.started = True
         head = response_head(
-            status, _REASONS.get(status, b""), _raw_headers(headers), len(body), self.close
+            status, _REASONS.get(status, b""), _header_block(headers), len(body), self.close
         )
         await self._write(head + body)
 
@@ -203,7 +215,7 @@ class _PlainResponder:
         self.started = True
         self.streaming = True
         head = response_head(
-            status, _REASONS.get(status, b""), _raw_headers(headers), None, self.close
+            status, _REASONS.get(status, b""), _header_block(headers), None, self.close
         )
         await self._write(head)
 
@@ -245,7 +257,7 @@ async def _simple(stream: trio.SocketStream, status: int, body: bytes) -> None:
     head = response_head(
         status,
         _REASONS.get(status, b""),
-        [(b"content-type", b"text/plain; charset=utf-8"), _SERVER_HEADER],
+        header_block([(b"content-type", b"text/plain; charset=utf-8"), _SERVER_HEADER]),
         len(body),
         close=True,
     )
@@ -360,7 +372,7 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
         if head.content_length > limit:
             responder.close = True
             await _refuse_too_large(
-                runtime, HttpRequest.from_wire(head.method, head.target, head.headers), responder
+                runtime, HttpRequest.from_parsed(head.method, head.target, head.headers), responder
             )
             return False
         total = head.size + head.content_length
@@ -371,7 +383,7 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
         body = buffer[head.size : total]
         reader.buffer = buffer[total:]
         clock.phase = _RUNNING
-        request = HttpRequest.from_wire(head.method, head.target, head.headers, body)
+        request = HttpRequest.from_parsed(head.method, head.target, head.headers, body)
         await runtime.handle_http(request, responder)
         if responder.disconnected:
             return False

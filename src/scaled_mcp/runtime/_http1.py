@@ -17,6 +17,7 @@ Plain functions on bytes: no I/O, no clock.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Final
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "LAST_CHUNK",
     "Head",
     "chunk",
+    "header_block",
     "read_head",
     "response_head",
 ]
@@ -36,11 +38,6 @@ _HEAD: Final = re.compile(
     rb"(" + _TOKEN + rb") ([\x21-\x7e]++) HTTP/1\.1\r\n"
     rb"((?:" + _TOKEN + rb":[ \t]*+" + _FIELD_VALUE + rb"[ \t]*+\r\n)*+)"
 )
-_DIGITS: Final = re.compile(rb"[0-9]{1,18}")
-# Methods whose framing differs from the plain request/response exchange.
-_OTHER_FRAMING: Final = frozenset({b"HEAD", b"CONNECT"})
-# Headers that change how the exchange is framed: h11 handles those requests.
-_FRAMING_FIELDS: Final = frozenset({b"transfer-encoding", b"expect", b"upgrade"})
 
 
 class _Decline:
@@ -55,7 +52,8 @@ DECLINE: Final = _Decline()
 
 
 class Head:
-    """A request head read by :func:`read_head`.
+    """A request head read by :func:`read_head`, decoded as ISO-8859-1 (RFC 9110
+    section 5.5: field values are bytes, latin-1 keeps every one of them).
 
     ``headers`` has lower-cased names and values without surrounding
     whitespace, as h11 gives them; ``size`` is the length of the head with its
@@ -67,9 +65,9 @@ class Head:
 
     def __init__(
         self,
-        method: bytes,
-        target: bytes,
-        headers: list[tuple[bytes, bytes]],
+        method: str,
+        target: str,
+        headers: tuple[tuple[str, str], ...],
         content_length: int,
         close: bool,
         size: int,
@@ -80,6 +78,21 @@ class Head:
         self.content_length = content_length
         self.close = close
         self.size = size
+
+
+_CONTENT_LENGTH: Final = 1
+_HOST: Final = 2
+_CONNECTION: Final = 3
+_OTHER_FRAMING_FIELD: Final = 4
+_SPECIAL_FIELDS: Final = {
+    "content-length": _CONTENT_LENGTH,
+    "host": _HOST,
+    "connection": _CONNECTION,
+    # Headers that change how the exchange is framed: h11 handles those requests.
+    "transfer-encoding": _OTHER_FRAMING_FIELD,
+    "expect": _OTHER_FRAMING_FIELD,
+    "upgrade": _OTHER_FRAMING_FIELD,
+}
 
 
 def read_head(data: bytes, max_size: int) -> Head | _Decline | None:
@@ -95,73 +108,80 @@ def read_head(data: bytes, max_size: int) -> Head | _Decline | None:
         return None
     if end + 4 > max_size:
         return DECLINE
-    size = end + 4
-    if data.count(b"\n", 0, size) != data.count(b"\r\n", 0, size):
-        return DECLINE  # a bare LF somewhere: h11 may see another head
-    matched = _HEAD.fullmatch(data, 0, end + 2)
-    if matched is None:
+    # Every line ends in CRLF and none is empty before the final blank line, so
+    # h11 (which also ends a head at a bare LF) finds the same end.
+    if _HEAD.fullmatch(data, 0, end + 2) is None:
         return DECLINE
-    method, target, block = matched.groups()
-    if method in _OTHER_FRAMING:
-        return DECLINE
-    headers: list[tuple[bytes, bytes]] = []
+    lines = data[:end].decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ")
+    if method == "HEAD" or method == "CONNECT":
+        return DECLINE  # their framing differs from the plain exchange
+    headers: list[tuple[str, str]] = []
     content_length = -1
     hosts = 0
     close = False
-    for line in block.split(b"\r\n")[:-1]:
-        name, _, value = line.partition(b":")
+    special = _SPECIAL_FIELDS.get
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
         name = name.lower()
-        value = value.strip(b" \t")
+        value = value.strip(" \t")
         headers.append((name, value))
-        if name == b"content-length":
-            if content_length >= 0 or _DIGITS.fullmatch(value) is None:
+        kind = special(name)
+        if kind is None:
+            continue
+        if kind == _CONTENT_LENGTH:
+            if content_length >= 0 or not (value.isdigit() and value.isascii() and len(value) < 19):
                 return DECLINE
             content_length = int(value)
-        elif name == b"host":
+        elif kind == _HOST:
             hosts += 1
-        elif name == b"connection":
+        elif kind == _CONNECTION:
             # RFC 9112 section 9.6: "close" ends the connection after this exchange.
-            if b"close" in [token.strip(b" \t").lower() for token in value.split(b",")]:
+            if "close" in [token.strip(" \t").lower() for token in value.split(",")]:
                 close = True
-        elif name in _FRAMING_FIELDS:
+        else:
             return DECLINE
     if hosts != 1:
         return DECLINE  # RFC 9112 section 3.2: exactly one Host; h11 answers 400
-    return Head(method, target, headers, max(content_length, 0), close, size)
+    return Head(method, target, tuple(headers), max(content_length, 0), close, end + 4)
 
 
 # RFC 9110 section 6.4.1: no content in 1xx, 204 and 304 responses, so no framing.
 _NO_CONTENT: Final = frozenset({204, 304})
 
 
+def header_block(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """``name: value`` lines, each ending in CRLF, for :func:`response_head`.
+
+    Names and values are the runtime's own (a value it echoes was read as a
+    header value): a CR, LF or NUL in them is a bug, refused with
+    :class:`ValueError`.
+    """
+    lines = [name + b": " + value + b"\r\n" for name, value in headers]
+    block = b"".join(lines)
+    if block.count(b"\r") != len(lines) or block.count(b"\n") != len(lines) or b"\0" in block:
+        raise ValueError(f"a response header holds CR, LF or NUL: {block!r}")
+    return block
+
+
 def response_head(
-    status: int,
-    reason: bytes,
-    headers: list[tuple[bytes, bytes]],
-    content_length: int | None,
-    close: bool,
+    status: int, reason: bytes, block: bytes, content_length: int | None, close: bool
 ) -> bytes:
     """The status line and header block of a response.
 
-    ``content_length`` ``None`` streams the body in chunks (RFC 9112 section
-    7.1); ``close`` adds ``Connection: close``. Names and values are the
-    runtime's own (a value it echoes was read as a header value): a CR, LF or
-    NUL in them is a bug, refused with :class:`ValueError`.
+    ``block`` comes from :func:`header_block`; ``content_length`` ``None``
+    streams the body in chunks (RFC 9112 section 7.1); ``close`` adds
+    ``Connection: close``.
     """
-    lines = [b"HTTP/1.1 %d %s" % (status, reason)]
-    lines.extend([name + b": " + value for name, value in headers])
-    if status not in _NO_CONTENT:
-        if content_length is None:
-            lines.append(b"transfer-encoding: chunked")
-        else:
-            lines.append(b"content-length: %d" % content_length)
+    if status in _NO_CONTENT:
+        framing = b""
+    elif content_length is None:
+        framing = b"transfer-encoding: chunked\r\n"
+    else:
+        framing = b"content-length: %d\r\n" % content_length
     if close:
-        lines.append(b"connection: close")
-    block = b"\r\n".join(lines)
-    breaks = len(lines) - 1
-    if block.count(b"\n") != breaks or block.count(b"\r") != breaks or b"\0" in block:
-        raise ValueError(f"a response header holds CR, LF or NUL: {headers!r}")
-    return block + b"\r\n\r\n"
+        framing += b"connection: close\r\n"
+    return b"HTTP/1.1 %d %s\r\n%s%s\r\n" % (status, reason, block, framing)
 
 
 def chunk(data: bytes) -> bytes:
