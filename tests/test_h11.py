@@ -1,0 +1,155 @@
+"""The direct front on one keep-alive connection: plain requests, those handed to h11,
+and back-to-back (pipelined) requests, all answered in order on the same socket."""
+
+from __future__ import annotations
+
+import h11
+import orjson
+import trio
+
+from .test_front_robustness import serving
+
+INITIALIZE = orjson.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+)
+PING = b'{"jsonrpc":"2.0","id":7,"method":"ping"}'
+ACCEPT = b"application/json, text/event-stream"
+
+
+def plain_post(body: bytes, *extra: bytes) -> bytes:
+    head = [b"POST /mcp HTTP/1.1", b"Host: 127.0.0.1", b"Content-Type: application/json",
+            b"Accept: " + ACCEPT, *extra, b"Content-Length: %d" % len(body)]  # fmt: skip
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def chunked_post(body: bytes) -> bytes:
+    head = [b"POST /mcp HTTP/1.1", b"Host: 127.0.0.1", b"Content-Type: application/json",
+            b"Accept: " + ACCEPT, b"Transfer-Encoding: chunked"]  # fmt: skip
+    middle = len(body) // 2
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (body[:middle], body[middle:]))
+    return b"\r\n".join(head) + b"\r\n\r\n" + chunks + b"0\r\n\r\n"
+
+
+async def exchange(port: int, raw: bytes, answers: int) -> tuple[list[tuple[int, bytes]], bool]:
+    """Send ``raw`` at once; read ``answers`` responses with h11 as the client.
+
+    Also whether the server closed the connection after the last one.
+    """
+    client = h11.Connection(h11.CLIENT)
+    out: list[tuple[int, bytes]] = []
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(raw)
+        with trio.fail_after(10):
+            while len(out) < answers:
+                # h11 reads the responses as the client of requests it did not send itself.
+                client.send(h11.Request(method="POST", target="/", headers=[("host", "x")]))
+                client.send(h11.EndOfMessage())
+                status, body = 0, b""
+                while True:
+                    event = client.next_event()
+                    if event is h11.NEED_DATA:
+                        client.receive_data(await stream.receive_some(65536))
+                    elif type(event) is h11.Response:
+                        status = event.status_code
+                    elif type(event) is h11.Data:
+                        body += bytes(event.data)
+                    elif type(event) is h11.EndOfMessage:
+                        break
+                out.append((status, body))
+                if client.their_state is h11.DONE:
+                    client.start_next_cycle()
+            closed = client.their_state is h11.MUST_CLOSE
+    return out, closed
+
+
+async def session_headers(port: int) -> list[bytes]:
+    async with serving_request(port, plain_post(INITIALIZE)) as (status, headers):
+        assert status == 200
+    session = headers[b"mcp-session-id"]
+    return [b"Mcp-Session-Id: " + session, b"MCP-Protocol-Version: 2025-11-25"]
+
+
+class serving_request:
+    """One request on its own connection; its status and headers."""
+
+    def __init__(self, port: int, raw: bytes) -> None:
+        self.port, self.raw = port, raw
+
+    async def __aenter__(self) -> tuple[int, dict[bytes, bytes]]:
+        client = h11.Connection(h11.CLIENT)
+        client.send(h11.Request(method="POST", target="/", headers=[("host", "x")]))
+        stream = await trio.open_tcp_stream("127.0.0.1", self.port)
+        async with stream:
+            await stream.send_all(self.raw)
+            with trio.fail_after(10):
+                while True:
+                    event = client.next_event()
+                    if event is h11.NEED_DATA:
+                        client.receive_data(await stream.receive_some(65536))
+                    elif type(event) is h11.Response:
+                        return event.status_code, dict(event.headers)
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def test_plain_then_chunked_then_plain_on_one_connection() -> None:
+    async with serving("h11") as port:
+        session = await session_headers(port)
+        raw = plain_post(PING, *session) + chunked_post(PING) + plain_post(PING, *session)
+        answers, closed = await exchange(port, raw, 3)
+    # The chunked request went to h11 (and carries no session: 400); the
+    # connection lived on for the plain request after it.
+    assert [status for status, _ in answers] == [200, 400, 200]
+    assert orjson.loads(answers[0][1]) == {"jsonrpc": "2.0", "id": 7, "result": {}}
+    assert orjson.loads(answers[2][1]) == {"jsonrpc": "2.0", "id": 7, "result": {}}
+    assert not closed
+
+
+async def test_pipelined_plain_requests_answer_in_order() -> None:
+    async with serving("h11") as port:
+        session = await session_headers(port)
+        bodies = [PING.replace(b'"id":7', b'"id":%d' % n) for n in range(5)]
+        raw = b"".join(plain_post(body, *session) for body in bodies)
+        answers, _ = await exchange(port, raw, 5)
+    assert [orjson.loads(body)["id"] for _, body in answers] == list(range(5))
+
+
+async def test_connection_close_is_honoured() -> None:
+    async with serving("h11") as port:
+        session = await session_headers(port)
+        raw = plain_post(PING, *session, b"Connection: close")
+        answers, closed = await exchange(port, raw, 1)
+    assert answers[0][0] == 200
+    assert closed
+
+
+async def test_expect_continue_is_served_by_h11() -> None:
+    async with serving("h11") as port:
+        session = await session_headers(port)
+        raw = plain_post(PING, *session, b"Expect: 100-continue")
+        answers, _ = await exchange(port, raw, 1)
+    assert answers == [(200, b'{"jsonrpc":"2.0","id":7,"result":{}}')]
+
+
+async def test_a_request_cut_short_then_closed_gets_an_answer_or_a_close() -> None:
+    async with serving("h11") as port:
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            await stream.send_all(b"POST /mcp HTTP/1.1\r\nHost: a\r\n")
+            await stream.send_eof()
+            with trio.fail_after(10):
+                received = b""
+                while data := await stream.receive_some(65536):
+                    received += data
+        assert received == b"" or received.startswith(b"HTTP/1.1 400 ")
