@@ -11,10 +11,13 @@ Servers: ours on the direct h11 front and on hypercorn (``scaled-mcp serve``), t
 official Python SDK (``mcp``, uvicorn, JSON responses) and FastMCP (uvicorn, JSON
 responses; in its own venv under ``.cache/bench-peers``, made on first use, because it
 pins its own ``mcp``). A server is checked with one real request per wire before it
-is loaded; one that answers wrongly is not measured.
+is loaded; one that answers wrongly is not measured. On request, the ceilings
+(``servers/ceiling.py``): a fixed answer from a bare trio + h11 loop and from a bare
+ASGI app on hypercorn's trio worker.
 
     .venv/bin/python bench/http_load.py                      # everything, 3 rounds of 5 s
     .venv/bin/python bench/http_load.py --rounds 1 --duration 3 --servers ours-h11 sdk
+    .venv/bin/python bench/http_load.py --servers ours-h11 sdk ceiling-h11 ceiling-hypercorn
 """
 
 from __future__ import annotations
@@ -119,6 +122,13 @@ def servers(port: int, chosen: Sequence[str]) -> list[Server]:
         "sdk": lambda: Server("sdk", [str(VENV_PYTHON), "bench/servers/sdk.py", str(port)]),
         "fastmcp": lambda: Server(
             "fastmcp", [str(fastmcp_python()), "bench/servers/fastmcp_echo.py", str(port)]
+        ),
+        "ceiling-h11": lambda: Server(
+            "ceiling-h11", [str(VENV_PYTHON), "bench/servers/ceiling.py", str(port), "h11"]
+        ),
+        "ceiling-hypercorn": lambda: Server(
+            "ceiling-hypercorn",
+            [str(VENV_PYTHON), "bench/servers/ceiling.py", str(port), "hypercorn"],
         ),
     }
     return [every[name]() for name in chosen]
@@ -335,12 +345,20 @@ def report(results: Results, wires: Sequence[str], connections: Sequence[int]) -
     return "\n".join(lines)
 
 
-_ORDER = ("ours-h11", "ours-hypercorn", "sdk", "fastmcp")
+_ORDER = ("ours-h11", "ours-hypercorn", "sdk", "fastmcp", "ceiling-h11", "ceiling-hypercorn")
+#: Not MCP servers: a fixed answer on the bare fronts (see servers/ceiling.py).
+_CEILINGS = ("ceiling-h11", "ceiling-hypercorn")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--servers", nargs="+", choices=_ORDER, default=list(_ORDER))
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        choices=_ORDER,
+        default=[name for name in _ORDER if name not in _CEILINGS],
+        help="the ceilings (a fixed answer on bare h11 / hypercorn) only when named",
+    )
     parser.add_argument(
         "--wires", nargs="+", choices=("session", "stateless"), default=["session", "stateless"]
     )
