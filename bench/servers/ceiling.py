@@ -73,7 +73,7 @@ def main() -> None:
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None
     config.errorlog = None
-    trio.run(serve, asgi_app, config)
+    trio.run(serve, asgi_app, config)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
