@@ -38,7 +38,11 @@ from scaled_mcp.protocol._http import (
     precheck,
     reject_for,
     response_start,
+    resume_point,
+    service_unavailable,
     status_for_error,
+    stream_conflict,
+    stream_expired,
     validate_param_headers,
 )
 from scaled_mcp.protocol._jsonrpc import Notification, Request, Response
@@ -687,6 +691,34 @@ def test_get_opens_the_session_stream() -> None:
     fresh = decide_with_session(need(get(("mcp-session-id", "sess-1"))), session())
     assert isinstance(fresh, OpenStream)
     assert fresh.last_event_id is None
+
+
+def test_resume_point_of_a_get_stream() -> None:
+    assert resume_point(OpenStream("s", session(), "2025-11-25", None)) == (None, -1)
+    assert resume_point(OpenStream("s", session(), "2025-11-25", "n1-7:42")) == ("n1-7", 42)
+    bad = resume_point(OpenStream("s", session(), "2025-11-25", "no-sequence"))
+    assert isinstance(bad, Reject)
+    assert bad.status == 400
+
+
+@pytest.mark.parametrize(
+    ("reject", "status", "code", "request_id"),
+    [
+        (stream_conflict(), 409, ErrorCode.INVALID_REQUEST, None),
+        (stream_expired(), 404, ErrorCode.INVALID_REQUEST, None),
+        (service_unavailable("the store is down"), 503, ErrorCode.INTERNAL_ERROR, None),
+        (service_unavailable("full", 7), 503, ErrorCode.INTERNAL_ERROR, 7),
+    ],
+)
+def test_stream_and_availability_rejections(
+    reject: Reject, status: int, code: int, request_id: int | None
+) -> None:
+    assert (reject.status, reject.code) == (status, code)
+    body = orjson.loads(reject.body)
+    assert body["error"]["code"] == code
+    assert body.get("id") == request_id
+    assert ("content-type", "application/json") in reject.headers
+    validate("2025-11-25", "JSONRPCErrorResponse", body)
 
 
 @pytest.mark.parametrize("event_id", ["x" * 257, "caf\u00e9"])

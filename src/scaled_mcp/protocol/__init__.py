@@ -125,7 +125,19 @@ from ._http import (
     response_start as response_start,
 )
 from ._http import (
+    resume_point as resume_point,
+)
+from ._http import (
+    service_unavailable as service_unavailable,
+)
+from ._http import (
     status_for_error as status_for_error,
+)
+from ._http import (
+    stream_conflict as stream_conflict,
+)
+from ._http import (
+    stream_expired as stream_expired,
 )
 from ._http import (
     validate_param_headers as validate_param_headers,
@@ -714,7 +726,11 @@ __all__ = [
     "render_state_diagram",
     "require_client_capabilities",
     "response_start",
+    "resume_point",
+    "service_unavailable",
     "status_for_error",
+    "stream_conflict",
+    "stream_expired",
     "to_wire",
     "validate_param_headers",
 ]

@@ -63,6 +63,7 @@ from ._jsonrpc import (
     encode_message,
     error_response_for,
 )
+from ._sse import parse_event_id
 from ._state import SessionPhase, SessionState
 from ._stateless import META_PROTOCOL_VERSION, check_protocol_version
 from ._versions import (
@@ -101,7 +102,11 @@ __all__ = [
     "precheck",
     "reject_for",
     "response_start",
+    "resume_point",
+    "service_unavailable",
     "status_for_error",
+    "stream_conflict",
+    "stream_expired",
     "validate_param_headers",
 ]
 
@@ -1450,6 +1455,50 @@ def response_start(mode: ResponseMode, session_id: str | None = None) -> tuple[i
             raise LocalProtocolError(f"a session id must be visible ASCII: {session_id!r}")
         headers = (*headers, (_SESSION_HEADER, session_id))
     return status, headers
+
+
+def resume_point(decision: OpenStream) -> tuple[str | None, int] | Reject:
+    """Where a GET stream starts: ``(None, -1)`` for a new standalone stream, or
+    the stream named by ``Last-Event-ID`` and the last sequence number the
+    client saw; a malformed ``Last-Event-ID`` is a 400.
+
+    "If the client wishes to resume after a disconnection, it SHOULD issue an
+    HTTP GET to the MCP endpoint, and include the Last-Event-ID header to
+    indicate the last event ID it received."
+    """
+    if decision.last_event_id is None:
+        return None, -1
+    try:
+        event_id = parse_event_id(decision.last_event_id)
+    except RemoteProtocolError as exc:
+        return reject_for(exc)
+    return event_id.stream_id, event_id.seq
+
+
+def stream_conflict() -> Reject:
+    """The 409 answer to a second standalone GET stream of a session.
+
+    "The server MAY send JSON-RPC requests and notifications on the stream" --
+    one stream per session, so that no message is split between two, or sent twice.
+    """
+    return _stop(409, "Conflict: this session already has a GET stream open").reject
+
+
+def stream_expired() -> Reject:
+    """The 404 answer to a ``Last-Event-ID`` whose stream is no longer kept."""
+    return _stop(404, "Not Found: the stream to resume has expired").reject
+
+
+def service_unavailable(reason: str, request_id: RequestId | None = None) -> Reject:
+    """The 503 answer when the node cannot serve the request now (its session
+    store is unreachable, or it serves as many sessions as it may); a client
+    may retry, on this node or another."""
+    return _stop(
+        503,
+        f"Service unavailable: {reason}",
+        code=ErrorCode.INTERNAL_ERROR,
+        request_id=request_id,
+    ).reject
 
 
 def legacy_endpoint_url(session_id: str, config: HttpConfig, *, root_path: str = "") -> str:

@@ -86,10 +86,12 @@ from ..protocol import (
     message_from_json,
     message_to_json,
     node_of_request_id,
-    parse_event_id,
-    reject_for,
     response_start,
+    resume_point,
+    service_unavailable,
     status_for_error,
+    stream_conflict,
+    stream_expired,
     validate_param_headers,
 )
 from ..server import Context, InputNeeded, McpError, MCPServer
@@ -705,10 +707,10 @@ class Runtime:
                 assert isinstance(decision, Preflight)
                 await responder.respond(204, decision.headers, b"")
         except BackendUnavailable as exc:
-            body = encode_message(
-                ErrorResponse(id=None, code=_INTERNAL_ERROR, message=f"Service unavailable: {exc}")
+            unavailable = service_unavailable(str(exc))
+            await _respond_quietly(
+                responder, unavailable.status, (*unavailable.headers, *extra), unavailable.body
             )
-            await _respond_quietly(responder, 503, (*_JSON_HEADERS, *extra), body)
         except ClientGone:
             pass
 
@@ -785,14 +787,11 @@ class Runtime:
     ) -> None:
         message = decision.messages[0]
         if len(self._live) >= self.config.max_sessions:
-            body = encode_message(
-                ErrorResponse(
-                    id=message.id if type(message) is Request else None,
-                    code=_INTERNAL_ERROR,
-                    message="Service unavailable: this node serves too many sessions",
-                )
+            full = service_unavailable(
+                "this node serves too many sessions",
+                message.id if type(message) is Request else None,
             )
-            await responder.respond(503, (*_JSON_HEADERS, *extra), body)
+            await responder.respond(full.status, (*full.headers, *extra), full.body)
             return
         session_id = self._new_session_id()
         session = ServerSession(self.server_config, session_id=session_id, node_id=self.node_id)
@@ -994,16 +993,13 @@ class Runtime:
 
     async def _get_stream(self, decision: OpenStream, responder: Responder, extra: Headers) -> None:
         live = await self._live_session(decision.session)
-        stream_id = GET_STREAM
-        after = -1
-        if decision.last_event_id is not None:
-            try:
-                event_id = parse_event_id(decision.last_event_id)
-            except RemoteProtocolError as exc:
-                reject = reject_for(exc)
-                await responder.respond(reject.status, (*reject.headers, *extra), reject.body)
-                return
-            stream_id, after = event_id.stream_id, event_id.seq
+        start = resume_point(decision)
+        if type(start) is Reject:
+            await responder.respond(start.status, (*start.headers, *extra), start.body)
+            return
+        assert type(start) is tuple
+        resumed, after = start
+        stream_id = GET_STREAM if resumed is None else resumed
         standalone = stream_id == GET_STREAM
         session_id = decision.session_id
         lease = f"get:{session_id}"
@@ -1019,19 +1015,13 @@ class Runtime:
                     lease, owner, ttl=self._lease_ttl, replace=held_by
                 )
             if held_by is not None:
-                body = encode_message(
-                    ErrorResponse(
-                        None, -32600, "Conflict: this session already has a GET stream open"
-                    )
-                )
-                await responder.respond(409, (*_JSON_HEADERS, *extra), body)
+                conflict = stream_conflict()
+                await responder.respond(conflict.status, (*conflict.headers, *extra), conflict.body)
                 return
             await self.backend.events.open(session_id, GET_STREAM)
         elif not await self.backend.events.exists(session_id, stream_id):
-            reject_body = encode_message(
-                ErrorResponse(None, -32600, "Not Found: the stream to resume has expired")
-            )
-            await responder.respond(404, (*_JSON_HEADERS, *extra), reject_body)
+            expired = stream_expired()
+            await responder.respond(expired.status, (*expired.headers, *extra), expired.body)
             return
         else:
             await self._recover_if_orphaned(session_id, stream_id)
