@@ -153,3 +153,27 @@ async def test_a_request_cut_short_then_closed_gets_an_answer_or_a_close() -> No
                 while data := await stream.receive_some(65536):
                     received += data
         assert received == b"" or received.startswith(b"HTTP/1.1 400 ")
+
+
+async def test_a_request_sent_byte_by_byte() -> None:
+    async with serving("h11") as port:
+        session = await session_headers(port)
+        raw = plain_post(PING, *session)
+        client = h11.Connection(h11.CLIENT)
+        client.send(h11.Request(method="POST", target="/", headers=[("host", "x")]))
+        client.send(h11.EndOfMessage())
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            for index in range(len(raw)):
+                await stream.send_all(raw[index : index + 1])
+            body = b""
+            with trio.fail_after(10):
+                while True:
+                    event = client.next_event()
+                    if event is h11.NEED_DATA:
+                        client.receive_data(await stream.receive_some(65536))
+                    elif type(event) is h11.Data:
+                        body += bytes(event.data)
+                    elif type(event) is h11.EndOfMessage:
+                        break
+    assert orjson.loads(body) == {"jsonrpc": "2.0", "id": 7, "result": {}}

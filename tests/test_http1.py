@@ -187,6 +187,29 @@ def test_a_prefix_of_an_accepted_request_is_incomplete_never_declined(
         )
 
 
+def _outcome(result: Head | object) -> object:
+    if type(result) is Head:
+        return (result.method, result.target, result.headers, result.content_length, result.size)
+    return result
+
+
+@given(heads(), st.lists(st.integers(1, 40), max_size=30))
+def test_a_head_read_as_it_arrives_is_the_head_read_whole(data: bytes, sizes: list[int]) -> None:
+    # The front calls read_head on a growing buffer and says how much of it was
+    # already seen incomplete; the answer is the one for the whole buffer.
+    received = 0
+    seen = 0
+    for size in [*sizes, len(data)]:
+        received = min(received + size, len(data))
+        partial = data[:received]
+        assert _outcome(read_head(partial, MAX_HEAD, seen)) == _outcome(
+            read_head(partial, MAX_HEAD)
+        )
+        if read_head(partial, MAX_HEAD) is not None:
+            break
+        seen = received
+
+
 def test_a_head_past_the_limit_is_declined() -> None:
     data = b"GET /mcp HTTP/1.1\r\nHost: a\r\nX: " + b"a" * MAX_HEAD
     assert read_head(data, MAX_HEAD) is DECLINE

@@ -77,11 +77,12 @@ def _raw_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
 class _Responder:
     """A :class:`~scaled_mcp.runtime.Responder` on one h11 connection."""
 
-    __slots__ = ("_conn", "_stream", "disconnected", "started")
+    __slots__ = ("_conn", "_limit", "_stream", "disconnected", "started")
 
-    def __init__(self, conn: h11.Connection, stream: trio.SocketStream) -> None:
+    def __init__(self, conn: h11.Connection, stream: trio.SocketStream, limit: int) -> None:
         self._conn = conn
         self._stream = stream
+        self._limit = limit
         self.started = False
         self.disconnected = False
 
@@ -131,26 +132,33 @@ class _Responder:
 
     async def wait_disconnected(self) -> None:
         # While a response streams the client sends nothing more (h11 does not
-        # pipeline); anything read is kept for the next request.
+        # pipeline); anything read is kept for the next request, up to a limit.
+        kept = 0
         while not self.disconnected:
             try:
                 data = await self._stream.receive_some(_READ_SIZE)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
-            if not data:
+            kept += len(data)
+            if not data or kept > self._limit:
                 self.disconnected = True
                 return
             self._conn.receive_data(data)
 
 
 class _Reader:
-    """The bytes received on a connection and not consumed yet."""
+    """The bytes received on a connection and not consumed yet.
 
-    __slots__ = ("buffer", "stream")
+    ``limit`` bounds what is kept while a response streams (a client that
+    sends more than a whole request meanwhile is cut off).
+    """
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    __slots__ = ("buffer", "limit", "stream")
+
+    def __init__(self, stream: trio.SocketStream, limit: int) -> None:
         self.stream = stream
-        self.buffer = b""
+        self.buffer = bytearray()
+        self.limit = limit
 
     async def more(self) -> bool:
         """Receive more bytes; false once the client has closed its side."""
@@ -162,6 +170,16 @@ class _Reader:
             return False
         self.buffer += data
         return True
+
+    async def take(self, start: int, end: int) -> bytes | None:
+        """``buffer[start:end]`` once received, dropped from the buffer with
+        what precedes it; ``None`` if the client closes before."""
+        while len(self.buffer) < end:
+            if not await self.more():
+                return None
+        data = bytes(self.buffer[start:end])
+        del self.buffer[:end]
+        return data
 
 
 @functools.lru_cache(maxsize=256)
@@ -233,8 +251,9 @@ class _PlainResponder:
 
     async def wait_disconnected(self) -> None:
         # Anything the client sends meanwhile is kept for the next request.
+        reader = self._reader
         while not self.disconnected:
-            if not await self._reader.more():
+            if not await reader.more() or len(reader.buffer) > reader.limit:
                 self.disconnected = True
 
 
@@ -322,7 +341,7 @@ async def _watchdog(clocks: set[_Clock], config: H11Config) -> None:
 async def _serve_connection(
     runtime: Runtime, stream: trio.SocketStream, config: H11Config, clocks: set[_Clock]
 ) -> None:
-    reader = _Reader(stream)
+    reader = _Reader(stream, config.max_header_size + runtime.config.http.max_body_size)
     async with stream:
         with trio.CancelScope() as scope:
             clock = _Clock(scope)
@@ -361,9 +380,10 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
         clock.phase, clock.since = _IDLE, trio.current_time()
         head = read_head(reader.buffer, max_head)
         while head is None:
+            searched = len(reader.buffer)
             if not await reader.more():
                 return bool(reader.buffer)  # h11 answers a request cut short
-            head = read_head(reader.buffer, max_head)
+            head = read_head(reader.buffer, max_head, searched)
         if head is DECLINE:
             return True
         assert type(head) is Head
@@ -375,13 +395,9 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
                 runtime, HttpRequest.from_parsed(head.method, head.target, head.headers), responder
             )
             return False
-        total = head.size + head.content_length
-        while len(reader.buffer) < total:
-            if not await reader.more():
-                return False  # the client left inside the body: nobody to answer
-        buffer = reader.buffer
-        body = buffer[head.size : total]
-        reader.buffer = buffer[total:]
+        body = await reader.take(head.size, head.size + head.content_length)
+        if body is None:
+            return False  # the client left inside the body: nobody to answer
         clock.phase = _RUNNING
         request = HttpRequest.from_parsed(head.method, head.target, head.headers, body)
         await runtime.handle_http(request, responder)
@@ -397,11 +413,11 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
     """Serve the rest of the connection with h11, from ``reader.buffer`` on."""
     stream = reader.stream
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
-    conn.receive_data(reader.buffer)
-    reader.buffer = b""
+    conn.receive_data(bytes(reader.buffer))
+    reader.buffer.clear()
     http = runtime.config.http
     limit = http.max_body_size
-    responder = _Responder(conn, stream)
+    responder = _Responder(conn, stream, reader.limit)
     try:
         while True:
             clock.phase, clock.since = _IDLE, trio.current_time()

@@ -95,15 +95,22 @@ _SPECIAL_FIELDS: Final = {
 }
 
 
-def read_head(data: bytes, max_size: int) -> Head | _Decline | None:
+def read_head(data: bytes | bytearray, max_size: int, searched: int = 0) -> Head | _Decline | None:
     """The head at the start of ``data``; ``None`` while it is incomplete.
 
     :data:`DECLINE` when the request is not of the plain shape (or is invalid,
     or its head is longer than ``max_size``): h11 reads it instead.
+    ``searched``: the length of a prefix already seen incomplete (so that a
+    head arriving byte by byte is scanned once, not once per byte).
     """
-    end = data.find(b"\r\n\r\n")
+    start = max(searched - 3, 0)
+    end = data.find(b"\r\n\r\n", start)
     if end < 0:
-        if len(data) > max_size or b"\n\n" in data or b"\n\r\n" in data:
+        if (
+            len(data) > max_size
+            or data.find(b"\n\n", start) >= 0
+            or data.find(b"\n\r\n", start) >= 0
+        ):
             return DECLINE
         return None
     if end + 4 > max_size:
