@@ -38,6 +38,37 @@ _REASONS: Final = {status.value: status.phrase.encode("ascii") for status in htt
 _SERVER_HEADER: Final = (b"server", b"scaled-mcp")
 
 
+# The front reads and writes the trio socket itself: SocketStream's error
+# translation and conflict detection cost about a tenth of a request here. A
+# reset or closed connection surfaces as OSError (or ClosedResourceError once
+# the socket is closed locally).
+_GONE: Final = (OSError, trio.ClosedResourceError)
+
+
+async def _receive(sock: trio.socket.SocketType) -> bytes:
+    """Up to ``_READ_SIZE`` bytes; ``b""`` once the client has closed (or reset) its side."""
+    try:
+        return await sock.recv(_READ_SIZE)
+    except _GONE:
+        return b""
+
+
+async def _send_all(sock: trio.socket.SocketType, data: bytes) -> None:
+    """Write all of ``data``; :class:`ClientGone` if the client has gone.
+
+    One task writes a connection at a time (the runtime serializes a stream's
+    events), as with :meth:`trio.SocketStream.send_all`.
+    """
+    try:
+        sent = await sock.send(data)
+        if sent < len(data):
+            view = memoryview(data)
+            while sent < len(data):
+                sent += await sock.send(view[sent:])
+    except _GONE:
+        raise ClientGone from None
+
+
 @attrs.frozen(slots=True, kw_only=True)
 class H11Config:
     """Connection limits of the h11 front.
@@ -77,11 +108,11 @@ def _raw_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
 class _Responder:
     """A :class:`~scaled_mcp.runtime.Responder` on one h11 connection."""
 
-    __slots__ = ("_conn", "_limit", "_stream", "disconnected", "started")
+    __slots__ = ("_conn", "_limit", "_sock", "disconnected", "started")
 
-    def __init__(self, conn: h11.Connection, stream: trio.SocketStream, limit: int) -> None:
+    def __init__(self, conn: h11.Connection, sock: trio.socket.SocketType, limit: int) -> None:
         self._conn = conn
-        self._stream = stream
+        self._sock = sock
         self._limit = limit
         self.started = False
         self.disconnected = False
@@ -94,10 +125,10 @@ class _Responder:
         if data is None:
             return
         try:
-            await self._stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            await _send_all(self._sock, data)
+        except ClientGone:
             self.disconnected = True
-            raise ClientGone from None
+            raise
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
         raw = _raw_headers(headers)
@@ -135,10 +166,7 @@ class _Responder:
         # pipeline); anything read is kept for the next request, up to a limit.
         kept = 0
         while not self.disconnected:
-            try:
-                data = await self._stream.receive_some(_READ_SIZE)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                data = b""
+            data = await _receive(self._sock)
             kept += len(data)
             if not data or kept > self._limit:
                 self.disconnected = True
@@ -153,19 +181,16 @@ class _Reader:
     sends more than a whole request meanwhile is cut off).
     """
 
-    __slots__ = ("buffer", "limit", "stream")
+    __slots__ = ("buffer", "limit", "sock")
 
-    def __init__(self, stream: trio.SocketStream, limit: int) -> None:
-        self.stream = stream
+    def __init__(self, sock: trio.socket.SocketType, limit: int) -> None:
+        self.sock = sock
         self.buffer = bytearray()
         self.limit = limit
 
     async def more(self) -> bool:
         """Receive more bytes; false once the client has closed its side."""
-        try:
-            data = await self.stream.receive_some(_READ_SIZE)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            return False
+        data = await _receive(self.sock)
         if not data:
             return False
         self.buffer += data
@@ -200,11 +225,11 @@ class _PlainResponder:
     A complete response carries ``Content-Length``; a streamed one is chunked.
     """
 
-    __slots__ = ("_reader", "_stream", "close", "disconnected", "started", "streaming")
+    __slots__ = ("_reader", "_sock", "close", "disconnected", "started", "streaming")
 
     def __init__(self, reader: _Reader) -> None:
         self._reader = reader
-        self._stream = reader.stream
+        self._sock = reader.sock
         self.started = False
         self.streaming = False
         self.disconnected = False
@@ -217,10 +242,10 @@ class _PlainResponder:
 
     async def _write(self, data: bytes) -> None:
         try:
-            await self._stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            await _send_all(self._sock, data)
+        except ClientGone:
             self.disconnected = True
-            raise ClientGone from None
+            raise
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
         self.started = True
@@ -258,20 +283,16 @@ class _PlainResponder:
 
 
 async def _next_event(
-    conn: h11.Connection, stream: trio.SocketStream
+    conn: h11.Connection, sock: trio.socket.SocketType
 ) -> h11.Event | type[h11.PAUSED]:
     while True:
         event = conn.next_event()
         if event is not h11.NEED_DATA:
             return event  # type: ignore[return-value]
-        try:
-            data = await stream.receive_some(_READ_SIZE)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            data = b""
-        conn.receive_data(data)
+        conn.receive_data(await _receive(sock))
 
 
-async def _simple(stream: trio.SocketStream, status: int, body: bytes) -> None:
+async def _simple(sock: trio.socket.SocketType, status: int, body: bytes) -> None:
     """A last answer (an error) before the connection closes."""
     head = response_head(
         status,
@@ -280,16 +301,18 @@ async def _simple(stream: trio.SocketStream, status: int, body: bytes) -> None:
         len(body),
         close=True,
     )
-    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-        await stream.send_all(head + body)
+    with contextlib.suppress(ClientGone):
+        await _send_all(sock, head + body)
 
 
-async def _read_body(conn: h11.Connection, stream: trio.SocketStream, limit: int) -> bytes | None:
+async def _read_body(
+    conn: h11.Connection, sock: trio.socket.SocketType, limit: int
+) -> bytes | None:
     """The whole body, or ``None`` if it grows past ``limit``."""
     parts: list[bytes] = []
     size = 0
     while True:
-        event = await _next_event(conn, stream)
+        event = await _next_event(conn, sock)
         if type(event) is h11.Data:
             size += len(event.data)
             if size > limit:
@@ -341,7 +364,7 @@ async def _watchdog(clocks: set[_Clock], config: H11Config) -> None:
 async def _serve_connection(
     runtime: Runtime, stream: trio.SocketStream, config: H11Config, clocks: set[_Clock]
 ) -> None:
-    reader = _Reader(stream, config.max_header_size + runtime.config.http.max_body_size)
+    reader = _Reader(stream.socket, config.max_header_size + runtime.config.http.max_body_size)
     async with stream:
         with trio.CancelScope() as scope:
             clock = _Clock(scope)
@@ -355,7 +378,7 @@ async def _serve_connection(
                 clocks.discard(clock)
         if scope.cancelled_caught and clock.phase == _READING:
             with trio.move_on_after(1):
-                await _simple(stream, 408, b"Request Timeout")
+                await _simple(stream.socket, 408, b"Request Timeout")
 
 
 async def _refuse_too_large(
@@ -411,17 +434,17 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
 
 async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock: _Clock) -> None:
     """Serve the rest of the connection with h11, from ``reader.buffer`` on."""
-    stream = reader.stream
+    sock = reader.sock
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
     conn.receive_data(bytes(reader.buffer))
     reader.buffer.clear()
     http = runtime.config.http
     limit = http.max_body_size
-    responder = _Responder(conn, stream, reader.limit)
+    responder = _Responder(conn, sock, reader.limit)
     try:
         while True:
             clock.phase, clock.since = _IDLE, trio.current_time()
-            event = await _next_event(conn, stream)
+            event = await _next_event(conn, sock)
             if type(event) is not h11.Request:
                 return  # ConnectionClosed, or a client that sent nothing more
             clock.phase = _READING
@@ -429,7 +452,7 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
                 head = HttpRequest.from_wire(event.method, event.target, event.headers)
                 await _refuse_too_large(runtime, head, responder)
                 return
-            body = await _read_body(conn, stream, limit)
+            body = await _read_body(conn, sock, limit)
             clock.phase = _RUNNING
             if body is None:
                 reject = body_too_large(http)
@@ -447,7 +470,7 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
             conn.start_next_cycle()
     except h11.RemoteProtocolError as exc:
         if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            await _simple(stream, exc.error_status_hint, f"Bad Request: {exc}".encode())
+            await _simple(sock, exc.error_status_hint, f"Bad Request: {exc}".encode())
 
 
 async def serve_h11(

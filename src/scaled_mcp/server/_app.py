@@ -123,9 +123,12 @@ def _never_waits(fn: Callable[..., Any]) -> bool:
     return not any(op.opname in _SUSPENDING_OPS for op in dis.get_instructions(code))
 
 
+_is_coroutine_function: Final = functools.lru_cache(maxsize=1024)(inspect.iscoroutinefunction)
+
+
 async def _invoke(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """Call a handler: coroutine functions on trio, plain functions in a worker thread."""
-    if inspect.iscoroutinefunction(fn):
+    if _is_coroutine_function(fn):
         return await fn(**kwargs)
     return await trio.to_thread.run_sync(functools.partial(fn, **kwargs))
 
