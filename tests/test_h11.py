@@ -117,12 +117,30 @@ async def test_plain_then_chunked_then_plain_on_one_connection() -> None:
 
 
 async def test_pipelined_plain_requests_answer_in_order() -> None:
+    # Same head, then heads that differ only in Content-Length: each request
+    # gets its own answer, in order.
     async with serving("h11") as port:
         session = await session_headers(port)
-        bodies = [PING.replace(b'"id":7', b'"id":%d' % n) for n in range(5)]
+        await exchange(
+            port, plain_post(b'{"jsonrpc":"2.0","method":"notifications/initialized"}', *session), 1
+        )
+        texts = ["x" * (n % 13) for n in range(200)]
+        bodies = [
+            orjson.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": n,
+                    "method": "tools/call",
+                    "params": {"name": "echo", "arguments": {"text": text}},
+                }
+            )
+            for n, text in enumerate(texts)
+        ]
         raw = b"".join(plain_post(body, *session) for body in bodies)
-        answers, _ = await exchange(port, raw, 5)
-    assert [orjson.loads(body)["id"] for _, body in answers] == list(range(5))
+        answers, _ = await exchange(port, raw, len(bodies))
+    results = [orjson.loads(body) for _, body in answers]
+    assert [r["id"] for r in results] == list(range(200))
+    assert [r["result"]["content"][0]["text"] for r in results] == texts
 
 
 async def test_connection_close_is_honoured() -> None:

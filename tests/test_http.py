@@ -1510,3 +1510,21 @@ def test_cors_headers_on_responses() -> None:
     assert cors_headers(no_origin, config) == ()
     with pytest.raises(LocalProtocolError):
         HttpConfig(cors_max_age=-1)
+
+
+def test_a_checked_head_is_checked_again_under_another_config() -> None:
+    # Heads that passed are remembered per config: the same head under a config
+    # that refuses its Host is refused.
+    head = get(("mcp-session-id", "sess-1"))
+    assert isinstance(head, NeedSession)
+    strict = HttpConfig(allowed_hosts=["example.com"])
+    rejected(get(("mcp-session-id", "sess-1"), config=strict), 421)
+    assert isinstance(get(("mcp-session-id", "sess-1")), NeedSession)
+
+
+def test_remembered_heads_are_bounded() -> None:
+    from scaled_mcp.protocol._http import _CHECKED, _CHECKED_LIMIT
+
+    for n in range(_CHECKED_LIMIT + 10):
+        need(get(("mcp-session-id", f"sess-{n}")))
+    assert 0 < len(_CHECKED) <= _CHECKED_LIMIT

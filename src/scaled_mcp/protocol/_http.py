@@ -837,6 +837,29 @@ def _check_head(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> 
     return route
 
 
+#: Heads that passed :func:`_check_head`: ``(method, path, headers)`` -> the config
+#: that checked them, the view and the route. The checks are a pure function of
+#: these, and a client sends the same head request after request; bounded (emptied
+#: when full), like any cache here.
+_CHECKED: Final[dict[tuple[str, str, Headers], tuple[HttpConfig, _HeaderView, _Route]]] = {}
+_CHECKED_LIMIT: Final = 1024
+
+
+def _checked_head(request: HttpRequest, config: HttpConfig) -> tuple[_HeaderView, _Route]:
+    """The header view and route of a head that passes :func:`_check_head`
+    (which raises :class:`_Stop` otherwise)."""
+    key = (request.method, request.path, request.headers)
+    hit = _CHECKED.get(key)
+    if hit is not None and hit[0] is config:
+        return hit[1], hit[2]
+    view = _HeaderView(request.headers)
+    route = _check_head(request, view, config)
+    if len(_CHECKED) >= _CHECKED_LIMIT:
+        _CHECKED.clear()
+    _CHECKED[key] = (config, view, route)
+    return view, route
+
+
 def precheck(request: HttpRequest, config: HttpConfig) -> Reject | None:
     """The rejection the request head alone earns, or ``None``.
 
@@ -1317,10 +1340,9 @@ def decide(request: HttpRequest, config: HttpConfig) -> HttpDecision:
     load the named session and to finish with :func:`decide_with_session`.
     """
     try:
-        view = _HeaderView(request.headers)
         if request.method == "OPTIONS" and config.cors:
-            return _preflight(request, view, config)
-        route = _check_head(request, view, config)
+            return _preflight(request, _HeaderView(request.headers), config)
+        view, route = _checked_head(request, config)
         if len(request.body) > config.max_body_size:
             return body_too_large(config)
         if route is _Route.LEGACY_SSE:

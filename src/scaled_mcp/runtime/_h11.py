@@ -399,17 +399,29 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
     limit = runtime.config.http.max_body_size
     max_head = config.max_header_size
     responder = _PlainResponder(reader)
+    # A client sends the same head request after request: the same bytes are
+    # the same head, read once.
+    last_raw = b"\r\n\r\n"
+    last: Head | None = None
     while True:
         clock.phase, clock.since = _IDLE, trio.current_time()
-        head = read_head(reader.buffer, max_head)
-        while head is None:
-            searched = len(reader.buffer)
+        buffer = reader.buffer
+        searched = 0
+        while True:
+            if last is not None and buffer.startswith(last_raw):
+                head: Head | object | None = last
+                break
+            head = read_head(buffer, max_head, searched)
+            if head is not None:
+                break
+            searched = len(buffer)
             if not await reader.more():
-                return bool(reader.buffer)  # h11 answers a request cut short
-            head = read_head(reader.buffer, max_head, searched)
+                return bool(buffer)  # h11 answers a request cut short
         if head is DECLINE:
             return True
         assert type(head) is Head
+        if head is not last:
+            last, last_raw = head, bytes(buffer[: head.size])
         clock.phase = _READING
         responder.reset(head.close)
         if head.content_length > limit:
