@@ -99,23 +99,24 @@ class MCPASGIApp:
         if kind != "http":
             return
         http = self.runtime.config.http
-        head = HttpRequest(
-            method=scope["method"],
-            path=scope["path"],
-            query=scope.get("query_string", b"").decode("latin-1"),
-            headers=[(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]],
+        # ASGI gives header names lower-cased ("Header names must be lowercased").
+        method: str = scope["method"]
+        target = scope["path"]
+        query = scope.get("query_string", b"")
+        if query:
+            target = f"{target}?{query.decode('latin-1')}"
+        headers = tuple(
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         )
         responder = _Responder(receive, send)
-        early = precheck(head, http)
+        early = precheck(HttpRequest.from_parsed(method, target, headers), http)
         if early is not None:
             await responder.respond(early.status, early.headers, early.body)
             return
         body = await self._body(receive, http.max_body_size, responder)
         if body is None:
             return
-        request = HttpRequest(
-            method=head.method, path=head.path, query=head.query, headers=head.headers, body=body
-        )
+        request = HttpRequest.from_parsed(method, target, headers, body)
         try:
             await self.runtime.handle_http(request, responder)
             await responder.end()

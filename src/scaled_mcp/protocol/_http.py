@@ -869,11 +869,10 @@ def precheck(request: HttpRequest, config: HttpConfig) -> Reject | None:
     this first is only a way to refuse early; ``request.body`` is ignored.
     """
     try:
-        view = _HeaderView(request.headers)
         if request.method == "OPTIONS" and config.cors:
-            _preflight(request, view, config)
+            _preflight(request, _HeaderView(request.headers), config)
         else:
-            _check_head(request, view, config)
+            _checked_head(request, config)
     except _Stop as stop:
         return stop.reject
     return None
