@@ -287,28 +287,7 @@ def decode_message(data: bytes | bytearray | memoryview | str) -> Message:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise _parse_error(exc) from None
-    if type(obj) is dict:
-        # The hot path, inlined: a well-formed request with object params (the
-        # same test as message_from_json's first one).
-        get = obj.get
-        method = get("method")
-        request_id = get("id")
-        params = get("params")
-        if (
-            type(method) is str
-            and (type(request_id) is int or type(request_id) is str)
-            and (params is None or type(params) is dict)
-            and method
-            and get("jsonrpc") == "2.0"
-            and "result" not in obj
-            and "error" not in obj
-        ):
-            request: Request = _new(Request)
-            _SET_REQUEST_ID(request, request_id)
-            _SET_REQUEST_METHOD(request, method)
-            _SET_REQUEST_PARAMS(request, params)
-            return request
-    elif type(obj) is list:
+    if type(obj) is list:
         raise _invalid("a batch is not allowed here")
     return message_from_json(obj)
 

@@ -105,21 +105,15 @@ def _raw_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
     ]
 
 
-class _Responder:
-    """A :class:`~scaled_mcp.runtime.Responder` on one h11 connection."""
+class _SocketResponder:
+    """What both responders share: the socket, and knowing the client has gone."""
 
-    __slots__ = ("_conn", "_limit", "_sock", "disconnected", "started")
+    __slots__ = ("_sock", "disconnected", "started")
 
-    def __init__(self, conn: h11.Connection, sock: trio.socket.SocketType, limit: int) -> None:
-        self._conn = conn
+    def __init__(self, sock: trio.socket.SocketType) -> None:
         self._sock = sock
-        self._limit = limit
         self.started = False
         self.disconnected = False
-
-    def reset(self) -> None:
-        """Ready for the next request of the connection."""
-        self.started = False
 
     async def _write(self, data: bytes | None) -> None:
         if data is None:
@@ -129,6 +123,21 @@ class _Responder:
         except ClientGone:
             self.disconnected = True
             raise
+
+
+class _Responder(_SocketResponder):
+    """A :class:`~scaled_mcp.runtime.Responder` on one h11 connection."""
+
+    __slots__ = ("_conn", "_limit")
+
+    def __init__(self, conn: h11.Connection, sock: trio.socket.SocketType, limit: int) -> None:
+        super().__init__(sock)
+        self._conn = conn
+        self._limit = limit
+
+    def reset(self) -> None:
+        """Ready for the next request of the connection."""
+        self.started = False
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
         raw = _raw_headers(headers)
@@ -219,33 +228,24 @@ def _header_block(headers: Headers) -> bytes:
     return header_block(_raw_headers(headers))
 
 
-class _PlainResponder:
+class _PlainResponder(_SocketResponder):
     """A :class:`~scaled_mcp.runtime.Responder` for a request read by :func:`read_head`.
 
     A complete response carries ``Content-Length``; a streamed one is chunked.
     """
 
-    __slots__ = ("_reader", "_sock", "close", "disconnected", "started", "streaming")
+    __slots__ = ("_reader", "close", "streaming")
 
     def __init__(self, reader: _Reader) -> None:
+        super().__init__(reader.sock)
         self._reader = reader
-        self._sock = reader.sock
-        self.started = False
         self.streaming = False
-        self.disconnected = False
         self.close = False
 
     def reset(self, close: bool) -> None:
         """Ready for the next request; ``close`` when the client asked to close after it."""
         self.started = False
         self.close = close
-
-    async def _write(self, data: bytes) -> None:
-        try:
-            await _send_all(self._sock, data)
-        except ClientGone:
-            self.disconnected = True
-            raise
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
         self.started = True
