@@ -142,3 +142,43 @@ async def test_an_unreachable_redis_is_backend_unavailable(tmp_path: Path) -> No
             await running.sessions.load("s")
         with pytest.raises(BackendUnavailable):
             await running.events.append("s", "x", b"e")
+
+
+async def test_session_reads_authenticate_and_select_the_database(tmp_path: Path) -> None:
+    # The per-request session read goes over its own connections: they log in and
+    # select the URL's database like coredis's do.
+    server = Redis(free_port(), tmp_path)
+    server.start()
+    try:
+        server.cli("CONFIG", "SET", "requirepass", "s3cret")
+        url = f"redis://:s3cret@127.0.0.1:{server.port}/3"
+        async with RedisBackend(url).run() as running:
+            await running.sessions.save(state("s1", "debug"), ttl=10)
+            assert await running.sessions.load("s1") == state("s1", "debug")
+            assert await running.sessions.load("absent") is None
+        keys = server.cli("-a", "s3cret", "--no-auth-warning", "-n", "3", "KEYS", "*")
+        assert "mcp:s:{s1}" in keys
+        wrong = f"redis://:wrong@127.0.0.1:{server.port}/3"
+        async with RedisBackend(wrong, operation_timeout=1).run() as refused:
+            with pytest.raises(BackendUnavailable, match=r"WRONGPASS|invalid"):
+                await refused.sessions.load("s1")
+    finally:
+        server.stop()
+
+
+async def test_a_cancelled_read_leaves_no_reply_behind(backend: RedisBackend) -> None:
+    # A read cut short drops its connection: the next read gets its own reply.
+    await backend.sessions.save(state("a", "info"), ttl=10)
+    await backend.sessions.save(state("b", "error"), ttl=10)
+    for step in range(60):
+        # Deadlines from nothing to a round trip: some fall between send and reply.
+        with trio.move_on_after(step * 0.00002):
+            await backend.sessions.load("a")
+        assert await backend.sessions.load("b") == state("b", "error")
+    async with trio.open_nursery() as nursery:
+        for name, level in (("a", "info"), ("b", "error")) * 8:
+
+            async def read(name: str = name, level: str = level) -> None:
+                assert await backend.sessions.load(name) == state(name, level)
+
+            nursery.start_soon(read)
