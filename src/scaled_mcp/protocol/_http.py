@@ -630,13 +630,19 @@ class _HeaderView:
     ("a field parsing implementation MUST exclude such whitespace prior to
     evaluating the field value", RFC 9110 section 5.5)."""
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_fields", "param_headers")
 
     def __init__(self, headers: Headers) -> None:
         fields: dict[str, list[str]] = {}
+        params: list[tuple[str, str]] = []
         for name, value in headers:
-            fields.setdefault(name, []).append(value.strip(" \t"))
+            stripped = value.strip(" \t")
+            fields.setdefault(name, []).append(stripped)
+            if name.startswith(_PARAM_PREFIX):
+                params.append((name, stripped))
         self._fields = fields
+        #: The ``Mcp-Param-*`` headers in their order (stateless era, ``x-mcp-header``).
+        self.param_headers: Headers = tuple(params)
 
     def all(self, name: str) -> list[str]:
         return self._fields.get(name, [])
@@ -1042,14 +1048,6 @@ def _check_standard_headers(view: _HeaderView, message: Request | Notification) 
         )
 
 
-def _param_headers(request: HttpRequest) -> Headers:
-    return tuple(
-        (name, value.strip(" \t"))
-        for name, value in request.headers
-        if name.startswith(_PARAM_PREFIX)
-    )
-
-
 # --- the MCP endpoint ----------------------------------------------------------------
 
 
@@ -1186,7 +1184,7 @@ def _stateless_post(
         messages=(message,),
         batch=False,
         response_mode=mode,
-        param_headers=_param_headers(request),
+        param_headers=view.param_headers,
     )
 
 
