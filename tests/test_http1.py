@@ -14,6 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from scaled_mcp.protocol import HttpRequest
 from scaled_mcp.runtime._http1 import (
     DECLINE,
     LAST_CHUNK,
@@ -165,6 +166,23 @@ def test_an_accepted_head_is_what_h11_reads(data: bytes) -> None:
     conn.send(h11.Response(status_code=200, headers=[("content-length", "0")]))
     conn.send(h11.EndOfMessage())
     assert (conn.our_state is h11.MUST_CLOSE) == head.close
+
+
+@settings(max_examples=500)
+@given(heads())
+def test_the_core_sees_the_request_h11_would_have_given_it(data: bytes) -> None:
+    # The front builds the core's request from the head without h11's events; it
+    # must be the very request the h11 path builds.
+    head = read_head(data, MAX_HEAD)
+    if type(head) is not Head:
+        return
+    parsed = _h11_request(data)
+    assert parsed is not None
+    _, event = parsed
+    body = data[head.size : head.size + head.content_length]
+    ours = HttpRequest.from_parsed(head.method, head.target, head.headers, body)
+    theirs = HttpRequest.from_wire(event.method, event.target, event.headers, body)
+    assert ours == theirs
 
 
 @given(heads(), st.data())
