@@ -270,23 +270,18 @@ def message_from_json(obj: Any) -> Message:
     )
 
 
-def _parse_error(exc: orjson.JSONDecodeError) -> RemoteProtocolError:
-    return RemoteProtocolError(f"Parse error: {exc}", code=ErrorCode.PARSE_ERROR, request_id=None)
-
-
 def _parse_json(data: bytes | bytearray | memoryview | str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise _parse_error(exc) from None
+        raise RemoteProtocolError(
+            f"Parse error: {exc}", code=ErrorCode.PARSE_ERROR, request_id=None
+        ) from None
 
 
 def decode_message(data: bytes | bytearray | memoryview | str) -> Message:
     """Decode exactly one JSON-RPC message (no batch) from ``data``."""
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise _parse_error(exc) from None
+    obj = _parse_json(data)
     if type(obj) is list:
         raise _invalid("a batch is not allowed here")
     return message_from_json(obj)

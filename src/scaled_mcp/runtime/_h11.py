@@ -26,7 +26,15 @@ import trio
 
 from ..protocol import Headers, HttpRequest, body_too_large, precheck
 from ._front import ClientGone
-from ._http1 import DECLINE, LAST_CHUNK, Head, chunk, header_block, read_head, response_head
+from ._http1 import (
+    DECLINE,
+    LAST_CHUNK,
+    Head,
+    HeadReader,
+    chunk,
+    header_block,
+    response_head,
+)
 from ._runtime import Runtime
 
 __all__ = ["H11Config", "serve_h11"]
@@ -229,7 +237,7 @@ def _header_block(headers: Headers) -> bytes:
 
 
 class _PlainResponder(_SocketResponder):
-    """A :class:`~scaled_mcp.runtime.Responder` for a request read by :func:`read_head`.
+    """A :class:`~scaled_mcp.runtime.Responder` for a request read by :class:`HeadReader`.
 
     A complete response carries ``Content-Length``; a streamed one is chunked.
     """
@@ -397,31 +405,19 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
     True when a request was declined: h11 goes on from ``reader.buffer``.
     """
     limit = runtime.config.http.max_body_size
-    max_head = config.max_header_size
+    heads = HeadReader(config.max_header_size)
     responder = _PlainResponder(reader)
-    # A client sends the same head request after request: the same bytes are
-    # the same head, read once.
-    last_raw = b"\r\n\r\n"
-    last: Head | None = None
     while True:
         clock.phase, clock.since = _IDLE, trio.current_time()
-        buffer = reader.buffer
-        searched = 0
-        while True:
-            if last is not None and buffer.startswith(last_raw):
-                head: Head | object | None = last
-                break
-            head = read_head(buffer, max_head, searched)
-            if head is not None:
-                break
-            searched = len(buffer)
+        head = heads.read(reader.buffer)
+        while head is None:
+            searched = len(reader.buffer)
             if not await reader.more():
-                return bool(buffer)  # h11 answers a request cut short
+                return bool(reader.buffer)  # h11 answers a request cut short
+            head = heads.read(reader.buffer, searched)
         if head is DECLINE:
             return True
         assert type(head) is Head
-        if head is not last:
-            last, last_raw = head, bytes(buffer[: head.size])
         clock.phase = _READING
         responder.reset(head.close)
         if head.content_length > limit:

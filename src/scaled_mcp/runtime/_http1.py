@@ -24,6 +24,7 @@ __all__ = [
     "DECLINE",
     "LAST_CHUNK",
     "Head",
+    "HeadReader",
     "chunk",
     "header_block",
     "read_head",
@@ -151,6 +152,31 @@ def read_head(data: bytes | bytearray, max_size: int, searched: int = 0) -> Head
     if hosts != 1:
         return DECLINE  # RFC 9112 section 3.2: exactly one Host; h11 answers 400
     return Head(method, target, tuple(headers), max(content_length, 0), close, end + 4)
+
+
+class HeadReader:
+    """:func:`read_head` for one connection, which reads a head seen before once.
+
+    A client sends the same head request after request (only a ``Content-Length``
+    may change, and it is part of the head): the same bytes are the same head.
+    """
+
+    __slots__ = ("_last", "_last_raw", "max_size")
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._last: Head | None = None
+        self._last_raw = b""
+
+    def read(self, data: bytes | bytearray, searched: int = 0) -> Head | _Decline | None:
+        """Like :func:`read_head` with this connection's ``max_size``."""
+        last = self._last
+        if last is not None and data.startswith(self._last_raw):
+            return last
+        head = read_head(data, self.max_size, searched)
+        if type(head) is Head:
+            self._last, self._last_raw = head, bytes(data[: head.size])
+        return head
 
 
 # RFC 9110 section 6.4.1: no content in 1xx, 204 and 304 responses, so no framing.

@@ -693,7 +693,7 @@ class Runtime:
                     await self._session_post(decision, responder, extra)
             elif kind is Reject:
                 assert isinstance(decision, Reject)
-                await responder.respond(decision.status, (*decision.headers, *extra), decision.body)
+                await _answer(responder, decision, extra)
             elif kind is OpenStream:
                 assert isinstance(decision, OpenStream)
                 await self._get_stream(decision, responder, extra)
@@ -707,10 +707,7 @@ class Runtime:
                 assert isinstance(decision, Preflight)
                 await responder.respond(204, decision.headers, b"")
         except BackendUnavailable as exc:
-            unavailable = service_unavailable(str(exc))
-            await _respond_quietly(
-                responder, unavailable.status, (*unavailable.headers, *extra), unavailable.body
-            )
+            await _answer_quietly(responder, service_unavailable(str(exc)), extra)
         except ClientGone:
             pass
 
@@ -791,7 +788,7 @@ class Runtime:
                 "this node serves too many sessions",
                 message.id if type(message) is Request else None,
             )
-            await responder.respond(full.status, (*full.headers, *extra), full.body)
+            await _answer(responder, full, extra)
             return
         session_id = self._new_session_id()
         session = ServerSession(self.server_config, session_id=session_id, node_id=self.node_id)
@@ -995,7 +992,7 @@ class Runtime:
         live = await self._live_session(decision.session)
         start = resume_point(decision)
         if type(start) is Reject:
-            await responder.respond(start.status, (*start.headers, *extra), start.body)
+            await _answer(responder, start, extra)
             return
         assert type(start) is tuple
         resumed, after = start
@@ -1015,13 +1012,11 @@ class Runtime:
                     lease, owner, ttl=self._lease_ttl, replace=held_by
                 )
             if held_by is not None:
-                conflict = stream_conflict()
-                await responder.respond(conflict.status, (*conflict.headers, *extra), conflict.body)
+                await _answer(responder, stream_conflict(), extra)
                 return
             await self.backend.events.open(session_id, GET_STREAM)
         elif not await self.backend.events.exists(session_id, stream_id):
-            expired = stream_expired()
-            await responder.respond(expired.status, (*expired.headers, *extra), expired.body)
+            await _answer(responder, stream_expired(), extra)
             return
         else:
             await self._recover_if_orphaned(session_id, stream_id)
@@ -1448,10 +1443,13 @@ async def _cancel_when(wait: Callable[[], Any], scope: trio.CancelScope) -> None
     scope.cancel()
 
 
-async def _respond_quietly(
-    responder: Responder, status: int, headers: Headers, body: bytes
-) -> None:
+async def _answer(responder: Responder, reject: Reject, extra: Headers) -> None:
+    """Answer with a rejection the core decided, plus the ``extra`` headers (CORS)."""
+    await responder.respond(reject.status, (*reject.headers, *extra), reject.body)
+
+
+async def _answer_quietly(responder: Responder, reject: Reject, extra: Headers) -> None:
     if responder.started:
         return  # too late for a status: the stream just ends
     with suppress(ClientGone):
-        await responder.respond(status, headers, body)
+        await _answer(responder, reject, extra)
