@@ -19,11 +19,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from common import Measurement, describe_machine, format_table, time_each
-from sdk_engine import ECHO_TEXT, PRIMARY_PATH, SDK_PATHS, measure_sdk_paths, tools_call_bytes
+from workload import ECHO_TEXT, tools_call_bytes
 
 from scaled_mcp.protocol import (
     CallToolResult,
@@ -40,13 +40,10 @@ from scaled_mcp.protocol import (
     to_wire,
 )
 
+if TYPE_CHECKING:
+    from sdk_engine import SdkPath
+
 SERVER_INFO = {"name": "bench", "version": "1.0"}
-# The SDK's cheapest 2026-07-28 path over streams (no middleware): the stateless row's peer.
-SDK_MODERN_PATH = next(
-    p
-    for p in SDK_PATHS
-    if p.modern and p.driver == "run" and p.server == "lowlevel" and not p.default_middleware
-)
 CAPABILITIES: dict[str, Any] = {"tools": {}}
 
 
@@ -100,7 +97,7 @@ def handshake_path(
     return one
 
 
-def _dict_path() -> Callable[[bytes], bytes]:
+def dict_path() -> Callable[[bytes], bytes]:
     return handshake_path(_echo_dict)
 
 
@@ -132,13 +129,29 @@ def measure_ours(n_messages: int, rounds: int, warmup: int = 1) -> list[Measurem
     for label, factory, modern in (
         ("scaled-mcp core, 2025-11-25 session", handshake_path, False),
         ("scaled-mcp core, 2026-07-28 stateless", stateless_path, True),
-        ("scaled-mcp core, 2025-11-25 session, result as a dict", _dict_path, False),
+        ("scaled-mcp core, 2025-11-25 session, result as a dict", dict_path, False),
     ):
         one = factory()
         _check(one, modern)
         inputs = [tools_call_bytes(i, modern=modern) for i in range(1, n_messages + 1)]
         rows.append(time_each(label, one, inputs, rounds=rounds, warmup=warmup))
     return rows
+
+
+def sdk_paths() -> list[SdkPath]:
+    """The SDK's rows (imported here: our rows run without loading the SDK).
+
+    Its cheapest complete path for the session wire, and its cheapest 2026-07-28
+    path over streams (no middleware) for the stateless row.
+    """
+    from sdk_engine import PRIMARY_PATH, SDK_PATHS
+
+    modern = next(
+        p
+        for p in SDK_PATHS
+        if p.modern and p.driver == "run" and p.server == "lowlevel" and not p.default_middleware
+    )
+    return [PRIMARY_PATH, modern]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for _ in range(args.rounds):
         ours.extend(measure_ours(args.messages, 1))
         if not args.ours:
-            sdk.extend(measure_sdk_paths(args.messages, 1, [PRIMARY_PATH, SDK_MODERN_PATH]))
+            from sdk_engine import measure_sdk_paths
+
+            sdk.extend(measure_sdk_paths(args.messages, 1, sdk_paths()))
     rows = _merge(ours) + _merge(sdk)
     if args.json:
         print(

@@ -112,6 +112,14 @@ from mcp.shared._context_streams import (
 from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.memory import create_client_server_memory_streams
 from mcp.shared.message import SessionMessage
+from workload import (
+    CLIENT_INFO,
+    ECHO_TEXT,
+    HANDSHAKE_VERSION,
+    MODERN_META,
+    MODERN_VERSION,
+    tools_call_bytes,
+)
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -128,24 +136,14 @@ __all__ = [
     "tools_call_bytes",
 ]
 
-ECHO_TEXT = "hello"
-"""The text every benchmarked ``tools/call`` asks the ``echo`` tool to return."""
-
-HANDSHAKE_VERSION = "2025-11-25"
-"""Protocol revision negotiated by ``initialize`` on the handshake-era paths."""
-
-MODERN_VERSION = "2026-07-28"
-"""Protocol revision named in the per-request ``_meta`` envelope on the stateless paths."""
-
 DEFAULT_WINDOW = 32
 """Requests a pipelining round keeps outstanding at once."""
 
-_CLIENT_INFO: dict[str, str] = {"name": "engine-bench", "version": "1.0"}
-
-_MODERN_META: dict[str, Any] = {
-    types.PROTOCOL_VERSION_META_KEY: MODERN_VERSION,
-    types.CLIENT_CAPABILITIES_META_KEY: {},
-    types.CLIENT_INFO_META_KEY: _CLIENT_INFO,
+# The envelope's keys are spelled out in workload.py (which imports no SDK): the SDK's own.
+assert set(MODERN_META) == {
+    types.PROTOCOL_VERSION_META_KEY,
+    types.CLIENT_CAPABILITIES_META_KEY,
+    types.CLIENT_INFO_META_KEY,
 }
 
 # The SDK's own line codec, as used by mcp.server.stdio.stdio_server.
@@ -221,18 +219,6 @@ SDK_PATHS: tuple[SdkPath, ...] = (
 """Every path `main` measures, primary first."""
 
 
-def tools_call_bytes(request_id: int, *, modern: bool = False) -> bytes:
-    """The benchmark's ``tools/call`` request as wire bytes (one JSON object, no newline).
-
-    ``modern`` adds the 2026-07-28 per-request ``_meta`` envelope.
-    """
-    params: dict[str, Any] = {"name": "echo", "arguments": {"text": ECHO_TEXT}}
-    if modern:
-        params["_meta"] = _MODERN_META
-    request = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
-    return json.dumps(request, separators=(",", ":")).encode()
-
-
 def _initialize_bytes() -> bytes:
     request = {
         "jsonrpc": "2.0",
@@ -241,7 +227,7 @@ def _initialize_bytes() -> bytes:
         "params": {
             "protocolVersion": HANDSHAKE_VERSION,
             "capabilities": {},
-            "clientInfo": _CLIENT_INFO,
+            "clientInfo": CLIENT_INFO,
         },
     }
     return json.dumps(request, separators=(",", ":")).encode()
