@@ -123,14 +123,18 @@ def _check(one: Callable[[bytes], bytes], modern: bool) -> None:
     assert answer["result"]["content"][0]["text"] == ECHO_TEXT, answer
 
 
+OUR_PATHS: tuple[tuple[str, Callable[[], Callable[[bytes], bytes]], bool], ...] = (
+    ("scaled-mcp core, 2025-11-25 session", handshake_path, False),
+    ("scaled-mcp core, 2026-07-28 stateless", stateless_path, True),
+    ("scaled-mcp core, 2025-11-25 session, result as a dict", dict_path, False),
+)
+"""Our rows: label, the factory of the bytes-in, bytes-out function, whether 2026-07-28."""
+
+
 def measure_ours(n_messages: int, rounds: int, warmup: int = 1) -> list[Measurement]:
     """Our handshake-era and stateless rows."""
     rows = []
-    for label, factory, modern in (
-        ("scaled-mcp core, 2025-11-25 session", handshake_path, False),
-        ("scaled-mcp core, 2026-07-28 stateless", stateless_path, True),
-        ("scaled-mcp core, 2025-11-25 session, result as a dict", dict_path, False),
-    ):
+    for label, factory, modern in OUR_PATHS:
         one = factory()
         _check(one, modern)
         inputs = [tools_call_bytes(i, modern=modern) for i in range(1, n_messages + 1)]
@@ -186,8 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(rows))
     if sdk:
         # Each era beside the SDK's cheapest path of the same era.
-        peers = _merge(sdk)
-        for row, peer in zip(_merge(ours), [*peers, peers[0]], strict=True):
+        session_peer, stateless_peer = _merge(sdk)
+        for row, (_, _, modern) in zip(_merge(ours), OUR_PATHS, strict=True):
+            peer = stateless_peer if modern else session_peer
             print(
                 f"{row.label}: {peer.median_us / row.median_us:.1f}x less time per message "
                 f"(medians; {peer.min_us / row.min_us:.1f}x fastest round to fastest round) "

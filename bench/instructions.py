@@ -37,61 +37,36 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+import engine
 from common import describe_machine
+from workload import tools_call_bytes
 
 HERE = Path(__file__).resolve().parent
-
-OURS: dict[str, str] = {
-    "ours-session": "scaled-mcp core, 2025-11-25 session",
-    "ours-stateless": "scaled-mcp core, 2026-07-28 stateless",
-    "ours-session-dict": "scaled-mcp core, 2025-11-25 session, result as a dict",
-}
-SDK: dict[str, str] = {
-    "sdk-session": "sdk: Server | serve_loop | 2025-11-25 | no middleware | direct streams",
-    "sdk-stateless": "sdk: Server | Server.run | 2026-07-28 | no middleware | direct streams",
-}
-# Each of our rows beside the SDK's cheapest path of the same era (as in engine.py).
-PEER: dict[str, str] = {
-    "ours-session": "sdk-session",
-    "ours-stateless": "sdk-stateless",
-    "ours-session-dict": "sdk-session",
-}
 
 _COLLECTED = re.compile(rb"Collected : (\d+)")
 
 
-def run_path(name: str, rounds: int, n_messages: int) -> None:
-    """The child's work: one warm-up round and ``rounds`` rounds of ``name``."""
-    if name in OURS:
-        import engine
-        from workload import tools_call_bytes
-
-        factory: Callable[[], Callable[[bytes], bytes]] = {
-            "ours-session": engine.handshake_path,
-            "ours-stateless": engine.stateless_path,
-            "ours-session-dict": engine.dict_path,
-        }[name]
+def run_path(side: str, index: int, rounds: int, n_messages: int) -> None:
+    """The child's work: one warm-up round and ``rounds`` rounds of one path."""
+    if side == "ours":
+        _, factory, modern = engine.OUR_PATHS[index]
         one = factory()
-        inputs = [
-            tools_call_bytes(i, modern=name == "ours-stateless") for i in range(1, n_messages + 1)
-        ]
+        inputs = [tools_call_bytes(i, modern=modern) for i in range(1, n_messages + 1)]
         for _ in range(1 + rounds):
             # The session forgets each id once it is answered, so ids can repeat by round.
             for data in inputs:
                 one(data)
         return
-    from engine import sdk_paths
     from sdk_engine import measure_sdk_paths
 
-    session, stateless = sdk_paths()
-    measure_sdk_paths(n_messages, rounds, [session if name == "sdk-session" else stateless])
+    measure_sdk_paths(n_messages, rounds, [engine.sdk_paths()[index]])
 
 
-def count(name: str, rounds: int, n_messages: int) -> int:
-    """Instructions callgrind counts for a child running ``rounds`` rounds of ``name``."""
+def count(side: str, index: int, rounds: int, n_messages: int) -> int:
+    """Instructions callgrind counts for a child running ``rounds`` rounds of one path."""
     # Without address randomisation, objects hashed by address land alike in every child.
     fixed_layout = ["setarch", platform.machine(), "-R"] if shutil.which("setarch") else []
     completed = subprocess.run(
@@ -103,7 +78,9 @@ def count(name: str, rounds: int, n_messages: int) -> int:
             sys.executable,
             str(Path(__file__).resolve()),
             "--child",
-            name,
+            side,
+            "--index",
+            str(index),
             "--rounds",
             str(rounds),
             "--messages",
@@ -119,13 +96,17 @@ def count(name: str, rounds: int, n_messages: int) -> int:
     found = _COLLECTED.search(completed.stderr)
     if completed.returncode != 0 or found is None:
         tail = completed.stderr.decode(errors="replace")[-2000:]
-        raise RuntimeError(f"{name}: the child failed (exit {completed.returncode}):\n{tail}")
+        raise RuntimeError(
+            f"{side} path {index}: the child failed (exit {completed.returncode}):\n{tail}"
+        )
     return int(found.group(1))
 
 
-def per_message(name: str, k1: int, k2: int, n_messages: int) -> float:
+def per_message(side: str, index: int, k1: int, k2: int, n_messages: int) -> float:
     """Instructions of one message: the difference of two runs over the messages between."""
-    return (count(name, k2, n_messages) - count(name, k1, n_messages)) / ((k2 - k1) * n_messages)
+    return (count(side, index, k2, n_messages) - count(side, index, k1, n_messages)) / (
+        (k2 - k1) * n_messages
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,33 +114,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--ours", action="store_true", help="count only our paths")
     parser.add_argument("-n", "--messages", type=int, default=500, help="messages per round")
-    parser.add_argument("--child", choices=[*OURS, *SDK], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["ours", "sdk"], help=argparse.SUPPRESS)
+    parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        run_path(args.child, args.rounds, args.messages)
+        run_path(args.child, args.index, args.rounds, args.messages)
         return 0
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
-    names = [*OURS] if args.ours else [*OURS, *SDK]
-    figures: dict[str, float] = {}
-    for name in names:
-        # Our paths are cheap: more rounds make the difference large against any jitter.
-        k1, k2 = (1, 9) if name in OURS else (1, 3)
-        figures[name] = per_message(name, k1, k2, args.messages)
+    # Our paths are cheap: more rounds make the difference large against any jitter.
+    ours = [
+        (label, per_message("ours", i, 1, 9, args.messages))
+        for i, (label, _, _) in enumerate(engine.OUR_PATHS)
+    ]
+    sdk = (
+        []
+        if args.ours
+        else [
+            (path.label, per_message("sdk", i, 1, 3, args.messages))
+            for i, path in enumerate(engine.sdk_paths())
+        ]
+    )
     print(describe_machine().format())
     print("tools/call echo, request bytes -> response bytes, instructions per message (callgrind)")
-    labels = {**OURS, **SDK}
-    for name in names:
-        print(f"{labels[name]:<75} {figures[name]:>12,.0f}")
-    for name in OURS:
-        peer = PEER[name]
-        if name in figures and peer in figures:
-            print(
-                f"{labels[name]}: {figures[peer] / figures[name]:.1f}x fewer instructions "
-                f"per message than {labels[peer]}"
-            )
+    for label, figure in ours + sdk:
+        print(f"{label:<75} {figure:>12,.0f}")
+    if sdk:
+        # Each era beside the SDK's cheapest path of the same era, as in engine.py.
+        (session_label, session), (stateless_label, stateless) = sdk
+        for (label, figure), (_, _, modern) in zip(ours, engine.OUR_PATHS, strict=True):
+            peer_label, peer = (stateless_label, stateless) if modern else (session_label, session)
+            print(f"{label}: {peer / figure:.1f}x fewer instructions per message than {peer_label}")
     return 0
 
 

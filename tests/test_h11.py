@@ -7,20 +7,10 @@ import h11
 import orjson
 import trio
 
+from . import test_http
 from .test_front_robustness import serving
 
-INITIALIZE = orjson.dumps(
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
-)
+INITIALIZE = orjson.dumps(test_http.INITIALIZE)
 PING = b'{"jsonrpc":"2.0","id":7,"method":"ping"}'
 ACCEPT = b"application/json, text/event-stream"
 
