@@ -18,6 +18,11 @@ ASGI app on hypercorn's trio worker.
     .venv/bin/python bench/http_load.py                      # everything, 3 rounds of 5 s
     .venv/bin/python bench/http_load.py --rounds 1 --duration 3 --servers ours-h11 sdk
     .venv/bin/python bench/http_load.py --servers ours-h11 sdk ceiling-h11 ceiling-hypercorn
+    .venv/bin/python bench/http_load.py --servers ours-h11 --baseline ../old-checkout
+
+``--baseline DIR`` adds ``base-h11``: our h11 front running the source tree of another
+checkout (its ``src`` and ``adapters`` first on ``PYTHONPATH``), interleaved round by
+round with this tree's, to tell whether a change made the server slower.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class Server:
     name: str
     command: list[str]
     ready: re.Pattern[bytes] | None = None  # a stderr line that says it listens
+    env: dict[str, str] | None = None  # added to the environment (``base-h11``'s tree)
 
 
 @dataclass
@@ -110,12 +116,18 @@ def fastmcp_python() -> Path:
     return python
 
 
-def servers(port: int, chosen: Sequence[str]) -> list[Server]:
+def servers(port: int, chosen: Sequence[str], baseline: Path | None = None) -> list[Server]:
     serving = re.compile(rb"serving on")
     scaled = [str(VENV_PYTHON), "-m", "scaled_mcp.cli", "serve", "bench/servers/ours.py"]
     bind = ["--bind", f"127.0.0.1:{port}"]
     every = {
         "ours-h11": lambda: Server("ours-h11", [*scaled, "--http", "h11", *bind], serving),
+        "base-h11": lambda: Server(
+            "base-h11",
+            [*scaled, "--http", "h11", *bind],
+            serving,
+            env={"PYTHONPATH": f"{baseline}/src{os.pathsep}{baseline}/adapters"},
+        ),
         "ours-hypercorn": lambda: Server(
             "ours-hypercorn", [*scaled, "--http", "hypercorn", *bind], serving
         ),
@@ -136,8 +148,9 @@ def servers(port: int, chosen: Sequence[str]) -> list[Server]:
 
 @contextmanager
 def running(server: Server, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, **server.env} if server.env else None
     process = subprocess.Popen(
-        server.command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        server.command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 30
@@ -324,8 +337,11 @@ def report(results: Results, wires: Sequence[str], connections: Sequence[int]) -
     for wire in wires:
         for count in connections:
             lines.append(f"\n{wire} wire, {count} connection{'s' if count > 1 else ''}")
+            base = results.runs.get(("base-h11", wire, count))
+            base_rps = statistics.median(r.rps for r in base) if base else None
             lines.append(
                 f"  {'server':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs sdk':>8}"
+                + (f"{'vs base':>9}" if base_rps else "")
             )
             sdk = results.runs.get(("sdk", wire, count))
             sdk_rps = statistics.median(r.rps for r in sdk) if sdk else None
@@ -337,6 +353,8 @@ def report(results: Results, wires: Sequence[str], connections: Sequence[int]) -
                     continue
                 rps = statistics.median(r.rps for r in runs)
                 ratio = f"{rps / sdk_rps:7.2f}x" if sdk_rps else "       -"
+                if base_rps:
+                    ratio += f"{rps / base_rps:8.2f}x"
                 lines.append(
                     f"  {name:<16}{rps:9.0f}{statistics.median(r.p50_ms for r in runs):9.2f}"
                     f"{statistics.median(r.p99_ms for r in runs):9.2f}"
@@ -345,7 +363,15 @@ def report(results: Results, wires: Sequence[str], connections: Sequence[int]) -
     return "\n".join(lines)
 
 
-_ORDER = ("ours-h11", "ours-hypercorn", "sdk", "fastmcp", "ceiling-h11", "ceiling-hypercorn")
+_ORDER = (
+    "ours-h11",
+    "base-h11",
+    "ours-hypercorn",
+    "sdk",
+    "fastmcp",
+    "ceiling-h11",
+    "ceiling-hypercorn",
+)
 #: Not MCP servers: a fixed answer on the bare fronts (see servers/ceiling.py).
 _CEILINGS = ("ceiling-h11", "ceiling-hypercorn")
 
@@ -356,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--servers",
         nargs="+",
         choices=_ORDER,
-        default=[name for name in _ORDER if name not in _CEILINGS],
+        default=[name for name in _ORDER if name not in (*_CEILINGS, "base-h11")],
         help="the ceilings (a fixed answer on bare h11 / hypercorn) only when named",
     )
     parser.add_argument(
@@ -366,17 +392,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="save the raw results here")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout whose h11 front runs beside ours as base-h11",
+    )
     args = parser.parse_args(argv)
+    servers_chosen = list(args.servers)
+    if args.baseline is not None:
+        if not (args.baseline / "src" / "scaled_mcp").is_dir():
+            parser.error(f"--baseline {args.baseline}: no src/scaled_mcp there")
+        args.baseline = args.baseline.resolve()
+        if "base-h11" not in servers_chosen:
+            servers_chosen.insert(1, "base-h11")
+    elif "base-h11" in servers_chosen:
+        parser.error("base-h11 needs --baseline DIR")
     if shutil.which("wrk") is None:
         print("bench/http_load.py: wrk is missing (apt-get install wrk)", file=sys.stderr)
         return 2
     results = Results()
     with tempfile.TemporaryDirectory() as scratch:
         for round_number in range(1, args.rounds + 1):
-            for server_name in args.servers:
+            for server_name in servers_chosen:
                 port = free_port()
                 try:
-                    (server,) = servers(port, [server_name])
+                    (server,) = servers(port, [server_name], args.baseline)
                 except subprocess.CalledProcessError as exc:
                     for wire in args.wires:
                         results.skipped[(server_name, wire)] = f"could not install: {exc}"
