@@ -9,13 +9,18 @@ methods that serve them (:mod:`._dispatch`). The runtime routes requests to
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
-from ..protocol import Icon, to_wire
+from ..protocol import ErrorCode, Icon, to_wire
 from ._dispatch import DEFAULT_PAGE_SIZE, Dispatcher
 from ._registry import Registry, icon_list
 
-__all__ = ["MCPServer"]
+__all__ = ["RESOURCE_NOT_FOUND", "MCPServer"]
+
+#: The handshake era's "Resource not found" code: the core's
+#: :attr:`ErrorCode.RESOURCE_NOT_FOUND`, whose use depends on the revision
+#: (:func:`~scaled_mcp.protocol.resource_not_found_code`).
+RESOURCE_NOT_FOUND: Final = ErrorCode.RESOURCE_NOT_FOUND
 
 
 class MCPServer(Registry, Dispatcher):

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
-from ..protocol import CompleteResult, Completion, Era, to_wire
+from ..protocol import CompleteResult, Completion, ErrorCode, resource_not_found_code, to_wire
 from ._context import Context, InputNeeded, McpError, ToolError
 from ._handlers import invoke, parameter_names
 from ._registry import PromptEntry, ResourceEntry, ToolEntry
@@ -23,7 +23,6 @@ from ._results import prompt_result, resource_result, tool_error, tool_result
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_COMPLETION_VALUES",
-    "RESOURCE_NOT_FOUND",
     "Dispatcher",
 ]
 
@@ -33,8 +32,6 @@ _log = logging.getLogger("scaled_mcp.server")
 DEFAULT_PAGE_SIZE: Final = 100
 #: Completion values in one answer at most (completion: "Maximum 100 items").
 MAX_COMPLETION_VALUES: Final = 100
-#: "Resource not found" (server/resources, Error Handling: ``-32002``).
-RESOURCE_NOT_FOUND: Final = -32002
 
 _LIST_METHODS: Final = frozenset(
     {"tools/list", "resources/list", "resources/templates/list", "prompts/list"}
@@ -56,7 +53,7 @@ def _decode_cursor(cursor: object) -> int:
     except (ValueError, UnicodeError):
         pass
     # pagination: "Invalid cursors SHOULD result in an error with code -32602".
-    raise McpError(-32602, "Invalid params: invalid cursor")
+    raise McpError(ErrorCode.INVALID_PARAMS, "Invalid params: invalid cursor")
 
 
 class Dispatcher:
@@ -104,7 +101,7 @@ class Dispatcher:
         """Answer one request; raises :class:`McpError` for a JSON-RPC error."""
         handler = self._handlers.get(method)
         if handler is None:
-            raise McpError(-32601, f"Method not found: {method}")
+            raise McpError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}")
         return await handler(params, ctx)
 
     def _page(
@@ -113,7 +110,7 @@ class Dispatcher:
         listed = list(items)
         start = _decode_cursor(params.get("cursor"))
         if start > len(listed):
-            raise McpError(-32602, "Invalid params: invalid cursor")
+            raise McpError(ErrorCode.INVALID_PARAMS, "Invalid params: invalid cursor")
         end = start + self.page_size
         result: dict[str, Any] = {key: listed[start:end]}
         if end < len(listed):
@@ -137,12 +134,12 @@ class Dispatcher:
         entry = self._tools.get(name) if isinstance(name, str) else None
         if entry is None:
             # tools, Error Handling: "Unknown tools" are protocol errors (-32602).
-            raise McpError(-32602, f"Unknown tool: {name}")
+            raise McpError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {name}")
         arguments = params.get("arguments")
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, dict):
-            raise McpError(-32602, "Invalid params: arguments must be an object")
+            raise McpError(ErrorCode.INVALID_PARAMS, "Invalid params: arguments must be an object")
         if not entry.validator.is_valid(arguments):
             # "Invalid arguments" are tool execution errors: the model can correct them.
             problems = "; ".join(entry.validator.errors(arguments))
@@ -182,12 +179,12 @@ class Dispatcher:
     async def _read_resource(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         uri = params.get("uri")
         if not isinstance(uri, str):
-            raise McpError(-32602, 'Invalid params: resources/read needs a string "uri"')
+            raise McpError(
+                ErrorCode.INVALID_PARAMS, 'Invalid params: resources/read needs a string "uri"'
+            )
         found = self._find_resource(uri)
         if found is None:
-            # resources, Error Handling: "Resource not found: -32002" until
-            # 2025-11-25; 2026-07-28 (SEP-2164) answers with -32602.
-            code = -32602 if ctx.era is Era.STATELESS else RESOURCE_NOT_FOUND
+            code = resource_not_found_code(ctx.era)
             raise McpError(code, f"Resource not found: {uri}", {"uri": uri})
         entry, variables = found
         kwargs: dict[str, Any] = dict(variables)
@@ -200,15 +197,19 @@ class Dispatcher:
         name = params.get("name")
         entry = self._prompts.get(name) if isinstance(name, str) else None
         if entry is None:
-            raise McpError(-32602, f"Invalid params: unknown prompt {name!r}")
+            raise McpError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown prompt {name!r}")
         arguments = params.get("arguments") or {}
         if not isinstance(arguments, dict) or not all(
             isinstance(v, str) for v in arguments.values()
         ):
-            raise McpError(-32602, "Invalid params: prompt arguments must be strings")
+            raise McpError(
+                ErrorCode.INVALID_PARAMS, "Invalid params: prompt arguments must be strings"
+            )
         missing = [a for a in entry.required if a not in arguments]
         if missing:
-            raise McpError(-32602, f"Invalid params: missing required arguments {missing}")
+            raise McpError(
+                ErrorCode.INVALID_PARAMS, f"Invalid params: missing required arguments {missing}"
+            )
         kwargs: dict[str, Any] = {k: v for k, v in arguments.items() if k in entry.known}
         for pname in entry.context:
             kwargs[pname] = ctx
@@ -219,11 +220,13 @@ class Dispatcher:
         ref = params.get("ref")
         argument = params.get("argument")
         if not isinstance(ref, dict) or not isinstance(argument, dict):
-            raise McpError(-32602, 'Invalid params: completion needs "ref" and "argument"')
+            raise McpError(
+                ErrorCode.INVALID_PARAMS, 'Invalid params: completion needs "ref" and "argument"'
+            )
         kind = ref.get("type")
         target = ref.get("name") if kind == "ref/prompt" else ref.get("uri")
         if kind == "ref/prompt" and target not in self._prompts:
-            raise McpError(-32602, f"Invalid params: unknown prompt {target!r}")
+            raise McpError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown prompt {target!r}")
         handler = self._completions.get((str(kind), str(target)))
         if handler is None:
             return {"completion": {"values": [], "total": 0, "hasMore": False}}
