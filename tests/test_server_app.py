@@ -194,6 +194,11 @@ async def test_resources_and_templates() -> None:
     with pytest.raises(McpError) as raised:
         await app.handle("resources/read", {"uri": "test://items/a/b/detail"}, ctx())
     assert raised.value.code == -32002
+    stateless = _Exchange()
+    stateless.era = Era.STATELESS
+    with pytest.raises(McpError) as raised:
+        await app.handle("resources/read", {"uri": "test://missing"}, Context(stateless))
+    assert (raised.value.code, raised.value.data) == (-32602, {"uri": "test://missing"})
 
 
 async def test_prompts_check_their_arguments() -> None:

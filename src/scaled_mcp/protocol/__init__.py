@@ -19,6 +19,9 @@ from ._errors import (
 from ._errors import (
     RemoteProtocolError as RemoteProtocolError,
 )
+from ._errors import (
+    resource_not_found_code as resource_not_found_code,
+)
 from ._events import (
     ErrorReceived as ErrorReceived,
 )
@@ -725,6 +728,7 @@ __all__ = [
     "reject_for",
     "render_state_diagram",
     "require_client_capabilities",
+    "resource_not_found_code",
     "response_start",
     "resume_point",
     "service_unavailable",

@@ -5,6 +5,8 @@ misused the core (sent a response twice, asked the client for a capability it
 never declared); :class:`RemoteProtocolError` means *the peer* sent something
 invalid, and carries what to answer with: the JSON-RPC error code, the HTTP
 status, and the id of the request it concerns when that id could be read.
+Where the code for a failure depends on the revision (resource not found), the
+rule lives here too.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from ._versions import Era
+
 __all__ = [
     "ErrorCode",
     "LocalProtocolError",
     "ProtocolError",
     "RemoteProtocolError",
+    "resource_not_found_code",
 ]
 
 
@@ -38,6 +43,17 @@ class ErrorCode(enum.IntEnum):
     MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
     #: 2026-07-28: the requested protocol version is not supported (HTTP 400).
     UNSUPPORTED_PROTOCOL_VERSION = -32022
+
+
+def resource_not_found_code(era: Era) -> ErrorCode:
+    """The code of the error answering a read of a resource the server does not have."""
+    if era is Era.STATELESS:
+        # 2026-07-28 changelog: "Change resource not found error code from
+        # `-32002` to `-32602` (Invalid Params) to align with JSON-RPC specification."
+        return ErrorCode.INVALID_PARAMS
+    # resources, Error Handling (2025-11-25 and earlier): "Servers SHOULD return
+    # standard JSON-RPC errors for common failure cases: Resource not found: `-32002`".
+    return ErrorCode.RESOURCE_NOT_FOUND
 
 
 class ProtocolError(Exception):

@@ -1,7 +1,9 @@
 """The app API: what users write their servers with."""
 
-from ._app import DEFAULT_PAGE_SIZE, RESOURCE_NOT_FOUND, ChangeListener, MCPServer
+from ._app import RESOURCE_NOT_FOUND, MCPServer
 from ._context import Context, Exchange, InputNeeded, LogLevel, McpError, ToolError
+from ._dispatch import DEFAULT_PAGE_SIZE
+from ._registry import ChangeListener
 from ._schema import Param
 
 __all__ = [

@@ -27,6 +27,7 @@ from ..protocol import (
     CreateMessageResult,
     ElicitResult,
     Era,
+    ErrorCode,
     InputRequest,
     RemoteProtocolError,
     RequestId,
@@ -333,7 +334,9 @@ class Context:
         answer = await self._ask("roots", InputRequest.list_roots(), key)
         roots = answer.get("roots")
         if not isinstance(roots, list):
-            raise McpError(-32602, "Invalid params: the roots/list answer has no roots list")
+            raise McpError(
+                ErrorCode.INVALID_PARAMS, "Invalid params: the roots/list answer has no roots list"
+            )
         return [from_wire(Root, root) for root in roots]
 
 
@@ -352,4 +355,6 @@ def _result(cls: type[_T], answer: dict[str, Any]) -> _T:
     try:
         return from_wire(cls, answer)
     except RemoteProtocolError as exc:
-        raise McpError(-32602, f"Invalid params: the client's answer is malformed: {exc}") from None
+        raise McpError(
+            ErrorCode.INVALID_PARAMS, f"Invalid params: the client's answer is malformed: {exc}"
+        ) from None

@@ -1,0 +1,249 @@
+"""Dispatch: the MCP methods an :class:`~scaled_mcp.server.MCPServer` answers.
+
+``tools/list``, ``tools/call``, ``resources/list``, ``resources/templates/list``,
+``resources/read``, ``prompts/list``, ``prompts/get`` and ``completion/complete``
+are the same on both eras of the wire: each takes the request's params and a
+:class:`~scaled_mcp.server.Context` and returns the result object, read from
+the registry's tables. List results are paged with opaque cursors.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Final
+
+from ..protocol import CompleteResult, Completion, ErrorCode, resource_not_found_code, to_wire
+from ._context import Context, InputNeeded, McpError, ToolError
+from ._handlers import invoke, parameter_names
+from ._registry import PromptEntry, ResourceEntry, ToolEntry
+from ._results import prompt_result, resource_result, tool_error, tool_result
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_COMPLETION_VALUES",
+    "Dispatcher",
+]
+
+_log = logging.getLogger("scaled_mcp.server")
+
+#: Items on one page of ``tools/list``, ``resources/list`` … by default.
+DEFAULT_PAGE_SIZE: Final = 100
+#: Completion values in one answer at most (completion: "Maximum 100 items").
+MAX_COMPLETION_VALUES: Final = 100
+
+_LIST_METHODS: Final = frozenset(
+    {"tools/list", "resources/list", "resources/templates/list", "prompts/list"}
+)
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode("ascii")
+
+
+def _decode_cursor(cursor: object) -> int:
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(str(cursor).encode("ascii")).decode("ascii")
+        kind, _, number = text.partition(":")
+        if kind == "o" and number.isdigit():
+            return int(number)
+    except (ValueError, UnicodeError):
+        pass
+    # pagination: "Invalid cursors SHOULD result in an error with code -32602".
+    raise McpError(ErrorCode.INVALID_PARAMS, "Invalid params: invalid cursor")
+
+
+class Dispatcher:
+    """How each request is answered: :meth:`handle` routes a method to its
+    handler, which reads the registry's tables (an
+    :class:`~scaled_mcp.server.MCPServer` is both the registry and this)."""
+
+    # The registry's tables: read here, filled only by the registry.
+    _tools: dict[str, ToolEntry]
+    _resources: dict[str, ResourceEntry]
+    _templates: dict[str, ResourceEntry]
+    _prompts: dict[str, PromptEntry]
+    _completions: dict[tuple[str, str], Callable[..., Any]]
+    #: Items on one page of a list result.
+    page_size: int
+
+    def __init__(self) -> None:
+        self._handlers: dict[
+            str, Callable[[dict[str, Any], Context], Awaitable[dict[str, Any]]]
+        ] = {
+            "tools/list": self._list_tools,
+            "tools/call": self._call_tool,
+            "resources/list": self._list_resources,
+            "resources/templates/list": self._list_templates,
+            "resources/read": self._read_resource,
+            "prompts/list": self._list_prompts,
+            "prompts/get": self._get_prompt,
+            "completion/complete": self._complete,
+        }
+
+    def never_waits(self, method: str, params: Mapping[str, Any]) -> bool:
+        """Whether answering this request cannot yield to the event loop (then
+        the runtime needs no cancel scope around it): the list methods, and
+        ``tools/call`` of a coroutine tool with no ``await`` in it."""
+        if method == "tools/call":
+            entry = self._tools.get(params.get("name"))  # type: ignore[arg-type]
+            return entry is None or entry.quick
+        return method in _LIST_METHODS
+
+    def serves(self, method: str) -> bool:
+        """Whether :meth:`handle` answers ``method``."""
+        return method in self._handlers
+
+    async def handle(self, method: str, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        """Answer one request; raises :class:`McpError` for a JSON-RPC error."""
+        handler = self._handlers.get(method)
+        if handler is None:
+            raise McpError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}")
+        return await handler(params, ctx)
+
+    def _page(
+        self, items: Iterable[dict[str, Any]], params: Mapping[str, Any], key: str
+    ) -> dict[str, Any]:
+        listed = list(items)
+        start = _decode_cursor(params.get("cursor"))
+        if start > len(listed):
+            raise McpError(ErrorCode.INVALID_PARAMS, "Invalid params: invalid cursor")
+        end = start + self.page_size
+        result: dict[str, Any] = {key: listed[start:end]}
+        if end < len(listed):
+            result["nextCursor"] = _encode_cursor(end)
+        return result
+
+    async def _list_tools(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return self._page((e.wire for e in self._tools.values()), params, "tools")
+
+    async def _list_resources(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return self._page((e.wire for e in self._resources.values()), params, "resources")
+
+    async def _list_templates(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return self._page((e.wire for e in self._templates.values()), params, "resourceTemplates")
+
+    async def _list_prompts(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return self._page((e.wire for e in self._prompts.values()), params, "prompts")
+
+    async def _call_tool(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        name = params.get("name")
+        entry = self._tools.get(name) if isinstance(name, str) else None
+        if entry is None:
+            # tools, Error Handling: "Unknown tools" are protocol errors (-32602).
+            raise McpError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {name}")
+        arguments = params.get("arguments")
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            raise McpError(ErrorCode.INVALID_PARAMS, "Invalid params: arguments must be an object")
+        if not entry.validator.is_valid(arguments):
+            # "Invalid arguments" are tool execution errors: the model can correct them.
+            problems = "; ".join(entry.validator.errors(arguments))
+            return tool_error(f"Invalid arguments for tool {name}: {problems}")
+        try:
+            if entry.binder is None:
+                accepted = parameter_names(entry.fn)
+                kwargs = {k: v for k, v in arguments.items() if accepted is None or k in accepted}
+            else:
+                kwargs = entry.binder(arguments)
+        except (TypeError, ValueError, KeyError) as exc:
+            return tool_error(f"Invalid arguments for tool {name}: {exc}")
+        for pname in entry.context:
+            kwargs[pname] = ctx
+        try:
+            value = await invoke(entry.fn, kwargs)
+        except ToolError as exc:
+            return tool_error(str(exc))
+        except (McpError, InputNeeded):
+            raise
+        except Exception as exc:
+            _log.exception("tool %s failed", name)
+            return tool_error(f"Error executing tool {name}: {exc}")
+        return tool_result(entry.output, value)
+
+    def _find_resource(self, uri: str) -> tuple[ResourceEntry, dict[str, str]] | None:
+        entry = self._resources.get(uri)
+        if entry is not None:
+            return entry, {}
+        for template in self._templates.values():
+            assert template.pattern is not None
+            match = template.pattern.fullmatch(uri)
+            if match is not None:
+                return template, match.groupdict()
+        return None
+
+    async def _read_resource(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        uri = params.get("uri")
+        if not isinstance(uri, str):
+            raise McpError(
+                ErrorCode.INVALID_PARAMS, 'Invalid params: resources/read needs a string "uri"'
+            )
+        found = self._find_resource(uri)
+        if found is None:
+            code = resource_not_found_code(ctx.era)
+            raise McpError(code, f"Resource not found: {uri}", {"uri": uri})
+        entry, variables = found
+        kwargs: dict[str, Any] = dict(variables)
+        for pname in entry.context:
+            kwargs[pname] = ctx
+        value = await invoke(entry.fn, kwargs)
+        return resource_result(uri, entry.mime_type, value)
+
+    async def _get_prompt(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        name = params.get("name")
+        entry = self._prompts.get(name) if isinstance(name, str) else None
+        if entry is None:
+            raise McpError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown prompt {name!r}")
+        arguments = params.get("arguments") or {}
+        if not isinstance(arguments, dict) or not all(
+            isinstance(v, str) for v in arguments.values()
+        ):
+            raise McpError(
+                ErrorCode.INVALID_PARAMS, "Invalid params: prompt arguments must be strings"
+            )
+        missing = [a for a in entry.required if a not in arguments]
+        if missing:
+            raise McpError(
+                ErrorCode.INVALID_PARAMS, f"Invalid params: missing required arguments {missing}"
+            )
+        kwargs: dict[str, Any] = {k: v for k, v in arguments.items() if k in entry.known}
+        for pname in entry.context:
+            kwargs[pname] = ctx
+        value = await invoke(entry.fn, kwargs)
+        return prompt_result(value, entry.wire.get("description"))
+
+    async def _complete(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        ref = params.get("ref")
+        argument = params.get("argument")
+        if not isinstance(ref, dict) or not isinstance(argument, dict):
+            raise McpError(
+                ErrorCode.INVALID_PARAMS, 'Invalid params: completion needs "ref" and "argument"'
+            )
+        kind = ref.get("type")
+        target = ref.get("name") if kind == "ref/prompt" else ref.get("uri")
+        if kind == "ref/prompt" and target not in self._prompts:
+            raise McpError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown prompt {target!r}")
+        handler = self._completions.get((str(kind), str(target)))
+        if handler is None:
+            return {"completion": {"values": [], "total": 0, "hasMore": False}}
+        context_args = (params.get("context") or {}).get("arguments") or {}
+        value = await invoke(
+            handler,
+            {
+                "argument": str(argument.get("name", "")),
+                "value": str(argument.get("value", "")),
+                "context_arguments": dict(context_args),
+            },
+        )
+        completion = value if isinstance(value, Completion) else Completion(values=list(value))
+        if len(completion.values) > MAX_COMPLETION_VALUES:
+            completion = Completion(
+                values=completion.values[:MAX_COMPLETION_VALUES],
+                total=completion.total or len(completion.values),
+                has_more=True,
+            )
+        return to_wire(CompleteResult(completion=completion))

@@ -1,0 +1,460 @@
+"""The registry: what an :class:`~scaled_mcp.server.MCPServer` offers.
+
+The decorators and ``add_*``/``remove_*`` methods for tools, resources (and
+templates), prompts and completion handlers, the entries they build (each
+with its wire form, computed once), the capabilities that follow from them,
+and the listeners told of every change (the runtime listens, to send
+``list_changed`` and ``resources/updated`` notifications).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+
+from ..protocol import (
+    Icon,
+    Prompt,
+    PromptArgument,
+    Resource,
+    ResourceTemplate,
+    Tool,
+    ToolAnnotations,
+    param_header_paths,
+    to_wire,
+)
+from ._handlers import context_params, is_context, never_waits, unstructured
+from ._schema import (
+    ArgumentBinder,
+    ArgumentValidator,
+    OutputShape,
+    compile_validator,
+    input_schema_for,
+    output_schema_for,
+)
+
+__all__ = [
+    "ChangeListener",
+    "PromptEntry",
+    "Registry",
+    "ResourceEntry",
+    "ToolEntry",
+    "icon_list",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ChangeListener = Callable[[str, Any], None]
+"""Called with ``("list_changed", kind)`` or ``("resource_updated", uri)``."""
+
+_TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def icon_list(icons: Sequence[Icon | Mapping[str, Any]] | None) -> list[Icon] | None:
+    """``icons`` as :class:`Icon` objects (mappings are read as an Icon's fields)."""
+    if icons is None:
+        return None
+    return [i if isinstance(i, Icon) else Icon(**dict(i)) for i in icons]
+
+
+@attrs.define(slots=True)
+class ToolEntry:
+    """A registered tool: its handler, wire form, argument checks and output shape."""
+
+    fn: Callable[..., Any]
+    wire: dict[str, Any]
+    validator: ArgumentValidator
+    binder: ArgumentBinder | None
+    output: OutputShape | None
+    context: tuple[str, ...]
+    param_headers: dict[str, tuple[str, ...]]
+    quick: bool
+
+
+@attrs.define(slots=True)
+class ResourceEntry:
+    """A registered resource, or a template (then ``pattern`` matches its URIs)."""
+
+    fn: Callable[..., Any]
+    wire: dict[str, Any]
+    mime_type: str | None
+    context: tuple[str, ...]
+    pattern: re.Pattern[str] | None = None
+
+
+@attrs.define(slots=True)
+class PromptEntry:
+    """A registered prompt: its handler, wire form and argument names."""
+
+    fn: Callable[..., Any]
+    wire: dict[str, Any]
+    required: tuple[str, ...]
+    known: tuple[str, ...]
+    context: tuple[str, ...]
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """A regex matching URIs of an RFC 6570 level-1 template (``{var}`` parts)."""
+    parts: list[str] = []
+    last = 0
+    for match in _TEMPLATE_VAR.finditer(template):
+        parts.append(re.escape(template[last : match.start()]))
+        parts.append(f"(?P<{match.group(1)}>[^/?#]+)")
+        last = match.end()
+    parts.append(re.escape(template[last:]))
+    return re.compile("".join(parts))
+
+
+class Registry:
+    """What the server offers: tools, resources, prompts and completions, by
+    name (or URI), as registered through the decorators and ``add_*`` methods."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, ToolEntry] = {}
+        self._resources: dict[str, ResourceEntry] = {}
+        self._templates: dict[str, ResourceEntry] = {}
+        self._prompts: dict[str, PromptEntry] = {}
+        self._completions: dict[tuple[str, str], Callable[..., Any]] = {}
+        self._listeners: list[ChangeListener] = []
+        self._declared: set[str] = set()
+
+    # -- what the server declares ----------------------------------------------
+
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        """The ``ServerCapabilities`` object, from what is registered.
+
+        A kind is declared once something of it was registered (and stays
+        declared when the last one is removed, so ``list_changed`` keeps its
+        meaning); ``logging`` always.
+        """
+        caps: dict[str, Any] = {"logging": {}}
+        if "tools" in self._declared:
+            caps["tools"] = {"listChanged": True}
+        if "resources" in self._declared:
+            caps["resources"] = {"subscribe": True, "listChanged": True}
+        if "prompts" in self._declared:
+            caps["prompts"] = {"listChanged": True}
+        if self._completions:
+            caps["completions"] = {}
+        return caps
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        """Be told of registry changes and resource updates (the runtime listens)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: ChangeListener) -> None:
+        """Stop telling ``listener``."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _changed(self, kind: str) -> None:
+        self._declared.add(kind)
+        for listener in tuple(self._listeners):
+            listener("list_changed", kind)
+
+    def notify_list_changed(self, kind: str) -> None:
+        """Send ``notifications/<kind>/list_changed`` (``tools``, ``resources`` or
+        ``prompts``) to every client, e.g. when what a list returns depends on
+        state the server keeps elsewhere. Registering and removing send it too."""
+        if kind not in ("tools", "resources", "prompts"):
+            raise ValueError(f"no list_changed notification for {kind!r}")
+        self._changed(kind)
+
+    def notify_resource_updated(self, uri: str) -> None:
+        """Tell every client subscribed to ``uri`` that the resource changed."""
+        for listener in tuple(self._listeners):
+            listener("resource_updated", uri)
+
+    # -- tools -----------------------------------------------------------------
+
+    def tool(
+        self,
+        name: str | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        input_schema: dict[str, Any] | None = None,
+        output_schema: dict[str, Any] | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: Sequence[Icon | Mapping[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a tool. Its ``inputSchema`` comes from the function's
+        parameters and its ``outputSchema`` from the return annotation unless
+        given; a parameter annotated :class:`Context` receives the context."""
+
+        def register(fn: F) -> F:
+            self.add_tool(
+                fn,
+                name=name,
+                title=title,
+                description=description,
+                input_schema=input_schema,
+                output_schema=output_schema,
+                annotations=annotations,
+                icons=icons,
+                meta=meta,
+            )
+            return fn
+
+        return register
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        input_schema: dict[str, Any] | None = None,
+        output_schema: dict[str, Any] | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: Sequence[Icon | Mapping[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Register ``fn`` as a tool (see :meth:`tool`); replaces a tool of the same name."""
+        tool_name = name or fn.__name__
+        context = context_params(fn)
+        schema = input_schema if input_schema is not None else input_schema_for(fn, skip=is_context)
+        shape: OutputShape | None
+        if output_schema is not None:
+            shape = OutputShape(output_schema, wrapped=False)
+        else:
+            shape = output_schema_for(fn, unstructured=unstructured)
+        tool = Tool(
+            name=tool_name,
+            title=title,
+            description=description if description is not None else inspect.getdoc(fn),
+            input_schema=schema,
+            output_schema=shape.schema if shape is not None else None,
+            annotations=annotations,
+            icons=icon_list(icons),
+            meta=meta,
+        )
+        self._tools[tool_name] = ToolEntry(
+            fn=fn,
+            wire=to_wire(tool),
+            validator=compile_validator(schema),
+            binder=None if input_schema is not None else ArgumentBinder(fn, skip=is_context),
+            output=shape,
+            context=context,
+            param_headers=param_header_paths(schema),
+            quick=never_waits(fn),
+        )
+        self._changed("tools")
+
+    def remove_tool(self, name: str) -> None:
+        """Remove a tool (KeyError if there is none of that name)."""
+        del self._tools[name]
+        self._changed("tools")
+
+    # -- resources -------------------------------------------------------------
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        icons: Sequence[Icon | Mapping[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a resource, or a resource template when ``uri`` has
+        ``{name}`` parts (each becomes a keyword argument of the handler).
+
+        The handler returns ``str`` (text), ``bytes`` (a blob), resource
+        contents, a list of them, or a :class:`ReadResourceResult`.
+        """
+
+        def register(fn: F) -> F:
+            self.add_resource(
+                fn,
+                uri,
+                name=name,
+                title=title,
+                description=description,
+                mime_type=mime_type,
+                size=size,
+                icons=icons,
+                meta=meta,
+            )
+            return fn
+
+        return register
+
+    def add_resource(
+        self,
+        fn: Callable[..., Any],
+        uri: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        icons: Sequence[Icon | Mapping[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Register ``fn`` for ``uri`` (see :meth:`resource`)."""
+        context = context_params(fn)
+        doc = description if description is not None else inspect.getdoc(fn)
+        resource_name = name or fn.__name__
+        variables = _TEMPLATE_VAR.findall(uri)
+        if variables:
+            params = set(inspect.signature(fn).parameters) - set(context)
+            if set(variables) != params:
+                raise TypeError(
+                    f"{fn.__name__}: parameters {sorted(params)} must match the "
+                    f"template's variables {sorted(variables)}"
+                )
+            template = ResourceTemplate(
+                uri_template=uri,
+                name=resource_name,
+                title=title,
+                description=doc,
+                mime_type=mime_type,
+                icons=icon_list(icons),
+                meta=meta,
+            )
+            self._templates[uri] = ResourceEntry(
+                fn, to_wire(template), mime_type, context, _template_pattern(uri)
+            )
+        else:
+            resource = Resource(
+                uri=uri,
+                name=resource_name,
+                title=title,
+                description=doc,
+                mime_type=mime_type,
+                size=size,
+                icons=icon_list(icons),
+                meta=meta,
+            )
+            self._resources[uri] = ResourceEntry(fn, to_wire(resource), mime_type, context)
+        self._changed("resources")
+
+    def remove_resource(self, uri: str) -> None:
+        """Remove a resource or template (KeyError if there is none)."""
+        if uri in self._resources:
+            del self._resources[uri]
+        else:
+            del self._templates[uri]
+        self._changed("resources")
+
+    # -- prompts ---------------------------------------------------------------
+
+    def prompt(
+        self,
+        name: str | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        icons: Sequence[Icon | Mapping[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+        argument_descriptions: Mapping[str, str] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a prompt; its arguments are the function's (string) parameters,
+        required unless they have a default. The handler returns a string (one
+        user message), messages, or a :class:`GetPromptResult`."""
+
+        def register(fn: F) -> F:
+            self.add_prompt(
+                fn,
+                name=name,
+                title=title,
+                description=description,
+                icons=icons,
+                meta=meta,
+                argument_descriptions=argument_descriptions,
+            )
+            return fn
+
+        return register
+
+    def add_prompt(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        icons: Sequence[Icon | Mapping[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+        argument_descriptions: Mapping[str, str] | None = None,
+    ) -> None:
+        """Register ``fn`` as a prompt (see :meth:`prompt`)."""
+        context = context_params(fn)
+        arguments: list[PromptArgument] = []
+        required: list[str] = []
+        described = argument_descriptions or {}
+        for pname, parameter in inspect.signature(fn).parameters.items():
+            if pname in context:
+                continue
+            is_required = parameter.default is parameter.empty
+            if is_required:
+                required.append(pname)
+            arguments.append(
+                PromptArgument(name=pname, description=described.get(pname), required=is_required)
+            )
+        prompt_name = name or fn.__name__
+        prompt = Prompt(
+            name=prompt_name,
+            title=title,
+            description=description if description is not None else inspect.getdoc(fn),
+            arguments=arguments or None,
+            icons=icon_list(icons),
+            meta=meta,
+        )
+        self._prompts[prompt_name] = PromptEntry(
+            fn, to_wire(prompt), tuple(required), tuple(a.name for a in arguments), context
+        )
+        self._changed("prompts")
+
+    def remove_prompt(self, name: str) -> None:
+        """Remove a prompt (KeyError if there is none of that name)."""
+        del self._prompts[name]
+        self._changed("prompts")
+
+    # -- completion ------------------------------------------------------------
+
+    def completion(
+        self, *, prompt: str | None = None, resource_template: str | None = None
+    ) -> Callable[[F], F]:
+        """Register the completion handler of a prompt's arguments or a resource
+        template's variables: ``fn(argument, value, context_arguments)`` returns
+        a list of strings or a :class:`Completion`."""
+        if (prompt is None) == (resource_template is None):
+            raise TypeError("give exactly one of prompt= or resource_template=")
+        key = ("ref/prompt", prompt or "")
+        if resource_template is not None:
+            key = ("ref/resource", resource_template)
+
+        def register(fn: F) -> F:
+            self._completions[key] = fn
+            return fn
+
+        return register
+
+    # -- lookups ---------------------------------------------------------------
+
+    def has_tool(self, name: str) -> bool:
+        """Whether a tool of that name is registered."""
+        return name in self._tools
+
+    def has_prompt(self, name: str) -> bool:
+        """Whether a prompt of that name is registered."""
+        return name in self._prompts
+
+    def tool_param_headers(self, name: str) -> dict[str, tuple[str, ...]] | None:
+        """Tool ``name``'s ``x-mcp-header`` names and the argument paths they
+        mirror (``None`` if there is no such tool)."""
+        entry = self._tools.get(name)
+        return entry.param_headers if entry is not None else None
