@@ -3,9 +3,16 @@ and back-to-back (pipelined) requests, all answered in order on the same socket.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import h11
 import orjson
 import trio
+import trio.testing
+
+from scaled_mcp import MCPServer
+from scaled_mcp.runtime import H11Config, Runtime, RuntimeConfig, serve_h11
 
 from . import test_http
 from .test_front_robustness import serving
@@ -173,3 +180,48 @@ async def test_a_request_sent_byte_by_byte() -> None:
         session = await session_headers(port)
         answers, _ = await exchange(port, plain_post(PING, *session), 1, piece=1)
     assert answers == [(200, b'{"jsonrpc":"2.0","id":7,"result":{}}')]
+
+
+def _backlog(port: int) -> int:
+    """Connections the kernel holds for the listener on ``port``, not accepted yet
+    (the receive queue of a listening socket in ``/proc/net/tcp``)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, queues = fields[1], fields[3], fields[4]
+        if state == "0A" and int(local.rpartition(":")[2], 16) == port:
+            return int(queues.partition(":")[2], 16)
+    raise AssertionError(f"no listener on port {port}")
+
+
+async def test_connections_beyond_max_connections_stay_in_the_backlog() -> None:
+    """With ``max_connections`` served, the front does not accept more: the next
+    connections wait in the kernel's backlog, not in the node's memory."""
+    runtime = Runtime(MCPServer("limits"), config=RuntimeConfig(shutdown_grace=1))
+    stop = trio.Event()
+    async with runtime.run(), trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(
+                serve_h11,
+                runtime,
+                "127.0.0.1",
+                0,
+                config=H11Config(max_connections=1),
+                shutdown=stop,
+            )
+        )
+        port = int(listeners[0].socket.getsockname()[1])
+        first = await trio.open_tcp_stream("127.0.0.1", port)
+        await first.send_all(plain_post(PING))
+        with trio.fail_after(10):
+            assert (await first.receive_some(65536)).startswith(b"HTTP/1.1 ")
+        waiting = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(2)]
+        await trio.testing.wait_all_tasks_blocked()
+        assert _backlog(port) == 2  # connected by the kernel, not accepted by the node
+        await first.aclose()  # its slot frees: the next connection is accepted and served
+        await waiting[0].send_all(plain_post(PING))
+        with trio.fail_after(10):
+            assert (await waiting[0].receive_some(65536)).startswith(b"HTTP/1.1 ")
+        assert _backlog(port) == 1
+        for stream in waiting:
+            await stream.aclose()
+        stop.set()

@@ -14,10 +14,12 @@ here was h11's); the first request it declines -- anything unusual or invalid
 from __future__ import annotations
 
 import contextlib
+import enum
+import errno
 import functools
 import http
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Final
 
 import attrs
@@ -339,6 +341,19 @@ def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int:
     return 0
 
 
+class _Phase(enum.Enum):
+    """Where a connection is, for the watchdog's two timeouts."""
+
+    IDLE = "idle"  # between requests: keep_alive_timeout
+    READING = "reading"  # a request began and is not read whole: read_timeout
+    RUNNING = "running"  # the runtime answers: no limit of the front's
+
+
+_IDLE: Final = _Phase.IDLE
+_READING: Final = _Phase.READING
+_RUNNING: Final = _Phase.RUNNING
+
+
 class _Clock:
     """Where one connection is and since when, for the watchdog."""
 
@@ -350,16 +365,11 @@ class _Clock:
         self.since = trio.current_time()
 
 
-_IDLE: Final = 0
-_READING: Final = 1
-_RUNNING: Final = 2
-
-
 async def _watchdog(clocks: set[_Clock], config: H11Config) -> None:
     """Close connections idle past ``keep_alive_timeout`` or slower than
     ``read_timeout`` to send a request. One task for every connection: a
     request then costs two attribute writes instead of cancel-scope deadlines."""
-    limits = {_IDLE: config.keep_alive_timeout, _READING: config.read_timeout}
+    limits: dict[_Phase, float] = {_IDLE: config.keep_alive_timeout, _READING: config.read_timeout}
     while True:
         await trio.sleep(config.timeout_granularity)
         now = trio.current_time()
@@ -503,23 +513,17 @@ async def serve_h11(
     settings = config or H11Config()
     if listeners is None:
         listeners = await trio.open_tcp_listeners(port, host=host)
-    limiter = trio.CapacityLimiter(settings.max_connections)
     stop = shutdown if shutdown is not None else trio.Event()
-
     clocks: set[_Clock] = set()
-
-    async def handle(stream: trio.SocketStream) -> None:
-        async with limiter:
-            try:
-                await _serve_connection(runtime, stream, settings, clocks)
-            except Exception:
-                # A bug must cost one connection, never the node.
-                _log.exception("connection failed")
 
     async with trio.open_nursery() as connections:
         connections.start_soon(_watchdog, clocks, settings)
+        slots = trio.CapacityLimiter(settings.max_connections)
         async with trio.open_nursery() as acceptor:
-            acceptor.start_soon(_accept, handle, listeners, connections)
+            for listener in listeners:
+                acceptor.start_soon(
+                    _accept, runtime, listener, slots, connections, settings, clocks
+                )
             task_status.started(listeners)
             await stop.wait()
             acceptor.cancel_scope.cancel()
@@ -527,9 +531,56 @@ async def serve_h11(
         connections.cancel_scope.cancel()
 
 
+#: accept() errors that mean "out of a resource", not a broken listener: wait and retry.
+_ACCEPT_CAPACITY_ERRORS: Final = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+)
+_ACCEPT_RETRY_DELAY: Final = 0.1
+
+
 async def _accept(
-    handle: Callable[[trio.SocketStream], Awaitable[None]],
-    listeners: list[trio.SocketListener],
+    runtime: Runtime,
+    listener: trio.SocketListener,
+    slots: trio.CapacityLimiter,
     connections: trio.Nursery,
+    config: H11Config,
+    clocks: set[_Clock],
 ) -> None:
-    await trio.serve_listeners(handle, listeners, handler_nursery=connections)
+    """Accept connections on ``listener`` while a slot is free.
+
+    A slot is taken *before* ``accept()``: with ``max_connections`` served,
+    further connections wait in the kernel's listen backlog, not in memory.
+    """
+    while True:
+        slot = object()
+        await slots.acquire_on_behalf_of(slot)
+        try:
+            stream = await listener.accept()
+        except OSError as exc:
+            slots.release_on_behalf_of(slot)
+            if exc.errno not in _ACCEPT_CAPACITY_ERRORS:
+                raise
+            _log.warning("accept: %s; retrying in %.1f s", exc, _ACCEPT_RETRY_DELAY)
+            await trio.sleep(_ACCEPT_RETRY_DELAY)
+            continue
+        except BaseException:
+            slots.release_on_behalf_of(slot)
+            raise
+        connections.start_soon(_connection, runtime, stream, slots, slot, config, clocks)
+
+
+async def _connection(
+    runtime: Runtime,
+    stream: trio.SocketStream,
+    slots: trio.CapacityLimiter,
+    slot: object,
+    config: H11Config,
+    clocks: set[_Clock],
+) -> None:
+    try:
+        await _serve_connection(runtime, stream, config, clocks)
+    except Exception:
+        # A bug must cost one connection, never the node.
+        _log.exception("connection failed")
+    finally:
+        slots.release_on_behalf_of(slot)
