@@ -2,7 +2,8 @@
 
 :class:`HttpConfig` holds every setting with its default and checks them once;
 it answers the DNS rebinding checks of ``Host`` and ``Origin`` values, and owns
-the Host verdicts it has reached (a bounded cache).
+the caches of results that are pure functions of it (heads that passed the
+checks, Host verdicts), each bounded.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 import attrs
 
 from ._errors import LocalProtocolError
+from ._http_request import Headers, _HeaderView
 from ._versions import HANDSHAKE_VERSIONS, STATELESS_VERSIONS, SUPPORTED_VERSIONS
 
 __all__ = [
@@ -36,8 +38,56 @@ DEFAULT_MAX_BODY_SIZE: Final = 4 * 1024 * 1024
 
 #: How many distinct Host values :meth:`HttpConfig.host_allowed` remembers.
 _MAX_REMEMBERED_HOSTS: Final = 1024
+#: How many request heads that passed the checks a config remembers.
+_MAX_CHECKED_HEADS: Final = 1024
 
 _PORT = re.compile(r"[0-9]{1,5}")
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _BoundedCache(Generic[_K, _V]):
+    """Results of a pure function of the config that owns them, at most ``limit``.
+
+    ``entries`` is a plain dict: a look-up is one ``entries.get``. When full, the
+    cache either starts afresh (``clear_when_full``: what recurs now is what is
+    worth keeping) or keeps what it has and remembers nothing more (the values
+    seen first are the common ones, and a flood of new ones must not push them
+    out).
+    """
+
+    __slots__ = ("clear_when_full", "entries", "limit")
+
+    def __init__(self, limit: int, *, clear_when_full: bool) -> None:
+        self.entries: dict[_K, _V] = {}
+        self.limit = limit
+        self.clear_when_full = clear_when_full
+
+    def remember(self, key: _K, value: _V) -> None:
+        """Keep ``value`` for ``key``, within the limit."""
+        entries = self.entries
+        if len(entries) >= self.limit:
+            if not self.clear_when_full:
+                return
+            entries.clear()
+        entries[key] = value
+
+
+class _Route(enum.Enum):
+    """Which of the config's endpoints a request addresses."""
+
+    MCP = "mcp"
+    LEGACY_SSE = "legacy-sse"
+    LEGACY_MESSAGES = "legacy-messages"
+
+
+def _new_host_verdicts() -> _BoundedCache[str, bool]:
+    return _BoundedCache(_MAX_REMEMBERED_HOSTS, clear_when_full=False)
+
+
+def _new_checked_heads() -> _BoundedCache[tuple[str, str, Headers], tuple[_HeaderView, _Route]]:
+    return _BoundedCache(_MAX_CHECKED_HEADS, clear_when_full=True)
 
 
 class ResponseMode(enum.Enum):
@@ -180,9 +230,18 @@ class HttpConfig:
         init=False, default=None, repr=False, eq=False
     )
     _mcp_allow: str = attrs.field(init=False, default="", repr=False, eq=False)
-    _host_verdicts: dict[str, bool] = attrs.field(init=False, factory=dict, repr=False, eq=False)
+    #: ``Host`` values seen -> whether :meth:`host_allowed` lets them pass.
+    _host_verdicts: _BoundedCache[str, bool] = attrs.field(
+        init=False, factory=_new_host_verdicts, repr=False, eq=False
+    )
     _mcp_methods: frozenset[str] = attrs.field(
         init=False, default=frozenset(), repr=False, eq=False
+    )
+    #: Heads that passed the checks of the request head: ``(method, path, headers)``
+    #: -> the header view and the route. The checks are a pure function of these
+    #: and of the config, and a client sends the same head request after request.
+    _checked_heads: _BoundedCache[tuple[str, str, Headers], tuple[_HeaderView, _Route]] = (
+        attrs.field(init=False, factory=_new_checked_heads, repr=False, eq=False)
     )
 
     def __attrs_post_init__(self) -> None:
@@ -259,12 +318,11 @@ class HttpConfig:
         """Whether a ``Host`` header value passes DNS rebinding protection."""
         if self._hosts is None:
             return True
-        known = self._host_verdicts.get(host)
+        known = self._host_verdicts.entries.get(host)
         if known is not None:
             return known
         verdict = self._host_allowed(host)
-        if len(self._host_verdicts) < _MAX_REMEMBERED_HOSTS:
-            self._host_verdicts[host] = verdict
+        self._host_verdicts.remember(host, verdict)
         return verdict
 
     def _host_allowed(self, host: str) -> bool:

@@ -42,11 +42,10 @@ in the endpoints module.
 
 from __future__ import annotations
 
-import enum
 from typing import Final
 
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._http_config import HttpConfig, ResponseMode
+from ._http_config import HttpConfig, ResponseMode, _Route
 from ._http_decisions import (
     HttpDecision,
     NeedSession,
@@ -67,7 +66,6 @@ from ._http_request import (
     _DUPLICATE,
     _EVENT_STREAM,
     _JSON,
-    Headers,
     HttpRequest,
     _acceptable,
     _header_chars_ok,
@@ -78,12 +76,6 @@ from ._state import SessionPhase, SessionState
 from ._versions import Era, allows_batches
 
 __all__ = ["decide", "decide_with_session", "precheck"]
-
-
-class _Route(enum.Enum):
-    MCP = "mcp"
-    LEGACY_SSE = "legacy-sse"
-    LEGACY_MESSAGES = "legacy-messages"
 
 
 def _check_origin_and_host(view: _HeaderView, config: HttpConfig) -> None:
@@ -160,26 +152,17 @@ def _check_head(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> 
     return route
 
 
-#: Heads that passed :func:`_check_head`: ``(method, path, headers)`` -> the config
-#: that checked them, the view and the route. The checks are a pure function of
-#: these, and a client sends the same head request after request; bounded (emptied
-#: when full), like any cache here.
-_CHECKED: Final[dict[tuple[str, str, Headers], tuple[HttpConfig, _HeaderView, _Route]]] = {}
-_CHECKED_LIMIT: Final = 1024
-
-
 def _checked_head(request: HttpRequest, config: HttpConfig) -> tuple[_HeaderView, _Route]:
     """The header view and route of a head that passes :func:`_check_head`
-    (which raises :class:`_Stop` otherwise)."""
+    (which raises :class:`_Stop` otherwise); the config remembers the heads
+    that passed."""
     key = (request.method, request.path, request.headers)
-    hit = _CHECKED.get(key)
-    if hit is not None and hit[0] is config:
-        return hit[1], hit[2]
+    hit = config._checked_heads.entries.get(key)
+    if hit is not None:
+        return hit
     view = _HeaderView(request.headers)
     route = _check_head(request, view, config)
-    if len(_CHECKED) >= _CHECKED_LIMIT:
-        _CHECKED.clear()
-    _CHECKED[key] = (config, view, route)
+    config._checked_heads.remember(key, (view, route))
     return view, route
 
 
