@@ -43,6 +43,30 @@ from ._events import (
 from ._events import (
     SessionInitialized as SessionInitialized,
 )
+from ._http1 import (
+    DECLINE as DECLINE,
+)
+from ._http1 import (
+    LAST_CHUNK as LAST_CHUNK,
+)
+from ._http1 import (
+    Head as Head,
+)
+from ._http1 import (
+    HeadReader as HeadReader,
+)
+from ._http1 import (
+    chunk as chunk,
+)
+from ._http1 import (
+    header_block as header_block,
+)
+from ._http1 import (
+    read_head as read_head,
+)
+from ._http1 import (
+    response_head as response_head,
+)
 from ._http_config import (
     DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
 )
@@ -564,6 +588,7 @@ __all__ = [
     "ContentBlock",
     "CoreAnswer",
     "CreateMessageResult",
+    "DECLINE",
     "DEFAULT_ALLOWED_HOSTS",
     "DEFAULT_ALLOWED_ORIGINS",
     "DEFAULT_MAX_BODY_SIZE",
@@ -582,6 +607,8 @@ __all__ = [
     "EventId",
     "GetPromptResult",
     "HANDSHAKE_VERSIONS",
+    "Head",
+    "HeadReader",
     "Headers",
     "HttpConfig",
     "HttpDecision",
@@ -592,6 +619,7 @@ __all__ = [
     "Implementation",
     "InputRequest",
     "InputResponses",
+    "LAST_CHUNK",
     "LATEST_HANDSHAKE_VERSION",
     "LATEST_VERSION",
     "LEGACY_ENDPOINT_EVENT",
@@ -684,6 +712,7 @@ __all__ = [
     "allows_batches",
     "body_too_large",
     "check_protocol_version",
+    "chunk",
     "complete_result",
     "converter",
     "cors_headers",
@@ -704,6 +733,7 @@ __all__ = [
     "format_event_id",
     "from_wire",
     "has_elicitation",
+    "header_block",
     "input_required_result",
     "is_valid_session_id",
     "legacy_endpoint_url",
@@ -722,9 +752,11 @@ __all__ = [
     "precheck",
     "progress_notification",
     "progress_notification_for",
+    "read_head",
     "reject_for",
     "render_state_diagram",
     "require_client_capabilities",
+    "response_head",
     "response_start",
     "resume_point",
     "service_unavailable",
