@@ -12,39 +12,38 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scaled_mcp.protocol._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from scaled_mcp.protocol._http import (
-    DEFAULT_MAX_BODY_SIZE,
-    LEGACY_ENDPOINT_EVENT,
-    Headers,
-    HttpConfig,
+from scaled_mcp.protocol._http_config import DEFAULT_MAX_BODY_SIZE, HttpConfig, ResponseMode
+from scaled_mcp.protocol._http_decisions import (
     HttpDecision,
-    HttpRequest,
     NeedSession,
     OpenLegacyStream,
     OpenStream,
     Preflight,
     ProcessMessages,
     Reject,
-    ResponseMode,
     TerminateSession,
     body_too_large,
-    cors_headers,
-    decide,
-    decide_with_session,
-    decode_header_value,
-    is_valid_session_id,
-    legacy_endpoint_url,
-    param_header_paths,
-    precheck,
     reject_for,
-    response_start,
-    resume_point,
     service_unavailable,
-    status_for_error,
     stream_conflict,
     stream_expired,
-    validate_param_headers,
 )
+from scaled_mcp.protocol._http_params import param_header_paths, validate_param_headers
+from scaled_mcp.protocol._http_request import (
+    Headers,
+    HttpRequest,
+    decode_header_value,
+    is_valid_session_id,
+)
+from scaled_mcp.protocol._http_responses import (
+    LEGACY_ENDPOINT_EVENT,
+    cors_headers,
+    legacy_endpoint_url,
+    response_start,
+    resume_point,
+    status_for_error,
+)
+from scaled_mcp.protocol._http_routing import decide, decide_with_session, precheck
 from scaled_mcp.protocol._jsonrpc import Notification, Request, Response
 from scaled_mcp.protocol._state import SessionPhase, SessionState
 from scaled_mcp.protocol._versions import SUPPORTED_VERSIONS, Era
@@ -1523,8 +1522,30 @@ def test_a_checked_head_is_checked_again_under_another_config() -> None:
 
 
 def test_remembered_heads_are_bounded() -> None:
-    from scaled_mcp.protocol._http import _CHECKED, _CHECKED_LIMIT
-
-    for n in range(_CHECKED_LIMIT + 10):
+    heads = CONFIG._checked_heads
+    for n in range(heads.limit + 10):
         need(get(("mcp-session-id", f"sess-{n}")))
-    assert 0 < len(_CHECKED) <= _CHECKED_LIMIT
+    assert 0 < len(heads.entries) <= heads.limit
+
+
+def test_remembered_host_verdicts_are_bounded_and_keep_the_first() -> None:
+    config = HttpConfig()
+    verdicts = config._host_verdicts
+    assert config.host_allowed("localhost:8000")
+    for n in range(verdicts.limit + 10):
+        assert not config.host_allowed(f"evil-{n}.example")
+    assert len(verdicts.entries) == verdicts.limit
+    assert verdicts.entries["localhost:8000"] is True
+    assert config.host_allowed("localhost:8000")
+    assert not config.host_allowed("evil.example")
+
+
+def test_what_a_config_remembers_is_not_part_of_it() -> None:
+    used = HttpConfig()
+    assert isinstance(get(("mcp-session-id", "sess-1"), config=used), NeedSession)
+    assert used._checked_heads.entries and used._host_verdicts.entries
+    fresh = HttpConfig()
+    assert used == fresh
+    assert hash(used) == hash(fresh)
+    assert repr(used) == repr(fresh)
+    assert not fresh._checked_heads.entries

@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from scaled_mcp.protocol import HttpRequest
-from scaled_mcp.runtime._http1 import (
+from scaled_mcp.protocol._http1 import (
     DECLINE,
     LAST_CHUNK,
     Head,

@@ -46,104 +46,128 @@ from ._events import (
 from ._events import (
     SessionInitialized as SessionInitialized,
 )
-from ._http import (
+from ._http1 import (
+    DECLINE as DECLINE,
+)
+from ._http1 import (
+    LAST_CHUNK as LAST_CHUNK,
+)
+from ._http1 import (
+    Head as Head,
+)
+from ._http1 import (
+    HeadReader as HeadReader,
+)
+from ._http1 import (
+    chunk as chunk,
+)
+from ._http1 import (
+    header_block as header_block,
+)
+from ._http1 import (
+    read_head as read_head,
+)
+from ._http1 import (
+    response_head as response_head,
+)
+from ._http_config import (
     DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
 )
-from ._http import (
+from ._http_config import (
     DEFAULT_ALLOWED_ORIGINS as DEFAULT_ALLOWED_ORIGINS,
 )
-from ._http import (
+from ._http_config import (
     DEFAULT_MAX_BODY_SIZE as DEFAULT_MAX_BODY_SIZE,
 )
-from ._http import (
-    LEGACY_ENDPOINT_EVENT as LEGACY_ENDPOINT_EVENT,
-)
-from ._http import (
-    Headers as Headers,
-)
-from ._http import (
+from ._http_config import (
     HttpConfig as HttpConfig,
 )
-from ._http import (
-    HttpDecision as HttpDecision,
-)
-from ._http import (
-    HttpRequest as HttpRequest,
-)
-from ._http import (
-    NeedSession as NeedSession,
-)
-from ._http import (
-    OpenLegacyStream as OpenLegacyStream,
-)
-from ._http import (
-    OpenStream as OpenStream,
-)
-from ._http import (
-    Preflight as Preflight,
-)
-from ._http import (
-    ProcessMessages as ProcessMessages,
-)
-from ._http import (
-    Reject as Reject,
-)
-from ._http import (
+from ._http_config import (
     ResponseMode as ResponseMode,
 )
-from ._http import (
+from ._http_decisions import (
+    HttpDecision as HttpDecision,
+)
+from ._http_decisions import (
+    NeedSession as NeedSession,
+)
+from ._http_decisions import (
+    OpenLegacyStream as OpenLegacyStream,
+)
+from ._http_decisions import (
+    OpenStream as OpenStream,
+)
+from ._http_decisions import (
+    Preflight as Preflight,
+)
+from ._http_decisions import (
+    ProcessMessages as ProcessMessages,
+)
+from ._http_decisions import (
+    Reject as Reject,
+)
+from ._http_decisions import (
     TerminateSession as TerminateSession,
 )
-from ._http import (
+from ._http_decisions import (
     body_too_large as body_too_large,
 )
-from ._http import (
-    cors_headers as cors_headers,
-)
-from ._http import (
-    decide as decide,
-)
-from ._http import (
-    decide_with_session as decide_with_session,
-)
-from ._http import (
-    decode_header_value as decode_header_value,
-)
-from ._http import (
-    is_valid_session_id as is_valid_session_id,
-)
-from ._http import (
-    legacy_endpoint_url as legacy_endpoint_url,
-)
-from ._http import (
-    param_header_paths as param_header_paths,
-)
-from ._http import (
-    precheck as precheck,
-)
-from ._http import (
+from ._http_decisions import (
     reject_for as reject_for,
 )
-from ._http import (
-    response_start as response_start,
-)
-from ._http import (
-    resume_point as resume_point,
-)
-from ._http import (
+from ._http_decisions import (
     service_unavailable as service_unavailable,
 )
-from ._http import (
-    status_for_error as status_for_error,
-)
-from ._http import (
+from ._http_decisions import (
     stream_conflict as stream_conflict,
 )
-from ._http import (
+from ._http_decisions import (
     stream_expired as stream_expired,
 )
-from ._http import (
+from ._http_params import (
+    param_header_paths as param_header_paths,
+)
+from ._http_params import (
     validate_param_headers as validate_param_headers,
+)
+from ._http_request import (
+    Headers as Headers,
+)
+from ._http_request import (
+    HttpRequest as HttpRequest,
+)
+from ._http_request import (
+    decode_header_value as decode_header_value,
+)
+from ._http_request import (
+    is_valid_session_id as is_valid_session_id,
+)
+from ._http_responses import (
+    LEGACY_ENDPOINT_EVENT as LEGACY_ENDPOINT_EVENT,
+)
+from ._http_responses import (
+    cors_headers as cors_headers,
+)
+from ._http_responses import (
+    legacy_endpoint_url as legacy_endpoint_url,
+)
+from ._http_responses import (
+    response_start as response_start,
+)
+from ._http_responses import (
+    resume_point as resume_point,
+)
+from ._http_responses import (
+    status_for_error as status_for_error,
+)
+from ._http_routing import (
+    decide as decide,
+)
+from ._http_routing import (
+    decide_with_session as decide_with_session,
+)
+from ._http_routing import (
+    precheck as precheck,
 )
 from ._jsonrpc import (
     DecodedBody as DecodedBody,
@@ -567,6 +591,7 @@ __all__ = [
     "ContentBlock",
     "CoreAnswer",
     "CreateMessageResult",
+    "DECLINE",
     "DEFAULT_ALLOWED_HOSTS",
     "DEFAULT_ALLOWED_ORIGINS",
     "DEFAULT_MAX_BODY_SIZE",
@@ -585,6 +610,8 @@ __all__ = [
     "EventId",
     "GetPromptResult",
     "HANDSHAKE_VERSIONS",
+    "Head",
+    "HeadReader",
     "Headers",
     "HttpConfig",
     "HttpDecision",
@@ -595,6 +622,7 @@ __all__ = [
     "Implementation",
     "InputRequest",
     "InputResponses",
+    "LAST_CHUNK",
     "LATEST_HANDSHAKE_VERSION",
     "LATEST_VERSION",
     "LEGACY_ENDPOINT_EVENT",
@@ -687,6 +715,7 @@ __all__ = [
     "allows_batches",
     "body_too_large",
     "check_protocol_version",
+    "chunk",
     "complete_result",
     "converter",
     "cors_headers",
@@ -707,6 +736,7 @@ __all__ = [
     "format_event_id",
     "from_wire",
     "has_elicitation",
+    "header_block",
     "input_required_result",
     "is_valid_session_id",
     "legacy_endpoint_url",
@@ -725,10 +755,12 @@ __all__ = [
     "precheck",
     "progress_notification",
     "progress_notification_for",
+    "read_head",
     "reject_for",
     "render_state_diagram",
     "require_client_capabilities",
     "resource_not_found_code",
+    "response_head",
     "response_start",
     "resume_point",
     "service_unavailable",

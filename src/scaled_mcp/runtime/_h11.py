@@ -5,10 +5,10 @@ writes the answer and goes on with the next request of the keep-alive
 connection. The body is read whole, within the runtime's body limit (a larger
 ``Content-Length`` is refused before reading).
 
-Requests of the plain shape every MCP client sends are framed by
-:mod:`._http1` (a strict parser, no event machine: most of a request's cost
-here was h11's); the first request it declines -- anything unusual or invalid
--- hands the connection to h11 from that request on.
+Requests of the plain shape every MCP client sends are framed by the core's
+:mod:`scaled_mcp.protocol._http1` (a strict parser, no event machine: most of a
+request's cost here was h11's); the first request it declines -- anything
+unusual or invalid -- hands the connection to h11 from that request on.
 """
 
 from __future__ import annotations
@@ -26,17 +26,20 @@ import attrs
 import h11
 import trio
 
-from ..protocol import Headers, HttpRequest, body_too_large, precheck
-from ._front import ClientGone
-from ._http1 import (
+from ..protocol import (
     DECLINE,
     LAST_CHUNK,
     Head,
+    Headers,
     HeadReader,
+    HttpRequest,
+    body_too_large,
     chunk,
     header_block,
+    precheck,
     response_head,
 )
+from ._front import ClientGone
 from ._runtime import Runtime
 
 __all__ = ["H11Config", "serve_h11"]
