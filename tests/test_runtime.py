@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,10 +10,10 @@ import pytest
 import trio
 
 from scaled_mcp import Context, MCPServer, ToolError
-from scaled_mcp.runtime import Runtime, RuntimeConfig, serve_h11
-from scaled_mcp_hypercorn import serve as serve_hypercorn
+from scaled_mcp.runtime import Runtime, RuntimeConfig
 
-from .http_client import HttpClient, McpHttp, stateless_headers, stateless_meta
+from .helpers import FRONTS, INITIALIZED, initialize_request, start_front, stateless_meta, text_of
+from .http_client import HttpClient, McpHttp, stateless_headers
 
 
 class Probe:
@@ -109,20 +108,7 @@ def probe() -> Probe:
     return Probe()
 
 
-async def start_front(front: str, runtime: Runtime, stop: trio.Event, nursery: trio.Nursery) -> int:
-    """Serve ``runtime`` on a free port with ``front``; the port."""
-    if front == "h11":
-        listeners = await nursery.start(
-            functools.partial(serve_h11, runtime, "127.0.0.1", 0, shutdown=stop)
-        )
-        return int(listeners[0].socket.getsockname()[1])
-    bound = await nursery.start(
-        functools.partial(serve_hypercorn, runtime, ["127.0.0.1:0"], shutdown=stop)
-    )
-    return int(bound[0].rpartition(":")[2])
-
-
-@pytest.fixture(params=["h11", "hypercorn"])
+@pytest.fixture(params=FRONTS)
 async def node(
     probe: Probe, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[McpHttp, Runtime]]:
@@ -135,10 +121,6 @@ async def node(
         port = await start_front(request.param, runtime, stop, nursery)
         yield McpHttp(HttpClient("127.0.0.1", port)), runtime
         stop.set()
-
-
-def text_of(result: dict[str, Any]) -> str:
-    return str(result["content"][0]["text"])
 
 
 # -- the handshake era --------------------------------------------------------------
@@ -332,23 +314,13 @@ async def test_the_2024_11_05_http_sse_transport(node: tuple[McpHttp, Runtime]) 
         assert endpoint is not None and endpoint.event == "endpoint"
         url = endpoint.data
         assert url.startswith("/messages?sessionId=")
-        initialize = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2024-11-05",
-                "capabilities": {},
-                "clientInfo": {"name": "old", "version": "1"},
-            },
-        }
+        initialize = initialize_request("2024-11-05")
         headers = {"content-type": "application/json"}
         posted = await mcp.client.request("POST", url, headers, orjson.dumps(initialize))
         assert posted.status == 202
         answer = await events.next_message()
         assert answer is not None and answer["result"]["protocolVersion"] == "2024-11-05"
-        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        await mcp.client.request("POST", url, headers, orjson.dumps(initialized))
+        await mcp.client.request("POST", url, headers, orjson.dumps(INITIALIZED))
         call = {
             "jsonrpc": "2.0",
             "id": 2,
@@ -497,7 +469,7 @@ async def test_garbage_and_oversized_requests_get_errors_and_the_node_lives_on(
     assert result["serverInfo"]["name"] == "runtime-tests"
 
 
-@pytest.mark.parametrize("front", ["h11", "hypercorn"])
+@pytest.mark.parametrize("front", FRONTS)
 async def test_shutdown_lets_running_calls_finish(probe: Probe, front: str) -> None:
     runtime = Runtime(make_app(probe), config=RuntimeConfig(shutdown_grace=5))
     stop = trio.Event()
