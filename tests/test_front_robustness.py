@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,17 +71,29 @@ def raw_requests(draw: st.DrawFn) -> bytes:
 
 
 async def send_raw(port: int, raw: bytes) -> bytes:
+    """Send ``raw`` on a fresh connection; what comes back up to the end of the status
+    line, or until the node closes the connection or waits for more bytes.
+
+    The node runs in this process and answers over loopback: once every task is
+    blocked, it has done all it will do with ``raw``.
+    """
     stream = await trio.open_tcp_stream("127.0.0.1", port)
-    received = b""
+    received = bytearray()
+
+    async def read() -> None:
+        while b"\r\n" not in received:
+            data = await stream.receive_some(65536)
+            if not data:
+                return
+            received.extend(data)
+
     async with stream:
         await stream.send_all(raw)
-        with trio.move_on_after(0.15):
-            while True:
-                data = await stream.receive_some(65536)
-                if not data:
-                    break
-                received += data
-    return received
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+    return bytes(received)
 
 
 @pytest.mark.parametrize("front", FRONTS)

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 import trio
+import trio.testing
 
 from scaled_mcp import Context, MCPServer, ToolError
 from scaled_mcp.runtime import Runtime, RuntimeConfig
@@ -22,6 +23,8 @@ class Probe:
     def __init__(self) -> None:
         self.cancelled = trio.Event()
         self.started = trio.Event()
+        #: Set by a test to let ``held`` and ``reconnect`` go on.
+        self.release = trio.Event()
         self.finished = 0
 
 
@@ -69,10 +72,11 @@ def make_app(probe: Probe) -> MCPServer:
             probe.cancelled.set()
 
     @app.tool()
-    async def slow(seconds: float) -> str:
-        await trio.sleep(seconds)
+    async def held() -> str:
+        probe.started.set()
+        await probe.release.wait()
         probe.finished += 1
-        return "slept"
+        return "released"
 
     @app.tool()
     async def broken() -> str:
@@ -85,7 +89,7 @@ def make_app(probe: Probe) -> MCPServer:
     @app.tool()
     async def reconnect(ctx: Context) -> str:
         await ctx.close_sse_stream()
-        await trio.sleep(0.2)
+        await probe.release.wait()
         return "after the break"
 
     @app.tool()
@@ -264,7 +268,9 @@ async def test_the_get_stream_carries_list_changes_and_subscribed_updates(
         # One GET stream per session.
         second = await mcp.client.request("GET", "/mcp", mcp.headers())
         assert second.status == 409
-        await trio.sleep(0.05)  # let the stream subscribe to broadcasts
+        # The stream subscribes to broadcasts after its priming event: once every
+        # task waits, it has.
+        await trio.testing.wait_all_tasks_blocked()
         runtime.app.notify_resource_updated("test://other")  # not subscribed: not sent
         runtime.app.notify_resource_updated("test://watched")
         runtime.app.remove_tool("echo")
@@ -278,7 +284,9 @@ async def test_the_get_stream_carries_list_changes_and_subscribed_updates(
     assert second_message == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
 
 
-async def test_a_closed_stream_resumes_with_last_event_id(node: tuple[McpHttp, Runtime]) -> None:
+async def test_a_closed_stream_resumes_with_last_event_id(
+    node: tuple[McpHttp, Runtime], probe: Probe
+) -> None:
     mcp, _ = node
     await mcp.initialize()
     request = {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "reconnect"}}
@@ -289,6 +297,7 @@ async def test_a_closed_stream_resumes_with_last_event_id(node: tuple[McpHttp, R
     headers = mcp.headers(last_event_id=str(priming.id))
     async with mcp.client.stream("GET", "/mcp", headers) as resumed:
         assert resumed.status == 200
+        probe.release.set()  # the result comes while the client listens again
         message = await resumed.next_message()
         assert message is not None and text_of(message["result"]) == "after the break"
         assert await resumed.next_event() is None  # the stream is complete
@@ -437,8 +446,9 @@ async def test_listen_streams_receive_list_changes(node: tuple[McpHttp, Runtime]
     ) as events:
         ack = await events.next_message()
         assert ack is not None and ack["method"] == "notifications/subscriptions/acknowledged"
-        await trio.sleep(0.05)
-        runtime.app.remove_tool("slow")
+        # The listen stream subscribes after its acknowledgement.
+        await trio.testing.wait_all_tasks_blocked()
+        runtime.app.remove_tool("held")
         changed = await events.next_message()
     assert changed is not None and changed["method"] == "notifications/tools/list_changed"
 
@@ -479,12 +489,16 @@ async def test_shutdown_lets_running_calls_finish(probe: Probe, front: str) -> N
         await mcp.initialize()
 
         async def call() -> None:
-            replies.append(
-                await mcp.call(1, "tools/call", {"name": "slow", "arguments": {"seconds": 0.3}})
-            )
+            replies.append(await mcp.call(1, "tools/call", {"name": "held"}))
 
         nursery.start_soon(call)
-        await trio.sleep(0.1)
+        with trio.fail_after(5):
+            await probe.started.wait()
         stop.set()
+        # The front stops accepting and the node drains; the call is still running.
+        await trio.testing.wait_all_tasks_blocked()
+        assert runtime.closing
+        assert probe.finished == 0
+        probe.release.set()
     assert probe.finished == 1
-    assert text_of(replies[0].json()["result"]) == "slept"
+    assert text_of(replies[0].json()["result"]) == "released"
