@@ -1,5 +1,5 @@
 """What the tests share: the messages a client opens with, a context for calling an
-app directly, and a node serving on a front.
+app directly, the app the runtime tests serve, and a node serving on a front.
 
 No test module imports another; what two of them need lives here (or, for a
 client on a real socket, in ``http_client``).
@@ -15,7 +15,7 @@ from typing import Any, Final
 import orjson
 import trio
 
-from scaled_mcp import Context, McpError, MCPServer
+from scaled_mcp import Context, McpError, MCPServer, ToolError
 from scaled_mcp.protocol import Era, InputRequest, RequestId
 from scaled_mcp.runtime import Runtime, RuntimeConfig, serve_h11
 from scaled_mcp_hypercorn import serve as serve_hypercorn
@@ -107,6 +107,105 @@ class BareExchange:
 def ctx() -> Context:
     """A context for ``app.handle(...)`` called with no transport around it."""
     return Context(BareExchange())
+
+
+# -- the app the runtime tests serve ----------------------------------------------------
+
+
+class Probe:
+    """What the tools of :func:`make_app` saw, for the tests to check."""
+
+    def __init__(self) -> None:
+        self.cancelled = trio.Event()
+        self.started = trio.Event()
+        #: Set by a test to let ``held`` and ``reconnect`` go on.
+        self.release = trio.Event()
+        self.finished = 0
+
+
+def make_app(probe: Probe) -> MCPServer:
+    """The app the runtime tests serve, on any transport; its tools report to ``probe``."""
+    app = MCPServer("runtime-tests", "1.0.0")
+
+    @app.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    @app.tool()
+    async def steps(ctx: Context, count: int = 3) -> str:
+        for step in range(1, count + 1):
+            await ctx.report_progress(step, count)
+            await ctx.info(f"step {step}")
+        return "done"
+
+    @app.tool()
+    async def ask_model(ctx: Context, prompt: str) -> str:
+        result = await ctx.sample([prompt], max_tokens=10)
+        return f"model said: {getattr(result.content, 'text', None)}"
+
+    @app.tool()
+    async def ask_user(ctx: Context) -> str:
+        result = await ctx.elicit(
+            "Name?", {"type": "object", "properties": {"name": {"type": "string"}}}
+        )
+        return f"{result.action}: {(result.content or {}).get('name')}"
+
+    @app.tool()
+    async def block(ctx: Context) -> str:
+        probe.started.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            probe.cancelled.set()
+
+    @app.tool()
+    async def stream_then_block(ctx: Context) -> str:
+        await ctx.report_progress(1, 2)
+        probe.started.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            probe.cancelled.set()
+
+    @app.tool()
+    async def held() -> str:
+        probe.started.set()
+        await probe.release.wait()
+        probe.finished += 1
+        return "released"
+
+    @app.tool()
+    async def nap(seconds: float) -> str:
+        await trio.sleep(seconds)
+        return f"slept {seconds:g}"
+
+    @app.tool()
+    async def broken() -> str:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    @app.tool()
+    async def refuse() -> str:
+        raise ToolError("not today")
+
+    @app.tool()
+    async def reconnect(ctx: Context) -> str:
+        await ctx.close_sse_stream()
+        await probe.release.wait()
+        return "after the break"
+
+    @app.tool()
+    def blocking_sync(text: str) -> str:
+        return text.upper()
+
+    @app.resource("test://watched", mime_type="text/plain")
+    async def watched() -> str:
+        return "now"
+
+    @app.resource("test://broken")
+    async def broken_resource() -> str:
+        raise RuntimeError("boom")
+
+    return app
 
 
 # -- a node on a front ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The runtime through the direct h11 front, on real sockets: both eras, every stream kind."""
+"""The runtime through both HTTP fronts, on real sockets: both eras, every stream kind."""
 
 from __future__ import annotations
 
@@ -10,101 +10,19 @@ import pytest
 import trio
 import trio.testing
 
-from scaled_mcp import Context, MCPServer, ToolError
 from scaled_mcp.runtime import Runtime, RuntimeConfig
 
-from .helpers import FRONTS, INITIALIZED, initialize_request, start_front, stateless_meta, text_of
+from .helpers import (
+    FRONTS,
+    INITIALIZED,
+    Probe,
+    initialize_request,
+    make_app,
+    start_front,
+    stateless_meta,
+    text_of,
+)
 from .http_client import HttpClient, McpHttp, stateless_headers
-
-
-class Probe:
-    """What the test tools saw, for the tests to check."""
-
-    def __init__(self) -> None:
-        self.cancelled = trio.Event()
-        self.started = trio.Event()
-        #: Set by a test to let ``held`` and ``reconnect`` go on.
-        self.release = trio.Event()
-        self.finished = 0
-
-
-def make_app(probe: Probe) -> MCPServer:
-    app = MCPServer("runtime-tests", "1.0.0")
-
-    @app.tool()
-    async def echo(text: str) -> str:
-        return text
-
-    @app.tool()
-    async def steps(ctx: Context, count: int = 3) -> str:
-        for step in range(1, count + 1):
-            await ctx.report_progress(step, count)
-            await ctx.info(f"step {step}")
-        return "done"
-
-    @app.tool()
-    async def ask_model(ctx: Context, prompt: str) -> str:
-        result = await ctx.sample([prompt], max_tokens=10)
-        return f"model said: {getattr(result.content, 'text', None)}"
-
-    @app.tool()
-    async def ask_user(ctx: Context) -> str:
-        result = await ctx.elicit(
-            "Name?", {"type": "object", "properties": {"name": {"type": "string"}}}
-        )
-        return f"{result.action}: {(result.content or {}).get('name')}"
-
-    @app.tool()
-    async def block(ctx: Context) -> str:
-        probe.started.set()
-        try:
-            await trio.sleep_forever()
-        finally:
-            probe.cancelled.set()
-
-    @app.tool()
-    async def stream_then_block(ctx: Context) -> str:
-        await ctx.report_progress(1, 2)
-        probe.started.set()
-        try:
-            await trio.sleep_forever()
-        finally:
-            probe.cancelled.set()
-
-    @app.tool()
-    async def held() -> str:
-        probe.started.set()
-        await probe.release.wait()
-        probe.finished += 1
-        return "released"
-
-    @app.tool()
-    async def broken() -> str:
-        raise RuntimeError("secret internals /etc/passwd")
-
-    @app.tool()
-    async def refuse() -> str:
-        raise ToolError("not today")
-
-    @app.tool()
-    async def reconnect(ctx: Context) -> str:
-        await ctx.close_sse_stream()
-        await probe.release.wait()
-        return "after the break"
-
-    @app.tool()
-    def blocking_sync(text: str) -> str:
-        return text.upper()
-
-    @app.resource("test://watched", mime_type="text/plain")
-    async def watched() -> str:
-        return "now"
-
-    @app.resource("test://broken")
-    async def broken_resource() -> str:
-        raise RuntimeError("boom")
-
-    return app
 
 
 @pytest.fixture

@@ -17,66 +17,24 @@ import pytest
 import trio
 import trio.testing
 
-from scaled_mcp import Context, MCPServer
+from scaled_mcp import MCPServer
 from scaled_mcp.runtime import Runtime, RuntimeConfig, serve_stdio
 
-from .helpers import INITIALIZED, initialize_request, lines, stateless_meta, text_of
+from .helpers import (
+    INITIALIZED,
+    Probe,
+    initialize_request,
+    lines,
+    make_app,
+    stateless_meta,
+    text_of,
+)
 from .spec import validate
 
 #: The longest line serve_stdio reads (4 MiB); a longer one is refused.
 LINE_LIMIT: Final = 4 * 1024 * 1024
 #: How long (on the autojump clock) a test waits for a line before failing.
 ANSWER_WITHIN: Final = 60.0
-
-
-class Probe:
-    """What the test tools saw, for the tests to check."""
-
-    def __init__(self) -> None:
-        self.started = trio.Event()
-        self.cancelled = trio.Event()
-
-
-def make_app(probe: Probe) -> MCPServer:
-    app = MCPServer("stdio-tests", "1.0.0")
-
-    @app.tool()
-    async def echo(text: str) -> str:
-        return text
-
-    @app.tool()
-    async def steps(ctx: Context, count: int = 2) -> str:
-        for step in range(1, count + 1):
-            await ctx.report_progress(step, count)
-            await ctx.info(f"step {step}")
-        return "done"
-
-    @app.tool()
-    async def ask_model(ctx: Context, prompt: str) -> str:
-        result = await ctx.sample([prompt], max_tokens=10)
-        return f"model said: {getattr(result.content, 'text', None)}"
-
-    @app.tool()
-    async def ask_user(ctx: Context) -> str:
-        result = await ctx.elicit(
-            "Name?", {"type": "object", "properties": {"name": {"type": "string"}}}
-        )
-        return f"{result.action}: {(result.content or {}).get('name')}"
-
-    @app.tool()
-    async def block() -> str:
-        probe.started.set()
-        try:
-            await trio.sleep_forever()
-        finally:
-            probe.cancelled.set()
-
-    @app.tool()
-    async def nap(seconds: float) -> str:
-        await trio.sleep(seconds)
-        return f"slept {seconds:g}"
-
-    return app
 
 
 @pytest.fixture
@@ -205,7 +163,7 @@ async def test_initialize_initialized_and_a_tool_call_are_answered_a_line_each(
         validate("2025-11-25", "JSONRPCResultResponse", init)
         validate("2025-11-25", "InitializeResult", init["result"])
         assert init["id"] == 1
-        assert init["result"]["serverInfo"]["name"] == "stdio-tests"
+        assert init["result"]["serverInfo"]["name"] == "runtime-tests"
         # The notification gets no answer: the next line is the call's.
         await client.send(INITIALIZED)
         await client.send(call(2, "echo", {"text": "héllo"}))
