@@ -17,6 +17,8 @@ import trio
 
 from scaled_mcp.protocol import ServerSentEvent, SSEDecoder
 
+from .helpers import INITIALIZED, initialize_request
+
 JSON_AND_SSE = "application/json, text/event-stream"
 
 
@@ -181,23 +183,12 @@ class McpHttp:
     async def initialize(
         self, version: str = "2025-11-25", capabilities: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        reply = await self.post(
-            {
-                "jsonrpc": "2.0",
-                "id": 0,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": version,
-                    "capabilities": capabilities or {},
-                    "clientInfo": {"name": "tests", "version": "1"},
-                },
-            }
-        )
+        reply = await self.post(initialize_request(version, capabilities, request_id=0))
         assert reply.status == 200, reply
         self.session_id = reply.headers["mcp-session-id"]
         result: dict[str, Any] = reply.json()["result"]
         self.protocol_version = result["protocolVersion"]
-        ack = await self.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        ack = await self.post(INITIALIZED)
         assert ack.status == 202, ack
         return result
 
@@ -208,17 +199,6 @@ class McpHttp:
         if params is not None:
             message["params"] = params
         return await self.post(message)
-
-
-def stateless_meta(capabilities: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:
-    """The ``_meta`` envelope of a 2026-07-28 request."""
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": capabilities or {},
-        "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "1"},
-    }
-    meta.update(more)
-    return meta
 
 
 def stateless_headers(method: str, name: str | None = None) -> dict[str, str]:

@@ -11,6 +11,8 @@ import pytest
 
 from scaled_mcp.cli import TargetError, load_target
 
+from .helpers import INITIALIZED, initialize_request, lines, stateless_meta, text_of
+
 ROOT = Path(__file__).resolve().parent.parent
 EVERYTHING = str(ROOT / "examples" / "everything.py")
 
@@ -66,24 +68,11 @@ def test_targets_load_by_path_name_or_module(tmp_path: Path) -> None:
         load_target(str(failing))
 
 
-def lines(*messages: object) -> bytes:
-    return b"".join(orjson.dumps(m) + b"\n" for m in messages)
-
-
 def test_stdio_serves_one_session_until_stdin_ends() -> None:
     stdin = (
         lines(
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "stdio-test", "version": "1"},
-                },
-            },
-            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            initialize_request("2025-06-18"),
+            INITIALIZED,
             {
                 "jsonrpc": "2.0",
                 "id": 2,
@@ -99,18 +88,14 @@ def test_stdio_serves_one_session_until_stdin_ends() -> None:
     replies = [orjson.loads(line) for line in result.stdout.splitlines()]
     by_id = {reply.get("id"): reply for reply in replies}
     assert by_id[1]["result"]["protocolVersion"] == "2025-06-18"
-    assert by_id[2]["result"]["content"][0]["text"] == "This is a simple text response for testing."
+    assert text_of(by_id[2]["result"]) == "This is a simple text response for testing."
     assert by_id[3]["error"]["code"] == -32601
     assert by_id[None]["error"]["code"] == -32700
     assert len(replies) == 4
 
 
 def test_stdio_serves_the_stateless_wire_too() -> None:
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
-        "io.modelcontextprotocol/clientInfo": {"name": "stdio-test", "version": "1"},
-    }
+    meta = stateless_meta({"elicitation": {"form": {}}})
     stdin = lines(
         {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}},
         {
@@ -136,7 +121,7 @@ def test_stdio_serves_the_stateless_wire_too() -> None:
     by_id = {reply.get("id"): reply for reply in map(orjson.loads, result.stdout.splitlines())}
     assert "2026-07-28" in by_id[1]["result"]["supportedVersions"]
     assert by_id[2]["result"]["resultType"] == "complete"
-    assert by_id[2]["result"]["content"][0]["text"] == "This is a simple text response for testing."
+    assert text_of(by_id[2]["result"]) == "This is a simple text response for testing."
     assert by_id[3]["result"]["resultType"] == "input_required"
     assert "user_name" in by_id[3]["result"]["inputRequests"]
     assert by_id[4]["error"]["code"] == -32602  # a handshake initialize, malformed

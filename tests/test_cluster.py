@@ -16,6 +16,7 @@ import trio
 
 from .cluster import Node, Redis, nginx, nodes, redis_cluster, redis_server, stop, workers
 from .conformance import HARNESS, run_harness
+from .helpers import initialize_request, text_of
 from .http_client import HttpClient, McpHttp
 
 APP = "tests/cluster_app.py"
@@ -106,7 +107,7 @@ async def test_a_sampling_answer_posted_to_another_node_reaches_the_handler(
         }
         assert (await on(b, first).post(answer)).status == 202
         final = await events.next_message(wait=10)
-    assert final is not None and final["result"]["content"][0]["text"] == "model said: hello"
+    assert final is not None and text_of(final["result"]) == "model said: hello"
 
 
 async def test_an_elicitation_answer_posted_to_another_node_reaches_the_handler(
@@ -126,7 +127,7 @@ async def test_an_elicitation_answer_posted_to_another_node_reaches_the_handler(
         for target in (b, proxy):  # directly to another node, then once more through the proxy
             assert (await on(target, first).post(answer)).status == 202
         final = await events.next_message(wait=10)
-    assert final is not None and final["result"]["content"][0]["text"] == "accept: Ada"
+    assert final is not None and text_of(final["result"]) == "accept: Ada"
 
 
 async def test_a_cancellation_sent_to_another_node_stops_the_work(
@@ -280,7 +281,7 @@ async def test_redis_down_gives_503_and_service_returns(tmp_path: Path) -> None:
                     n, "tools/call", {"name": "echo", "arguments": {"text": "l"}}
                 )
                 if reply.status == 200:
-                    assert reply.json()["result"]["content"][0]["text"] == "l"
+                    assert text_of(reply.json()["result"]) == "l"
                 else:
                     assert reply.json()["error"]["code"] == -32603
                 statuses.append(reply.status)
@@ -296,18 +297,7 @@ async def test_redis_down_gives_503_and_service_returns(tmp_path: Path) -> None:
         assert down.status == 503
         assert down.json()["error"]["code"] == -32603
         fresh = client(a.port)
-        refused = await fresh.post(
-            {
-                "jsonrpc": "2.0",
-                "id": 0,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "t", "version": "1"},
-                },
-            }
-        )
+        refused = await fresh.post(initialize_request(request_id=0))
         assert refused.status == 503
         server.start()
         with trio.fail_after(15):
@@ -318,7 +308,7 @@ async def test_redis_down_gives_503_and_service_returns(tmp_path: Path) -> None:
                 except AssertionError:
                     await trio.sleep(0.5)
         reply = await fresh.call(3, "tools/call", {"name": "echo", "arguments": {"text": "back"}})
-        assert reply.json()["result"]["content"][0]["text"] == "back"
+        assert text_of(reply.json()["result"]) == "back"
         assert a.process.poll() is None  # the node never went down
 
 
@@ -344,7 +334,7 @@ async def test_worker_processes_share_a_port_through_redis(redis: Redis) -> None
                 assert (await mcp.post(answer)).status == 202
                 final = await events.next_message(wait=10)
             # The answer found its worker, whichever took the POST.
-            assert final is not None and final["result"]["content"][0]["text"] == "model said: ok"
+            assert final is not None and text_of(final["result"]) == "model said: ok"
         assert all(name.rstrip("01").endswith("w") for name in seen)
 
 
@@ -370,7 +360,7 @@ async def test_nodes_share_a_redis_cluster(tmp_path: Path) -> None:
             }
             assert (await on(b, first).post(answer)).status == 202
             final = await events.next_message(wait=10)
-        assert final is not None and final["result"]["content"][0]["text"] == "model said: yes"
+        assert final is not None and text_of(final["result"]) == "model said: yes"
         async with on(b, first).post_stream(call(3, "chatty")) as events:
             levels = []
             while (message := await events.next_message()) is not None:

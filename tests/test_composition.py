@@ -43,7 +43,9 @@ from scaled_mcp.protocol import (
     format_event_id,
     response_start,
 )
-from tests.spec import validate
+
+from .helpers import INITIALIZED, initialize_request
+from .spec import validate
 
 SERVER_INFO = {"name": "composed", "version": "1.0"}
 CAPABILITIES: dict[str, Any] = {"tools": {}}
@@ -166,16 +168,7 @@ def test_a_handshake_session_over_streamable_http() -> None:
     server = ComposedServer()
     status, headers, body = _post(
         server,
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "c", "version": "1"},
-            },
-        },
+        initialize_request(),
     )
     assert status == 200
     session_id = headers["mcp-session-id"]
@@ -185,9 +178,7 @@ def test_a_handshake_session_over_streamable_http() -> None:
 
     session = ("mcp-session-id", session_id)
     version = ("mcp-protocol-version", "2025-11-25")
-    notified = _post(
-        server, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session, version
-    )
+    notified = _post(server, INITIALIZED, session, version)
     assert notified[0] == 202
 
     status, headers, body = _post(

@@ -11,7 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.spec import validate
+from scaled_mcp.cli import load_target
+
+from .helpers import INITIALIZED, ctx, initialize_request
+from .spec import validate
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 CUSTOM_TRANSPORT = EXAMPLES / "custom_transport.py"
@@ -60,18 +63,7 @@ def test_the_example_is_under_100_lines() -> None:
 
 
 def test_custom_transport_session(client: LineClient) -> None:
-    init = client.exchange(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "test", "version": "1"},
-            },
-        }
-    )
+    init = client.exchange(initialize_request("2025-06-18"))
     assert init["id"] == 1
     assert init["result"]["protocolVersion"] == "2025-06-18"
     assert "tools" in init["result"]["capabilities"]
@@ -79,7 +71,7 @@ def test_custom_transport_session(client: LineClient) -> None:
     validate("2025-06-18", "InitializeResult", init["result"])
 
     # A notification gets no answer: the next line read is the ping's.
-    client.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    client.send(INITIALIZED)
     assert client.exchange({"jsonrpc": "2.0", "id": "p", "method": "ping"}) == {
         "jsonrpc": "2.0",
         "id": "p",
@@ -138,10 +130,6 @@ def test_custom_transport_refuses_work_before_initialize(client: LineClient) -> 
 
 
 async def test_the_readme_server_example_works(tmp_path: Path) -> None:
-    from scaled_mcp.cli import load_target
-
-    from .test_server_app import ctx
-
     readme = (EXAMPLES.parent / "README.md").read_text()
     source = readme.split("```python\n# app.py\n", 1)[1].split("```", 1)[0]
     (tmp_path / "app.py").write_text(source)

@@ -7,19 +7,15 @@ fronts; after each, the node must still answer a proper ``initialize``.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
 import trio
+import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaled_mcp import MCPServer
-from scaled_mcp.runtime import Runtime, RuntimeConfig, serve_h11
-from scaled_mcp_hypercorn import serve as serve_hypercorn
 
+from .helpers import FRONTS, serving
 from .http_client import HttpClient, McpHttp
 
 app = MCPServer("robustness")
@@ -74,46 +70,39 @@ def raw_requests(draw: st.DrawFn) -> bytes:
     return raw
 
 
-@asynccontextmanager
-async def serving(front: str) -> AsyncIterator[int]:
-    """A node on ``front`` for the duration of the context; its port."""
-    runtime = Runtime(app, config=RuntimeConfig(shutdown_grace=1))
-    stop = trio.Event()
-    async with runtime.run(), trio.open_nursery() as nursery:
-        if front == "h11":
-            listeners = await nursery.start(
-                functools.partial(serve_h11, runtime, "127.0.0.1", 0, shutdown=stop)
-            )
-            yield int(listeners[0].socket.getsockname()[1])
-        else:
-            bound = await nursery.start(
-                functools.partial(serve_hypercorn, runtime, ["127.0.0.1:0"], shutdown=stop)
-            )
-            yield int(bound[0].rpartition(":")[2])
-        stop.set()
-
-
 async def send_raw(port: int, raw: bytes) -> bytes:
+    """Send ``raw`` on a fresh connection; what comes back up to the end of the status
+    line, or until the node closes the connection or waits for more bytes.
+
+    The node runs in this process and answers over loopback: once every task is
+    blocked, it has done all it will do with ``raw``.
+    """
     stream = await trio.open_tcp_stream("127.0.0.1", port)
-    received = b""
+    received = bytearray()
+
+    async def read() -> None:
+        while b"\r\n" not in received:
+            data = await stream.receive_some(65536)
+            if not data:
+                return
+            received.extend(data)
+
     async with stream:
         await stream.send_all(raw)
-        with trio.move_on_after(0.15):
-            while True:
-                data = await stream.receive_some(65536)
-                if not data:
-                    break
-                received += data
-    return received
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+    return bytes(received)
 
 
-@pytest.mark.parametrize("front", ["h11", "hypercorn"])
+@pytest.mark.parametrize("front", FRONTS)
 @settings(max_examples=12, deadline=None)
 @given(raws=st.lists(raw_requests(), min_size=4, max_size=8))
 async def test_any_request_gets_http_or_a_close_and_the_node_lives_on(
     front: str, raws: list[bytes]
 ) -> None:
-    async with serving(front) as port:
+    async with serving(app, front) as port:
         for raw in raws:
             answer = await send_raw(port, raw)
             if answer:

@@ -14,10 +14,19 @@ import trio.testing
 from scaled_mcp import MCPServer
 from scaled_mcp.runtime import H11Config, Runtime, RuntimeConfig, serve_h11
 
-from . import test_http
-from .test_front_robustness import serving
+from scaled_mcp import MCPServer
 
-INITIALIZE = orjson.dumps(test_http.INITIALIZE)
+from .helpers import INITIALIZED, initialize_request, serving
+
+app = MCPServer("h11-tests")
+
+
+@app.tool()
+async def echo(text: str) -> str:
+    return text
+
+
+INITIALIZE = orjson.dumps(initialize_request())
 PING = b'{"jsonrpc":"2.0","id":7,"method":"ping"}'
 ACCEPT = b"application/json, text/event-stream"
 
@@ -106,7 +115,7 @@ class serving_request:
 
 
 async def test_plain_then_chunked_then_plain_on_one_connection() -> None:
-    async with serving("h11") as port:
+    async with serving(app, "h11") as port:
         session = await session_headers(port)
         raw = plain_post(PING, *session) + chunked_post(PING) + plain_post(PING, *session)
         answers, closed = await exchange(port, raw, 3)
@@ -121,11 +130,9 @@ async def test_plain_then_chunked_then_plain_on_one_connection() -> None:
 async def test_pipelined_plain_requests_answer_in_order() -> None:
     # Same head, then heads that differ only in Content-Length: each request
     # gets its own answer, in order.
-    async with serving("h11") as port:
+    async with serving(app, "h11") as port:
         session = await session_headers(port)
-        await exchange(
-            port, plain_post(b'{"jsonrpc":"2.0","method":"notifications/initialized"}', *session), 1
-        )
+        await exchange(port, plain_post(orjson.dumps(INITIALIZED), *session), 1)
         texts = ["x" * (n % 13) for n in range(200)]
         bodies = [
             orjson.dumps(
@@ -146,7 +153,7 @@ async def test_pipelined_plain_requests_answer_in_order() -> None:
 
 
 async def test_connection_close_is_honoured() -> None:
-    async with serving("h11") as port:
+    async with serving(app, "h11") as port:
         session = await session_headers(port)
         raw = plain_post(PING, *session, b"Connection: close")
         answers, closed = await exchange(port, raw, 1)
@@ -155,7 +162,7 @@ async def test_connection_close_is_honoured() -> None:
 
 
 async def test_expect_continue_is_served_by_h11() -> None:
-    async with serving("h11") as port:
+    async with serving(app, "h11") as port:
         session = await session_headers(port)
         raw = plain_post(PING, *session, b"Expect: 100-continue")
         answers, _ = await exchange(port, raw, 1)
@@ -163,7 +170,7 @@ async def test_expect_continue_is_served_by_h11() -> None:
 
 
 async def test_a_request_cut_short_then_closed_gets_an_answer_or_a_close() -> None:
-    async with serving("h11") as port:
+    async with serving(app, "h11") as port:
         stream = await trio.open_tcp_stream("127.0.0.1", port)
         async with stream:
             await stream.send_all(b"POST /mcp HTTP/1.1\r\nHost: a\r\n")
@@ -176,7 +183,7 @@ async def test_a_request_cut_short_then_closed_gets_an_answer_or_a_close() -> No
 
 
 async def test_a_request_sent_byte_by_byte() -> None:
-    async with serving("h11") as port:
+    async with serving(app, "h11") as port:
         session = await session_headers(port)
         answers, _ = await exchange(port, plain_post(PING, *session), 1, piece=1)
     assert answers == [(200, b'{"jsonrpc":"2.0","id":7,"result":{}}')]

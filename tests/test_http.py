@@ -48,33 +48,20 @@ from scaled_mcp.protocol._jsonrpc import Notification, Request, Response
 from scaled_mcp.protocol._state import SessionPhase, SessionState
 from scaled_mcp.protocol._versions import SUPPORTED_VERSIONS, Era
 
+from .helpers import INITIALIZED, initialize_request, stateless_meta
 from .spec import validate
 
 CONFIG = HttpConfig()
 STATELESS = "2026-07-28"
 META_KEY = "io.modelcontextprotocol/protocolVersion"
-META = {
-    "io.modelcontextprotocol/protocolVersion": STATELESS,
-    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1.0.0"},
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
+META = stateless_meta()
 POST_HEADERS: Headers = (
     ("host", "localhost:3000"),
     ("content-type", "application/json"),
     ("accept", "application/json, text/event-stream"),
 )
-INITIALIZE: dict[str, Any] = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1.0.0"},
-    },
-}
+INITIALIZE = initialize_request()
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
-INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 
 
 def post(

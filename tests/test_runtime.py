@@ -1,107 +1,28 @@
-"""The runtime through the direct h11 front, on real sockets: both eras, every stream kind."""
+"""The runtime through both HTTP fronts, on real sockets: both eras, every stream kind."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import pytest
 import trio
+import trio.testing
 
-from scaled_mcp import Context, MCPServer, ToolError
-from scaled_mcp.runtime import Runtime, RuntimeConfig, serve_h11
-from scaled_mcp_hypercorn import serve as serve_hypercorn
+from scaled_mcp.runtime import Runtime, RuntimeConfig
 
-from .http_client import HttpClient, McpHttp, stateless_headers, stateless_meta
-
-
-class Probe:
-    """What the test tools saw, for the tests to check."""
-
-    def __init__(self) -> None:
-        self.cancelled = trio.Event()
-        self.started = trio.Event()
-        self.finished = 0
-
-
-def make_app(probe: Probe) -> MCPServer:
-    app = MCPServer("runtime-tests", "1.0.0")
-
-    @app.tool()
-    async def echo(text: str) -> str:
-        return text
-
-    @app.tool()
-    async def steps(ctx: Context, count: int = 3) -> str:
-        for step in range(1, count + 1):
-            await ctx.report_progress(step, count)
-            await ctx.info(f"step {step}")
-        return "done"
-
-    @app.tool()
-    async def ask_model(ctx: Context, prompt: str) -> str:
-        result = await ctx.sample([prompt], max_tokens=10)
-        return f"model said: {getattr(result.content, 'text', None)}"
-
-    @app.tool()
-    async def ask_user(ctx: Context) -> str:
-        result = await ctx.elicit(
-            "Name?", {"type": "object", "properties": {"name": {"type": "string"}}}
-        )
-        return f"{result.action}: {(result.content or {}).get('name')}"
-
-    @app.tool()
-    async def block(ctx: Context) -> str:
-        probe.started.set()
-        try:
-            await trio.sleep_forever()
-        finally:
-            probe.cancelled.set()
-
-    @app.tool()
-    async def stream_then_block(ctx: Context) -> str:
-        await ctx.report_progress(1, 2)
-        probe.started.set()
-        try:
-            await trio.sleep_forever()
-        finally:
-            probe.cancelled.set()
-
-    @app.tool()
-    async def slow(seconds: float) -> str:
-        await trio.sleep(seconds)
-        probe.finished += 1
-        return "slept"
-
-    @app.tool()
-    async def broken() -> str:
-        raise RuntimeError("secret internals /etc/passwd")
-
-    @app.tool()
-    async def refuse() -> str:
-        raise ToolError("not today")
-
-    @app.tool()
-    async def reconnect(ctx: Context) -> str:
-        await ctx.close_sse_stream()
-        await trio.sleep(0.2)
-        return "after the break"
-
-    @app.tool()
-    def blocking_sync(text: str) -> str:
-        return text.upper()
-
-    @app.resource("test://watched", mime_type="text/plain")
-    async def watched() -> str:
-        return "now"
-
-    @app.resource("test://broken")
-    async def broken_resource() -> str:
-        raise RuntimeError("boom")
-
-    return app
+from .helpers import (
+    FRONTS,
+    INITIALIZED,
+    Probe,
+    initialize_request,
+    make_app,
+    start_front,
+    stateless_meta,
+    text_of,
+)
+from .http_client import HttpClient, McpHttp, stateless_headers
 
 
 @pytest.fixture
@@ -109,20 +30,7 @@ def probe() -> Probe:
     return Probe()
 
 
-async def start_front(front: str, runtime: Runtime, stop: trio.Event, nursery: trio.Nursery) -> int:
-    """Serve ``runtime`` on a free port with ``front``; the port."""
-    if front == "h11":
-        listeners = await nursery.start(
-            functools.partial(serve_h11, runtime, "127.0.0.1", 0, shutdown=stop)
-        )
-        return int(listeners[0].socket.getsockname()[1])
-    bound = await nursery.start(
-        functools.partial(serve_hypercorn, runtime, ["127.0.0.1:0"], shutdown=stop)
-    )
-    return int(bound[0].rpartition(":")[2])
-
-
-@pytest.fixture(params=["h11", "hypercorn"])
+@pytest.fixture(params=FRONTS)
 async def node(
     probe: Probe, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[McpHttp, Runtime]]:
@@ -135,10 +43,6 @@ async def node(
         port = await start_front(request.param, runtime, stop, nursery)
         yield McpHttp(HttpClient("127.0.0.1", port)), runtime
         stop.set()
-
-
-def text_of(result: dict[str, Any]) -> str:
-    return str(result["content"][0]["text"])
 
 
 # -- the handshake era --------------------------------------------------------------
@@ -282,7 +186,9 @@ async def test_the_get_stream_carries_list_changes_and_subscribed_updates(
         # One GET stream per session.
         second = await mcp.client.request("GET", "/mcp", mcp.headers())
         assert second.status == 409
-        await trio.sleep(0.05)  # let the stream subscribe to broadcasts
+        # The stream subscribes to broadcasts after its priming event: once every
+        # task waits, it has.
+        await trio.testing.wait_all_tasks_blocked()
         runtime.app.notify_resource_updated("test://other")  # not subscribed: not sent
         runtime.app.notify_resource_updated("test://watched")
         runtime.app.remove_tool("echo")
@@ -296,7 +202,9 @@ async def test_the_get_stream_carries_list_changes_and_subscribed_updates(
     assert second_message == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
 
 
-async def test_a_closed_stream_resumes_with_last_event_id(node: tuple[McpHttp, Runtime]) -> None:
+async def test_a_closed_stream_resumes_with_last_event_id(
+    node: tuple[McpHttp, Runtime], probe: Probe
+) -> None:
     mcp, _ = node
     await mcp.initialize()
     request = {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "reconnect"}}
@@ -307,6 +215,7 @@ async def test_a_closed_stream_resumes_with_last_event_id(node: tuple[McpHttp, R
     headers = mcp.headers(last_event_id=str(priming.id))
     async with mcp.client.stream("GET", "/mcp", headers) as resumed:
         assert resumed.status == 200
+        probe.release.set()  # the result comes while the client listens again
         message = await resumed.next_message()
         assert message is not None and text_of(message["result"]) == "after the break"
         assert await resumed.next_event() is None  # the stream is complete
@@ -332,23 +241,13 @@ async def test_the_2024_11_05_http_sse_transport(node: tuple[McpHttp, Runtime]) 
         assert endpoint is not None and endpoint.event == "endpoint"
         url = endpoint.data
         assert url.startswith("/messages?sessionId=")
-        initialize = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2024-11-05",
-                "capabilities": {},
-                "clientInfo": {"name": "old", "version": "1"},
-            },
-        }
+        initialize = initialize_request("2024-11-05")
         headers = {"content-type": "application/json"}
         posted = await mcp.client.request("POST", url, headers, orjson.dumps(initialize))
         assert posted.status == 202
         answer = await events.next_message()
         assert answer is not None and answer["result"]["protocolVersion"] == "2024-11-05"
-        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        await mcp.client.request("POST", url, headers, orjson.dumps(initialized))
+        await mcp.client.request("POST", url, headers, orjson.dumps(INITIALIZED))
         call = {
             "jsonrpc": "2.0",
             "id": 2,
@@ -465,8 +364,9 @@ async def test_listen_streams_receive_list_changes(node: tuple[McpHttp, Runtime]
     ) as events:
         ack = await events.next_message()
         assert ack is not None and ack["method"] == "notifications/subscriptions/acknowledged"
-        await trio.sleep(0.05)
-        runtime.app.remove_tool("slow")
+        # The listen stream subscribes after its acknowledgement.
+        await trio.testing.wait_all_tasks_blocked()
+        runtime.app.remove_tool("held")
         changed = await events.next_message()
     assert changed is not None and changed["method"] == "notifications/tools/list_changed"
 
@@ -497,7 +397,7 @@ async def test_garbage_and_oversized_requests_get_errors_and_the_node_lives_on(
     assert result["serverInfo"]["name"] == "runtime-tests"
 
 
-@pytest.mark.parametrize("front", ["h11", "hypercorn"])
+@pytest.mark.parametrize("front", FRONTS)
 async def test_shutdown_lets_running_calls_finish(probe: Probe, front: str) -> None:
     runtime = Runtime(make_app(probe), config=RuntimeConfig(shutdown_grace=5))
     stop = trio.Event()
@@ -507,12 +407,16 @@ async def test_shutdown_lets_running_calls_finish(probe: Probe, front: str) -> N
         await mcp.initialize()
 
         async def call() -> None:
-            replies.append(
-                await mcp.call(1, "tools/call", {"name": "slow", "arguments": {"seconds": 0.3}})
-            )
+            replies.append(await mcp.call(1, "tools/call", {"name": "held"}))
 
         nursery.start_soon(call)
-        await trio.sleep(0.1)
+        with trio.fail_after(5):
+            await probe.started.wait()
         stop.set()
+        # The front stops accepting and the node drains; the call is still running.
+        await trio.testing.wait_all_tasks_blocked()
+        assert runtime.closing
+        assert probe.finished == 0
+        probe.release.set()
     assert probe.finished == 1
-    assert text_of(replies[0].json()["result"]) == "slept"
+    assert text_of(replies[0].json()["result"]) == "released"

@@ -4,53 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Mapping
 from typing import Annotated, Any, TypedDict
 
 import pytest
 import trio
 
 from scaled_mcp import Context, McpError, MCPServer, Param
-from scaled_mcp.protocol import Completion, Era, InputRequest, RequestId
+from scaled_mcp.protocol import Completion, Era
 
-
-class _Exchange:
-    """The smallest Exchange: a handshake-era request that asks nothing of the client."""
-
-    era = Era.HANDSHAKE
-    request_id: RequestId = 1
-    protocol_version = "2025-11-25"
-    session_id = "s"
-    client_info: Mapping[str, Any] = {"name": "tests", "version": "1"}
-    client_capabilities: Mapping[str, Any] = {}
-    progress_token = None
-
-    async def progress(self, progress: float, total: float | None, message: str | None) -> None:
-        return None
-
-    async def log(self, level: str, data: Any, logger: str | None) -> None:
-        return None
-
-    async def ask(
-        self, method: str, params: dict[str, Any], answer_within: float
-    ) -> dict[str, Any]:
-        raise McpError(-32603, "no client here")
-
-    def answer(self, key: str, question: InputRequest) -> dict[str, Any] | None:
-        return None
-
-    def answered(self) -> dict[str, Any]:
-        return {}
-
-    async def resource_updated(self, uri: str) -> None:
-        return None
-
-    async def close_stream(self) -> None:
-        return None
-
-
-def ctx() -> Context:
-    return Context(_Exchange())
+from .helpers import BareExchange, ctx
 
 
 @dataclasses.dataclass
@@ -194,7 +156,7 @@ async def test_resources_and_templates() -> None:
     with pytest.raises(McpError) as raised:
         await app.handle("resources/read", {"uri": "test://items/a/b/detail"}, ctx())
     assert raised.value.code == -32002
-    stateless = _Exchange()
+    stateless = BareExchange()
     stateless.era = Era.STATELESS
     with pytest.raises(McpError) as raised:
         await app.handle("resources/read", {"uri": "test://missing"}, Context(stateless))
