@@ -14,8 +14,6 @@ import trio.testing
 from scaled_mcp import MCPServer
 from scaled_mcp.runtime import H11Config, Runtime, RuntimeConfig, serve_h11
 
-from scaled_mcp import MCPServer
-
 from .helpers import INITIALIZED, initialize_request, serving
 
 app = MCPServer("h11-tests")
