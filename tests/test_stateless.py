@@ -11,6 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaled_mcp.protocol._errors import LocalProtocolError, RemoteProtocolError
+from scaled_mcp.protocol._input_required import (
+    INPUT_REQUIRED_METHODS,
+    MAX_INPUT_RESPONSES,
+    InputRequest,
+    InputResponses,
+    input_required_result,
+    parse_input_responses,
+    parse_request_state,
+)
 from scaled_mcp.protocol._jsonrpc import (
     Notification,
     Request,
@@ -18,40 +27,39 @@ from scaled_mcp.protocol._jsonrpc import (
     message_from_json,
     message_to_json,
 )
-from scaled_mcp.protocol._request_state import RequestStateSealer
-from scaled_mcp.protocol._state import LOG_LEVELS
-from scaled_mcp.protocol._stateless import (
-    CACHEABLE_METHODS,
-    INPUT_REQUIRED_METHODS,
-    MAX_INPUT_RESPONSES,
+from scaled_mcp.protocol._meta import (
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_LOG_LEVEL,
     META_PROGRESS_TOKEN,
     META_PROTOCOL_VERSION,
     META_SUBSCRIPTION_ID,
-    STATELESS_METHODS,
+    RequestMeta,
+    check_protocol_version,
+    log_message,
+    missing_client_capabilities,
+    parse_request_meta,
+    progress_notification,
+    require_client_capabilities,
+)
+from scaled_mcp.protocol._request_state import RequestStateSealer
+from scaled_mcp.protocol._results import (
+    CACHEABLE_METHODS,
     CacheHint,
+    complete_result,
+)
+from scaled_mcp.protocol._state import LOG_LEVELS
+from scaled_mcp.protocol._stateless import (
+    STATELESS_METHODS,
     CancelRequested,
     CoreAnswer,
-    InputRequest,
-    InputResponses,
-    RequestMeta,
     StatelessDispatcher,
     StatelessRequest,
     StatelessServerConfig,
+)
+from scaled_mcp.protocol._subscriptions import (
     Subscription,
     SubscriptionFilter,
-    check_protocol_version,
-    complete_result,
-    input_required_result,
-    log_message,
-    missing_client_capabilities,
-    parse_input_responses,
-    parse_request_meta,
-    parse_request_state,
-    progress_notification,
-    require_client_capabilities,
 )
 from tests.spec import EXAMPLES_DIR, definitions, examples, is_valid, validate
 
