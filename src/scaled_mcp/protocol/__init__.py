@@ -259,6 +259,9 @@ from ._notifications import (
 from ._notifications import (
     progress_notification_for as progress_notification_for,
 )
+from ._params import (
+    check_tool_call_params as check_tool_call_params,
+)
 from ._request_state import (
     MAX_REQUEST_STATE_SIZE as MAX_REQUEST_STATE_SIZE,
 )
@@ -684,6 +687,7 @@ __all__ = [
     "allows_batches",
     "body_too_large",
     "check_protocol_version",
+    "check_tool_call_params",
     "complete_result",
     "converter",
     "cors_headers",

@@ -18,7 +18,8 @@ import attrs
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from ._jsonrpc import RequestId
-from ._meta import META_SERVER_INFO, _invalid_params, missing_client_capabilities
+from ._meta import META_SERVER_INFO, missing_client_capabilities
+from ._params import _invalid_params
 from ._results import RESULT_TYPE_INPUT_REQUIRED
 
 __all__ = [

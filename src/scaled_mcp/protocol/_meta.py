@@ -23,6 +23,7 @@ import attrs
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from ._jsonrpc import Notification, Request, RequestId, _slot_setters
 from ._notifications import log_notification, progress_notification_for
+from ._params import _invalid_params
 from ._state import LOG_LEVELS
 
 __all__ = [
@@ -72,15 +73,6 @@ _CLIENT_CAPABILITY_OBJECTS: Final = (
 
 
 _ABSENT: Final[Any] = object()
-
-
-def _invalid_params(reason: str, request_id: RequestId | None = None) -> RemoteProtocolError:
-    return RemoteProtocolError(
-        f"Invalid params: {reason}",
-        code=ErrorCode.INVALID_PARAMS,
-        http_status=400,
-        request_id=request_id,
-    )
 
 
 # -- the envelope ------------------------------------------------------------------

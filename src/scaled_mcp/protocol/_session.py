@@ -44,6 +44,7 @@ from ._jsonrpc import (
     _slot_setters,
 )
 from ._notifications import log_notification, progress_notification_for
+from ._params import check_tool_call_params
 from ._state import LOG_LEVELS, SessionPhase, SessionState
 from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
 
@@ -172,10 +173,7 @@ def _check_params(request: Request, params: Mapping[str, Any]) -> None:
     """The shape checks the core owns; the application checks the rest."""
     method = request.method
     if method == "tools/call":
-        _require_string(params, "name", request)
-        arguments = params.get("arguments")
-        if arguments is not None and type(arguments) is not dict:
-            raise _params_error('"arguments" must be an object', request.id)
+        check_tool_call_params(params, request.id)
     elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
         _require_string(params, "uri", request)
     elif method == "prompts/get":

@@ -44,12 +44,12 @@ from ._meta import META_PROTOCOL_VERSION as META_PROTOCOL_VERSION  # for ._http
 from ._meta import (
     META_SERVER_INFO,
     RequestMeta,
-    _invalid_params,
     _parse_request_meta,
     log_message,
     progress_notification,
 )
 from ._meta import check_protocol_version as check_protocol_version  # for ._http
+from ._params import _invalid_params, check_tool_call_params
 from ._request_state import RequestBinding, RequestStateSealer
 from ._results import _NO_STORE, CACHEABLE_METHODS, RESULT_TYPE_COMPLETE, CacheHint, complete_result
 from ._subscriptions import MAX_RESOURCE_SUBSCRIPTIONS, Subscription, SubscriptionFilter
@@ -343,12 +343,18 @@ class StatelessDispatcher:
             )
         name_key = _NAMED_METHODS.get(method)
         if name_key is not None:
-            target = params.get(name_key)
-            if type(target) is not str or not target:
+            target: object
+            if method == "tools/call":
+                target = check_tool_call_params(params, request.id)
+            else:
+                target = params.get(name_key)
+                if type(target) is not str:
+                    raise _invalid_params(f"{method} needs a string {name_key!r}")
+                arguments = params.get("arguments")
+                if arguments is not None and type(arguments) is not dict:
+                    raise _invalid_params("arguments must be an object")
+            if not target:
                 raise _invalid_params(f"{method} needs a string {name_key!r}")
-            arguments = params.get("arguments")
-            if arguments is not None and type(arguments) is not dict:
-                raise _invalid_params("arguments must be an object")
         elif method in _PAGINATED_METHODS:
             cursor = params.get("cursor")
             if cursor is not None and type(cursor) is not str:

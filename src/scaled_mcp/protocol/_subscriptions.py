@@ -14,7 +14,8 @@ import attrs
 
 from ._errors import LocalProtocolError
 from ._jsonrpc import Notification, RequestId, Response
-from ._meta import META_SERVER_INFO, META_SUBSCRIPTION_ID, RequestMeta, _invalid_params
+from ._meta import META_SERVER_INFO, META_SUBSCRIPTION_ID, RequestMeta
+from ._params import _invalid_params
 from ._results import RESULT_TYPE_COMPLETE
 
 __all__ = [
