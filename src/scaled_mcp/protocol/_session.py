@@ -135,10 +135,9 @@ _CLIENT_NOTIFICATIONS: Final = frozenset(
 _CORE_ANSWERED: Final = frozenset(
     {"ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
 )
-# Requests whose params the core checks (see _check_params).
+# Requests whose params the core checks (see _check_params; tools/call: check_tool_call_params).
 _PARAMS_CHECKED: Final = frozenset(
     {
-        "tools/call",
         "resources/read",
         "resources/subscribe",
         "resources/unsubscribe",
@@ -172,9 +171,7 @@ def _require_string(params: Mapping[str, Any], key: str, request: Request) -> No
 def _check_params(request: Request, params: Mapping[str, Any]) -> None:
     """The shape checks the core owns; the application checks the rest."""
     method = request.method
-    if method == "tools/call":
-        check_tool_call_params(params, request.id)
-    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
+    if method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
         _require_string(params, "uri", request)
     elif method == "prompts/get":
         _require_string(params, "name", request)
@@ -407,7 +404,9 @@ class ServerSession:
             self._move(SessionInput.REQUEST, request_id)
         params = request.params if request.params is not None else _NO_PARAMS
         try:
-            if method in _PARAMS_CHECKED:
+            if method == "tools/call":
+                check_tool_call_params(params, request_id)
+            elif method in _PARAMS_CHECKED:
                 _check_params(request, params)
             if len(self._incoming) >= self.config.max_in_flight:
                 raise _error(
