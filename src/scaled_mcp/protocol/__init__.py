@@ -169,6 +169,33 @@ from ._http_routing import (
 from ._http_routing import (
     precheck as precheck,
 )
+from ._input_required import (
+    INPUT_REQUIRED_METHODS as INPUT_REQUIRED_METHODS,
+)
+from ._input_required import (
+    MAX_INPUT_KEY_LENGTH as MAX_INPUT_KEY_LENGTH,
+)
+from ._input_required import (
+    MAX_INPUT_REQUESTS as MAX_INPUT_REQUESTS,
+)
+from ._input_required import (
+    MAX_INPUT_RESPONSES as MAX_INPUT_RESPONSES,
+)
+from ._input_required import (
+    InputRequest as InputRequest,
+)
+from ._input_required import (
+    InputResponses as InputResponses,
+)
+from ._input_required import (
+    input_required_result as input_required_result,
+)
+from ._input_required import (
+    parse_input_responses as parse_input_responses,
+)
+from ._input_required import (
+    parse_request_state as parse_request_state,
+)
 from ._jsonrpc import (
     DecodedBody as DecodedBody,
 )
@@ -211,11 +238,56 @@ from ._jsonrpc import (
 from ._jsonrpc import (
     message_to_json as message_to_json,
 )
+from ._meta import (
+    META_CLIENT_CAPABILITIES as META_CLIENT_CAPABILITIES,
+)
+from ._meta import (
+    META_CLIENT_INFO as META_CLIENT_INFO,
+)
+from ._meta import (
+    META_LOG_LEVEL as META_LOG_LEVEL,
+)
+from ._meta import (
+    META_PROGRESS_TOKEN as META_PROGRESS_TOKEN,
+)
+from ._meta import (
+    META_PROTOCOL_VERSION as META_PROTOCOL_VERSION,
+)
+from ._meta import (
+    META_SERVER_INFO as META_SERVER_INFO,
+)
+from ._meta import (
+    META_SUBSCRIPTION_ID as META_SUBSCRIPTION_ID,
+)
+from ._meta import (
+    RequestMeta as RequestMeta,
+)
+from ._meta import (
+    check_protocol_version as check_protocol_version,
+)
+from ._meta import (
+    log_message as log_message,
+)
+from ._meta import (
+    missing_client_capabilities as missing_client_capabilities,
+)
+from ._meta import (
+    parse_request_meta as parse_request_meta,
+)
+from ._meta import (
+    progress_notification as progress_notification,
+)
+from ._meta import (
+    require_client_capabilities as require_client_capabilities,
+)
 from ._notifications import (
     log_notification as log_notification,
 )
 from ._notifications import (
     progress_notification_for as progress_notification_for,
+)
+from ._params import (
+    check_tool_call_params as check_tool_call_params,
 )
 from ._request_state import (
     MAX_REQUEST_STATE_SIZE as MAX_REQUEST_STATE_SIZE,
@@ -228,6 +300,21 @@ from ._request_state import (
 )
 from ._request_state import (
     RequestStateSealer as RequestStateSealer,
+)
+from ._results import (
+    CACHEABLE_METHODS as CACHEABLE_METHODS,
+)
+from ._results import (
+    RESULT_TYPE_COMPLETE as RESULT_TYPE_COMPLETE,
+)
+from ._results import (
+    RESULT_TYPE_INPUT_REQUIRED as RESULT_TYPE_INPUT_REQUIRED,
+)
+from ._results import (
+    CacheHint as CacheHint,
+)
+from ._results import (
+    complete_result as complete_result,
 )
 from ._session import (
     DEFAULT_MAX_IN_FLIGHT as DEFAULT_MAX_IN_FLIGHT,
@@ -314,70 +401,13 @@ from ._state import (
     SessionState as SessionState,
 )
 from ._stateless import (
-    CACHEABLE_METHODS as CACHEABLE_METHODS,
-)
-from ._stateless import (
-    INPUT_REQUIRED_METHODS as INPUT_REQUIRED_METHODS,
-)
-from ._stateless import (
-    MAX_INPUT_KEY_LENGTH as MAX_INPUT_KEY_LENGTH,
-)
-from ._stateless import (
-    MAX_INPUT_REQUESTS as MAX_INPUT_REQUESTS,
-)
-from ._stateless import (
-    MAX_INPUT_RESPONSES as MAX_INPUT_RESPONSES,
-)
-from ._stateless import (
-    MAX_RESOURCE_SUBSCRIPTIONS as MAX_RESOURCE_SUBSCRIPTIONS,
-)
-from ._stateless import (
-    META_CLIENT_CAPABILITIES as META_CLIENT_CAPABILITIES,
-)
-from ._stateless import (
-    META_CLIENT_INFO as META_CLIENT_INFO,
-)
-from ._stateless import (
-    META_LOG_LEVEL as META_LOG_LEVEL,
-)
-from ._stateless import (
-    META_PROGRESS_TOKEN as META_PROGRESS_TOKEN,
-)
-from ._stateless import (
-    META_PROTOCOL_VERSION as META_PROTOCOL_VERSION,
-)
-from ._stateless import (
-    META_SERVER_INFO as META_SERVER_INFO,
-)
-from ._stateless import (
-    META_SUBSCRIPTION_ID as META_SUBSCRIPTION_ID,
-)
-from ._stateless import (
-    RESULT_TYPE_COMPLETE as RESULT_TYPE_COMPLETE,
-)
-from ._stateless import (
-    RESULT_TYPE_INPUT_REQUIRED as RESULT_TYPE_INPUT_REQUIRED,
-)
-from ._stateless import (
     STATELESS_METHODS as STATELESS_METHODS,
-)
-from ._stateless import (
-    CacheHint as CacheHint,
 )
 from ._stateless import (
     CancelRequested as CancelRequested,
 )
 from ._stateless import (
     CoreAnswer as CoreAnswer,
-)
-from ._stateless import (
-    InputRequest as InputRequest,
-)
-from ._stateless import (
-    InputResponses as InputResponses,
-)
-from ._stateless import (
-    RequestMeta as RequestMeta,
 )
 from ._stateless import (
     StatelessDispatcher as StatelessDispatcher,
@@ -388,41 +418,14 @@ from ._stateless import (
 from ._stateless import (
     StatelessServerConfig as StatelessServerConfig,
 )
-from ._stateless import (
+from ._subscriptions import (
+    MAX_RESOURCE_SUBSCRIPTIONS as MAX_RESOURCE_SUBSCRIPTIONS,
+)
+from ._subscriptions import (
     Subscription as Subscription,
 )
-from ._stateless import (
+from ._subscriptions import (
     SubscriptionFilter as SubscriptionFilter,
-)
-from ._stateless import (
-    check_protocol_version as check_protocol_version,
-)
-from ._stateless import (
-    complete_result as complete_result,
-)
-from ._stateless import (
-    input_required_result as input_required_result,
-)
-from ._stateless import (
-    log_message as log_message,
-)
-from ._stateless import (
-    missing_client_capabilities as missing_client_capabilities,
-)
-from ._stateless import (
-    parse_input_responses as parse_input_responses,
-)
-from ._stateless import (
-    parse_request_meta as parse_request_meta,
-)
-from ._stateless import (
-    parse_request_state as parse_request_state,
-)
-from ._stateless import (
-    progress_notification as progress_notification,
-)
-from ._stateless import (
-    require_client_capabilities as require_client_capabilities,
 )
 from ._types import (
     Annotations as Annotations,
@@ -716,6 +719,7 @@ __all__ = [
     "body_too_large",
     "check_protocol_version",
     "chunk",
+    "check_tool_call_params",
     "complete_result",
     "converter",
     "cors_headers",

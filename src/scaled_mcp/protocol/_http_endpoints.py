@@ -41,7 +41,7 @@ from ._http_request import (
     is_valid_session_id,
 )
 from ._jsonrpc import DecodedBody, Message, Notification, Request, RequestId, decode_body
-from ._stateless import META_PROTOCOL_VERSION, check_protocol_version
+from ._meta import META_PROTOCOL_VERSION, check_protocol_version
 from ._versions import HANDSHAKE_VERSIONS, STATELESS_VERSIONS, Era, allows_batches
 
 __all__: list[str] = []

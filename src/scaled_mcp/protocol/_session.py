@@ -44,6 +44,7 @@ from ._jsonrpc import (
     _slot_setters,
 )
 from ._notifications import log_notification, progress_notification_for
+from ._params import check_tool_call_params
 from ._state import LOG_LEVELS, SessionPhase, SessionState
 from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
 
@@ -134,10 +135,9 @@ _CLIENT_NOTIFICATIONS: Final = frozenset(
 _CORE_ANSWERED: Final = frozenset(
     {"ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
 )
-# Requests whose params the core checks (see _check_params).
+# Requests whose params the core checks (see _check_params; tools/call: check_tool_call_params).
 _PARAMS_CHECKED: Final = frozenset(
     {
-        "tools/call",
         "resources/read",
         "resources/subscribe",
         "resources/unsubscribe",
@@ -171,12 +171,7 @@ def _require_string(params: Mapping[str, Any], key: str, request: Request) -> No
 def _check_params(request: Request, params: Mapping[str, Any]) -> None:
     """The shape checks the core owns; the application checks the rest."""
     method = request.method
-    if method == "tools/call":
-        _require_string(params, "name", request)
-        arguments = params.get("arguments")
-        if arguments is not None and type(arguments) is not dict:
-            raise _params_error('"arguments" must be an object', request.id)
-    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
+    if method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
         _require_string(params, "uri", request)
     elif method == "prompts/get":
         _require_string(params, "name", request)
@@ -409,7 +404,9 @@ class ServerSession:
             self._move(SessionInput.REQUEST, request_id)
         params = request.params if request.params is not None else _NO_PARAMS
         try:
-            if method in _PARAMS_CHECKED:
+            if method == "tools/call":
+                check_tool_call_params(params, request_id)
+            elif method in _PARAMS_CHECKED:
                 _check_params(request, params)
             if len(self._incoming) >= self.config.max_in_flight:
                 raise _error(
