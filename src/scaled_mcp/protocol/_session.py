@@ -311,16 +311,32 @@ class ServerSession:
     ) -> ServerSession:
         """Rebuild a session from the plain data another node wrote."""
         session = cls(config, session_id=state.session_id, node_id=node_id)
-        session.phase = state.phase
-        session.client_info = state.client_info
-        session.client_capabilities = state.client_capabilities
-        session.log_level = state.log_level
-        session.subscriptions = state.subscriptions
         session.created_at = state.created_at
         session.last_activity = state.last_activity
-        if state.phase is not SessionPhase.NEW:
-            session._negotiated(state.protocol_version)
+        session.refresh(state)
         return session
+
+    def refresh(self, state: SessionState) -> None:
+        """Take the shared data another node (or an expiry) wrote for this
+        session, keeping the requests in flight here in both directions.
+
+        A session still new here that was initialized elsewhere takes the
+        version negotiated there; a negotiated version never changes.
+        """
+        if state.session_id != self.session_id:
+            raise LocalProtocolError(
+                f"the state of session {state.session_id!r} is not {self.session_id!r}'s"
+            )
+        if self.phase is SessionPhase.NEW and state.phase is not SessionPhase.NEW:
+            # Initialized on another node: nothing ran here yet.
+            self.created_at = state.created_at
+            self.last_activity = state.last_activity
+            self._negotiated(state.protocol_version)
+        self.phase = state.phase
+        self.client_info = state.client_info
+        self.client_capabilities = state.client_capabilities
+        self.log_level = state.log_level
+        self.subscriptions = state.subscriptions
 
     @property
     def state(self) -> SessionState:

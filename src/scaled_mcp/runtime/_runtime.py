@@ -730,18 +730,9 @@ class Runtime:
             live = LiveSession(session)
             live.saved = state
             self._live[state.session_id] = live
-        elif live.session.phase is SessionPhase.NEW and state.phase is not SessionPhase.NEW:
-            # Initialized on another node: nothing runs here yet, start afresh.
-            live.session = ServerSession.from_state(self.server_config, state, node_id=self.node_id)
-            live.saved = state
         elif live.saved is not state:
             # Another node (or an expiry) wrote the shared data: take it.
-            session = live.session
-            session.phase = state.phase
-            session.log_level = state.log_level
-            session.subscriptions = state.subscriptions
-            session.client_info = state.client_info
-            session.client_capabilities = state.client_capabilities
+            live.session.refresh(state)
             live.saved = state
         return live
 
