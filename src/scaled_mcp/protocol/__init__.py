@@ -542,6 +542,9 @@ from ._versions import (
     allows_batches as allows_batches,
 )
 from ._versions import (
+    closes_sse_streams_early as closes_sse_streams_early,
+)
+from ._versions import (
     era_of as era_of,
 )
 from ._versions import (
@@ -549,6 +552,9 @@ from ._versions import (
 )
 from ._versions import (
     negotiate_version as negotiate_version,
+)
+from ._versions import (
+    primes_sse_streams as primes_sse_streams,
 )
 
 __all__ = [
@@ -682,6 +688,7 @@ __all__ = [
     "ToolResultContent",
     "ToolUseContent",
     "allows_batches",
+    "closes_sse_streams_early",
     "body_too_large",
     "check_protocol_version",
     "complete_result",
@@ -720,6 +727,7 @@ __all__ = [
     "parse_request_meta",
     "parse_request_state",
     "precheck",
+    "primes_sse_streams",
     "progress_notification",
     "progress_notification_for",
     "reject_for",

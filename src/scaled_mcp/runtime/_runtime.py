@@ -72,6 +72,7 @@ from ..protocol import (
     StatelessServerConfig,
     Subscription,
     TerminateSession,
+    closes_sse_streams_early,
     cors_headers,
     decide,
     decide_with_session,
@@ -86,6 +87,7 @@ from ..protocol import (
     message_from_json,
     message_to_json,
     node_of_request_id,
+    primes_sse_streams,
     response_start,
     resume_point,
     service_unavailable,
@@ -445,10 +447,7 @@ class _SessionExchange:
         await self._runtime.resource_updated(uri)
 
     async def close_stream(self) -> None:
-        if (
-            self._live.session.protocol_version
-            and self._live.session.protocol_version >= "2025-11-25"
-        ):
+        if closes_sse_streams_early(self._live.session.protocol_version or ""):
             await self._outlet.close_stream()
 
 
@@ -762,7 +761,7 @@ class Runtime:
             self,
             responder,
             live.session.session_id,
-            priming=(live.session.protocol_version or "") >= "2025-11-25",
+            priming=primes_sse_streams(live.session.protocol_version or ""),
             extra_headers=extra,
             requests=tuple(m.id for m in decision.messages if type(m) is Request),
         )
