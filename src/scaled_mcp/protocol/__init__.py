@@ -190,6 +190,30 @@ from ._notifications import (
 from ._notifications import (
     progress_notification_for as progress_notification_for,
 )
+from ._replies import (
+    HttpReply as HttpReply,
+)
+from ._replies import (
+    internal_error as internal_error,
+)
+from ._replies import (
+    legacy_post_reply as legacy_post_reply,
+)
+from ._replies import (
+    post_reply as post_reply,
+)
+from ._replies import (
+    preflight_reply as preflight_reply,
+)
+from ._replies import (
+    reply_lines as reply_lines,
+)
+from ._replies import (
+    streams_replies as streams_replies,
+)
+from ._replies import (
+    terminated_reply as terminated_reply,
+)
 from ._request_state import (
     MAX_REQUEST_STATE_SIZE as MAX_REQUEST_STATE_SIZE,
 )
@@ -591,6 +615,7 @@ __all__ = [
     "Headers",
     "HttpConfig",
     "HttpDecision",
+    "HttpReply",
     "HttpRequest",
     "INPUT_REQUIRED_METHODS",
     "Icon",
@@ -688,9 +713,9 @@ __all__ = [
     "ToolResultContent",
     "ToolUseContent",
     "allows_batches",
-    "closes_sse_streams_early",
     "body_too_large",
     "check_protocol_version",
+    "closes_sse_streams_early",
     "complete_result",
     "converter",
     "cors_headers",
@@ -712,8 +737,10 @@ __all__ = [
     "from_wire",
     "has_elicitation",
     "input_required_result",
+    "internal_error",
     "is_valid_session_id",
     "legacy_endpoint_url",
+    "legacy_post_reply",
     "log_message",
     "log_notification",
     "message_from_json",
@@ -726,12 +753,15 @@ __all__ = [
     "parse_input_responses",
     "parse_request_meta",
     "parse_request_state",
+    "post_reply",
     "precheck",
+    "preflight_reply",
     "primes_sse_streams",
     "progress_notification",
     "progress_notification_for",
     "reject_for",
     "render_state_diagram",
+    "reply_lines",
     "require_client_capabilities",
     "response_start",
     "resume_point",
@@ -739,6 +769,8 @@ __all__ = [
     "status_for_error",
     "stream_conflict",
     "stream_expired",
+    "streams_replies",
+    "terminated_reply",
     "to_wire",
     "validate_param_headers",
 ]

@@ -37,10 +37,12 @@ from ..protocol import (
     LEGACY_ENDPOINT_EVENT,
     CoreAnswer,
     Era,
+    ErrorCode,
     ErrorReceived,
     ErrorResponse,
     Headers,
     HttpConfig,
+    HttpReply,
     HttpRequest,
     InputRequest,
     LocalProtocolError,
@@ -83,17 +85,23 @@ from ..protocol import (
     encode_priming_event,
     error_response_for,
     format_event_id,
+    internal_error,
     legacy_endpoint_url,
+    legacy_post_reply,
     message_from_json,
     message_to_json,
     node_of_request_id,
+    post_reply,
+    preflight_reply,
     primes_sse_streams,
+    reject_for,
     response_start,
     resume_point,
     service_unavailable,
-    status_for_error,
     stream_conflict,
     stream_expired,
+    streams_replies,
+    terminated_reply,
     validate_param_headers,
 )
 from ..server import Context, InputNeeded, McpError, MCPServer
@@ -116,10 +124,6 @@ BROADCAST_STREAM: Final = "broadcast"
 NODE_CHANNEL_PREFIX: Final = "node:"
 #: The broker channel of cancellations of requests not running where they arrived.
 CANCEL_CHANNEL: Final = "cancel"
-#: JSON-RPC code for an internal error.
-_INTERNAL_ERROR: Final = -32603
-#: JSON-RPC code this server uses when a request to the client went unanswered in time.
-REQUEST_TIMEOUT: Final = -32001
 
 
 def _new_node_id() -> str:
@@ -159,9 +163,6 @@ class RuntimeConfig:
     request_state_ttl: float = 600.0
     sse_retry_ms: int = 1000
     node_heartbeat_ttl: float = 6.0
-
-
-_JSON_HEADERS: Final[Headers] = (("content-type", "application/json"),)
 
 
 class _Outlet:
@@ -280,27 +281,11 @@ class _Outlet:
 
     async def finish(self, replies: list[Message], *, batch: bool, era: Era) -> None:
         """Send the replies: as the JSON body, or as the last events of the stream."""
-        if (
-            not self.streaming
-            and self.prefer_stream
-            and replies
-            and not (
-                type(replies[0]) is ErrorResponse and status_for_error(era, replies[0].code) != 200
-            )
-        ):
+        if not self.streaming and self.prefer_stream and streams_replies(replies, era):
             await self.begin_stream()
         if not self.streaming:
-            if not replies:
-                await self._responder.respond(202, self._extra_headers, b"")
-                return
-            if batch:
-                body = b"[" + b",".join(encode_message(r) for r in replies) + b"]"
-                status = 200
-            else:
-                reply = replies[0]
-                body = encode_message(reply)
-                status = status_for_error(era, reply.code) if type(reply) is ErrorResponse else 200
-            await self._responder.respond(status, (*_JSON_HEADERS, *self._extra_headers), body)
+            status, headers, body = post_reply(replies, batch=batch, era=era)
+            await self._responder.respond(status, (*headers, *self._extra_headers), body)
             return
         for reply in replies:
             await self.emit(reply)
@@ -418,7 +403,7 @@ class _SessionExchange:
         try:
             request = session.send_request(method, params)
         except LocalProtocolError as exc:
-            raise McpError(_INTERNAL_ERROR, f"cannot send {method}: {exc}") from None
+            raise McpError(ErrorCode.INTERNAL_ERROR, f"cannot send {method}: {exc}") from None
         waiter = _Waiter()
         self._live.waiting[request.id] = waiter
         try:
@@ -431,7 +416,7 @@ class _SessionExchange:
         if answer is None:
             cancel = session.cancel_request(request.id, "timed out")
             await self._outlet.emit(cancel)
-            raise McpError(REQUEST_TIMEOUT, f"the client did not answer {method} in time")
+            raise McpError(ErrorCode.REQUEST_TIMEOUT, f"the client did not answer {method} in time")
         if type(answer) is ErrorResponse:
             raise McpError(answer.code, answer.message, answer.data)
         assert type(answer) is Response
@@ -699,12 +684,12 @@ class Runtime:
             elif kind is TerminateSession:
                 assert isinstance(decision, TerminateSession)
                 await self._terminate(decision.session_id)
-                await responder.respond(200, extra, b"")
+                await _respond(responder, terminated_reply(), extra)
             elif kind is OpenLegacyStream:
                 await self._legacy_stream(request, responder, extra)
             else:
                 assert isinstance(decision, Preflight)
-                await responder.respond(204, decision.headers, b"")
+                await responder.respond(*preflight_reply(decision))
         except BackendUnavailable as exc:
             await _answer_quietly(responder, service_unavailable(str(exc)), extra)
         except ClientGone:
@@ -786,8 +771,10 @@ class Runtime:
         try:
             events = session.receive(message, now=time.time())
         except RemoteProtocolError as exc:
-            await responder.respond(
-                200, (*_JSON_HEADERS, *extra), encode_message(error_response_for(exc))
+            await _respond(
+                responder,
+                post_reply([error_response_for(exc)], batch=False, era=Era.HANDSHAKE),
+                extra,
             )
             return
         reply = events[0]
@@ -795,8 +782,11 @@ class Runtime:
         live = LiveSession(session)
         self._live[session_id] = live
         await self._save(live, None)
-        status, headers = response_start(ResponseMode.JSON, session_id)
-        await responder.respond(status, (*headers, *extra), encode_message(reply.message))
+        await _respond(
+            responder,
+            post_reply([reply.message], batch=False, era=Era.HANDSHAKE, session_id=session_id),
+            extra,
+        )
 
     def receive_messages(
         self, live: LiveSession, messages: tuple[Message | RemoteProtocolError, ...]
@@ -954,10 +944,10 @@ class Runtime:
             except RemoteProtocolError as exc:
                 error = error_response_for(exc.with_request_id(request.id))
             except InputNeeded:
-                error = ErrorResponse(request.id, _INTERNAL_ERROR, "Internal error")
+                error = internal_error(request.id)
             except Exception:
                 _log.exception("handler of %s failed", request.method)
-                error = ErrorResponse(request.id, _INTERNAL_ERROR, "Internal error")
+                error = internal_error(request.id)
         finally:
             self._work_done()
         if cancelled or not session.is_in_flight(request.id):
@@ -1083,9 +1073,8 @@ class Runtime:
             return  # another node is answering them
         for request_id in await events.requests(session_id, stream_id):
             if request_id not in answered:
-                lost = ErrorResponse(
+                lost = internal_error(
                     request_id,
-                    _INTERNAL_ERROR,
                     "Internal error: the node running this request stopped",
                     {"node": node},
                 )
@@ -1218,7 +1207,7 @@ class Runtime:
             session = ServerSession(self.server_config, session_id=session_id, node_id=self.node_id)
             live = LiveSession(session)
             self._live[session_id] = live
-        await responder.respond(202, extra, b"Accepted")
+        await _respond(responder, legacy_post_reply(), extra)
         assert self._nursery is not None
         outlet = LogOutlet(self, session_id, LEGACY_STREAM)
         self._nursery.start_soon(self._legacy_process, live, decision, outlet)
@@ -1239,7 +1228,7 @@ class Runtime:
         message = decision.messages[0]
         if type(message) is Notification:
             self.dispatcher.handle_notification(message)
-            await responder.respond(202, extra, b"")
+            await _respond(responder, post_reply((), batch=False, era=Era.STATELESS), extra)
             return
         assert isinstance(message, Request)
         try:
@@ -1247,15 +1236,14 @@ class Runtime:
             if type(handled) is StatelessRequest and handled.method == "tools/call":
                 self._check_param_headers(handled, decision.param_headers)
         except RemoteProtocolError as exc:
-            error = error_response_for(exc)
-            status = exc.http_status or status_for_error(Era.STATELESS, exc.code)
-            await responder.respond(status, (*_JSON_HEADERS, *extra), encode_message(error))
+            await _answer(responder, reject_for(exc), extra)
             return
         if type(handled) is Subscription:
             await self._listen(handled, responder, extra)
             return
         if type(handled) is not StatelessRequest:
-            await responder.respond(200, (*_JSON_HEADERS, *extra), encode_message(handled.response))  # type: ignore[union-attr]
+            answer = handled.response  # type: ignore[union-attr]
+            await _respond(responder, post_reply((answer,), batch=False, era=Era.STATELESS), extra)
             return
         outlet = _Outlet(self, responder, None, priming=False, extra_headers=extra)
         # The stream begins with the first message the handler emits, not
@@ -1355,7 +1343,7 @@ class Runtime:
             return error_response_for(exc.with_request_id(request.request_id))
         except Exception:
             _log.exception("handler of %s failed", request.method)
-            return ErrorResponse(request.request_id, _INTERNAL_ERROR, "Internal error")
+            return internal_error(request.request_id)
 
     async def _stateless_run(
         self, request: StatelessRequest, outlet: _Outlet, responder: Responder, ctx: Context
@@ -1431,6 +1419,12 @@ def _broadcast_parts(payload: bytes) -> tuple[int, bytes]:
 async def _cancel_when(wait: Callable[[], Any], scope: trio.CancelScope) -> None:
     await wait()
     scope.cancel()
+
+
+async def _respond(responder: Responder, reply: HttpReply, extra: Headers) -> None:
+    """Send a complete answer the core framed, plus the ``extra`` headers (CORS)."""
+    status, headers, body = reply
+    await responder.respond(status, (*headers, *extra), body)
 
 
 async def _answer(responder: Responder, reject: Reject, extra: Headers) -> None:
