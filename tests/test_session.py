@@ -281,6 +281,37 @@ def test_subscriptions() -> None:
     validate("2025-11-25", "ToolListChangedNotification", message_to_json(changed))
 
 
+def test_which_broadcasts_a_session_takes() -> None:
+    tools_changed = Notification("notifications/tools/list_changed")
+    updated_a = Notification("notifications/resources/updated", {"uri": "test://a"})
+    updated_b = Notification("notifications/resources/updated", {"uri": "test://b"})
+    session = ServerSession(CONFIG, session_id="s1", node_id="node-a")
+    assert not session.wants_broadcast(tools_changed)  # not initialized yet
+    session.receive(initialize(), now=0)
+    assert not session.wants_broadcast(tools_changed)  # not operating yet
+    session.receive(Notification(method="notifications/initialized"), now=0)
+    assert session.wants_broadcast(tools_changed)
+    assert not session.wants_broadcast(updated_a)
+    session.receive(Request(id=1, method="resources/subscribe", params={"uri": "test://a"}), now=0)
+    assert session.wants_broadcast(updated_a)
+    assert not session.wants_broadcast(updated_b)
+    assert not session.wants_broadcast(Notification("notifications/resources/updated"))
+    assert not session.wants_broadcast(Notification("notifications/message", {"uri": "test://a"}))
+    session.close()
+    assert not session.wants_broadcast(tools_changed)
+
+
+def test_the_progress_token_of_a_request_in_flight() -> None:
+    session = operating()
+    call = Request(id=1, method="tools/call", params={"name": "t", "_meta": {"progressToken": 7}})
+    session.receive(call, now=0)
+    session.receive(Request(id=2, method="tools/call", params={"name": "t"}), now=0)
+    assert session.progress_token(1) == 7
+    assert session.progress_token(2) is None
+    session.send_response(1, {"content": []})
+    assert session.progress_token(1) is None  # answered: no longer in flight
+
+
 def test_subscribe_needs_the_capability() -> None:
     session = ServerSession(
         ServerConfig(server_info={"name": "s", "version": "1"}, capabilities={"resources": {}}),

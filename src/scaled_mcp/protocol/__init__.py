@@ -184,11 +184,59 @@ from ._jsonrpc import (
 from ._jsonrpc import (
     message_to_json as message_to_json,
 )
+from ._node_messages import (
+    BROADCAST_CHANNEL as BROADCAST_CHANNEL,
+)
+from ._node_messages import (
+    CANCEL_CHANNEL as CANCEL_CHANNEL,
+)
+from ._node_messages import (
+    Broadcast as Broadcast,
+)
+from ._node_messages import (
+    ForwardedMessage as ForwardedMessage,
+)
+from ._node_messages import (
+    decode_broadcast as decode_broadcast,
+)
+from ._node_messages import (
+    decode_forwarded as decode_forwarded,
+)
+from ._node_messages import (
+    encode_broadcast as encode_broadcast,
+)
+from ._node_messages import (
+    encode_forwarded as encode_forwarded,
+)
+from ._node_messages import (
+    forward_channel as forward_channel,
+)
+from ._node_messages import (
+    logged_broadcast as logged_broadcast,
+)
+from ._node_messages import (
+    node_channel as node_channel,
+)
+from ._node_messages import (
+    node_of_stream_id as node_of_stream_id,
+)
+from ._node_messages import (
+    orphaned_replies as orphaned_replies,
+)
+from ._node_messages import (
+    stream_id_for as stream_id_for,
+)
+from ._notifications import (
+    list_changed_notification as list_changed_notification,
+)
 from ._notifications import (
     log_notification as log_notification,
 )
 from ._notifications import (
     progress_notification_for as progress_notification_for,
+)
+from ._notifications import (
+    resource_updated_notification as resource_updated_notification,
 )
 from ._replies import (
     HttpReply as HttpReply,
@@ -584,8 +632,11 @@ from ._versions import (
 __all__ = [
     "Annotations",
     "AudioContent",
+    "BROADCAST_CHANNEL",
     "BlobResourceContents",
+    "Broadcast",
     "CACHEABLE_METHODS",
+    "CANCEL_CHANNEL",
     "CacheHint",
     "CallToolResult",
     "CancelRequested",
@@ -610,6 +661,7 @@ __all__ = [
     "ErrorResponse",
     "Event",
     "EventId",
+    "ForwardedMessage",
     "GetPromptResult",
     "HANDSHAKE_VERSIONS",
     "Headers",
@@ -722,11 +774,15 @@ __all__ = [
     "decide",
     "decide_with_session",
     "decode_body",
+    "decode_broadcast",
+    "decode_forwarded",
     "decode_header_value",
     "decode_message",
     "encode_batch",
+    "encode_broadcast",
     "encode_comment",
     "encode_event",
+    "encode_forwarded",
     "encode_message",
     "encode_message_event",
     "encode_priming_event",
@@ -734,6 +790,7 @@ __all__ = [
     "era_of",
     "error_response_for",
     "format_event_id",
+    "forward_channel",
     "from_wire",
     "has_elicitation",
     "input_required_result",
@@ -741,13 +798,18 @@ __all__ = [
     "is_valid_session_id",
     "legacy_endpoint_url",
     "legacy_post_reply",
+    "list_changed_notification",
     "log_message",
     "log_notification",
+    "logged_broadcast",
     "message_from_json",
     "message_to_json",
     "missing_client_capabilities",
     "negotiate_version",
+    "node_channel",
     "node_of_request_id",
+    "node_of_stream_id",
+    "orphaned_replies",
     "param_header_paths",
     "parse_event_id",
     "parse_input_responses",
@@ -763,12 +825,14 @@ __all__ = [
     "render_state_diagram",
     "reply_lines",
     "require_client_capabilities",
+    "resource_updated_notification",
     "response_start",
     "resume_point",
     "service_unavailable",
     "status_for_error",
     "stream_conflict",
     "stream_expired",
+    "stream_id_for",
     "streams_replies",
     "terminated_reply",
     "to_wire",

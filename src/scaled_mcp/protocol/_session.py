@@ -43,7 +43,12 @@ from ._jsonrpc import (
     _response,
     _slot_setters,
 )
-from ._notifications import log_notification, progress_notification_for
+from ._notifications import (
+    list_changed_notification,
+    log_notification,
+    progress_notification_for,
+    resource_updated_notification,
+)
 from ._state import LOG_LEVELS, SessionPhase, SessionState
 from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
 
@@ -582,6 +587,10 @@ class ServerSession:
         self._finish(request_id)
         return ErrorResponse(id=request_id, code=int(code), message=message, data=data)
 
+    def progress_token(self, request_id: RequestId) -> str | int | None:
+        """The ``progressToken`` the client request ``request_id`` carries, if any."""
+        return self._incoming.get(request_id)
+
     def is_in_flight(self, request_id: RequestId) -> bool:
         """Whether a client request still awaits its answer (not answered nor cancelled)."""
         return request_id in self._incoming
@@ -688,7 +697,7 @@ class ServerSession:
         """``notifications/resources/updated`` if the client subscribed to ``uri``."""
         if uri not in self.subscriptions:
             return None
-        return Notification(method="notifications/resources/updated", params={"uri": uri})
+        return resource_updated_notification(uri)
 
     def list_changed(self, kind: str) -> Notification:
         """``notifications/<kind>/list_changed`` for ``tools``, ``resources`` or ``prompts``."""
@@ -696,7 +705,20 @@ class ServerSession:
             raise LocalProtocolError(f"no list_changed notification for {kind!r}")
         if not (self.config.capabilities.get(kind) or {}).get("listChanged"):
             raise LocalProtocolError(f"the server did not declare {kind}.listChanged")
-        return Notification(method=f"notifications/{kind}/list_changed")
+        return list_changed_notification(kind)
+
+    def wants_broadcast(self, notification: Notification) -> bool:
+        """Whether a change notification sent to every session goes to this one:
+        once it operates, every ``list_changed``, and ``resources/updated`` for
+        a resource the client subscribed to (resources: "the server SHOULD send
+        notifications/resources/updated" to subscribers)."""
+        if self.phase is not SessionPhase.OPERATING:
+            return False
+        method = notification.method
+        if method == "notifications/resources/updated":
+            uri = (notification.params or _NO_PARAMS).get("uri")
+            return type(uri) is str and uri in self.subscriptions
+        return method.endswith("/list_changed")
 
     def close(self) -> None:
         """End the session (HTTP DELETE, expiry, shutdown); every later message is refused."""

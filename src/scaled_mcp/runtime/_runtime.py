@@ -29,17 +29,20 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any, Final, Protocol
 
 import attrs
-import orjson
 import trio
 
 from ..cluster import Backend, BackendUnavailable, MemoryBackend
 from ..protocol import (
+    BROADCAST_CHANNEL,
+    CANCEL_CHANNEL,
     LEGACY_ENDPOINT_EVENT,
+    Broadcast,
     CoreAnswer,
     Era,
     ErrorCode,
     ErrorReceived,
     ErrorResponse,
+    ForwardedMessage,
     Headers,
     HttpConfig,
     HttpReply,
@@ -67,7 +70,6 @@ from ..protocol import (
     ServerConfig,
     ServerSentEvent,
     ServerSession,
-    SessionPhase,
     SessionState,
     StatelessDispatcher,
     StatelessRequest,
@@ -78,28 +80,37 @@ from ..protocol import (
     cors_headers,
     decide,
     decide_with_session,
+    decode_broadcast,
+    decode_forwarded,
+    encode_broadcast,
     encode_comment,
     encode_event,
+    encode_forwarded,
     encode_message,
     encode_message_event,
     encode_priming_event,
     error_response_for,
     format_event_id,
+    forward_channel,
     internal_error,
     legacy_endpoint_url,
     legacy_post_reply,
-    message_from_json,
-    message_to_json,
-    node_of_request_id,
+    list_changed_notification,
+    logged_broadcast,
+    node_channel,
+    node_of_stream_id,
+    orphaned_replies,
     post_reply,
     preflight_reply,
     primes_sse_streams,
     reject_for,
+    resource_updated_notification,
     response_start,
     resume_point,
     service_unavailable,
     stream_conflict,
     stream_expired,
+    stream_id_for,
     streams_replies,
     terminated_reply,
     validate_param_headers,
@@ -115,15 +126,9 @@ _log = logging.getLogger("scaled_mcp.runtime")
 GET_STREAM: Final = "get"
 #: The event-log stream of a 2024-11-05 session's ``GET /sse`` stream.
 LEGACY_STREAM: Final = "legacy"
-#: The broker channel of messages for every session (``list_changed``, ``resources/updated``).
-BROADCAST_CHANNEL: Final = "broadcast"
 #: The event-log stream every broadcast is numbered in (a session id no client has).
 BROADCAST_LOG: Final = "*"
 BROADCAST_STREAM: Final = "broadcast"
-#: The broker channel of one node: answers to the requests it sent to clients.
-NODE_CHANNEL_PREFIX: Final = "node:"
-#: The broker channel of cancellations of requests not running where they arrived.
-CANCEL_CHANNEL: Final = "cancel"
 
 
 def _new_node_id() -> str:
@@ -382,9 +387,7 @@ class _SessionExchange:
         self.session_id: str | None = session.session_id
         self.client_info = session.client_info
         self.client_capabilities = session.client_capabilities
-        meta = (request.params or {}).get("_meta")
-        token = meta.get("progressToken") if type(meta) is dict else None
-        self.progress_token: str | int | None = token if type(token) in (str, int) else None
+        self.progress_token: str | int | None = session.progress_token(request.id)
 
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:
         notification = self._live.session.progress(self.request_id, progress, total, message)
@@ -586,7 +589,7 @@ class Runtime:
     def new_stream_id(self) -> str:
         """A stream id unique on this node and across nodes (it names the node)."""
         self._stream_counter += 1
-        return f"{self.node_id}-{self._stream_counter}"
+        return stream_id_for(self.node_id, self._stream_counter)
 
     def _on_app_change(self, kind: str, value: Any) -> None:
         try:
@@ -597,9 +600,9 @@ class Runtime:
     async def _broadcaster(self) -> None:
         async for kind, value in self._changes_receive:
             if kind == "list_changed":
-                message: Notification = Notification(f"notifications/{value}/list_changed")
+                message = list_changed_notification(value)
             else:
-                message = Notification("notifications/resources/updated", {"uri": value})
+                message = resource_updated_notification(value)
             await self._publish(message)
 
     async def _publish(self, message: Notification) -> None:
@@ -609,14 +612,14 @@ class Runtime:
         try:
             seq = await self.backend.events.append(BROADCAST_LOG, BROADCAST_STREAM, body)
             await self.backend.broker.publish(
-                BROADCAST_CHANNEL, b'{"seq":%d,"message":%s}' % (seq, body)
+                BROADCAST_CHANNEL, encode_broadcast(Broadcast(seq, message))
             )
         except BackendUnavailable:
             _log.warning("could not broadcast %s: the backend is unavailable", message.method)
 
     async def resource_updated(self, uri: str) -> None:
         """Tell every session subscribed to ``uri`` that it changed."""
-        await self._publish(Notification("notifications/resources/updated", {"uri": uri}))
+        await self._publish(resource_updated_notification(uri))
 
     async def _heartbeat(self) -> None:
         """Tell the other nodes this one is alive (a dead node's streams are
@@ -813,11 +816,10 @@ class Runtime:
                     replies.append(error_response_for(exc))
                 continue
             if not events:
-                if isinstance(item, Response | ErrorResponse):
-                    self._route_answer(live, item)
-                elif isinstance(item, Notification) and item.method == "notifications/cancelled":
-                    # Not running here: whichever node runs it must hear of it.
-                    live.forward.append((CANCEL_CHANNEL, item))
+                # Not for work running here: whichever node runs it must hear of it.
+                channel = forward_channel(item, self.node_id)
+                if channel is not None:
+                    live.forward.append((channel, item))
             for event in events:
                 kind = type(event)
                 if kind is RequestReceived:
@@ -869,27 +871,18 @@ class Runtime:
             waiter.answer = answer
             waiter.done.set()
 
-    def _route_answer(self, live: LiveSession, answer: Response | ErrorResponse) -> None:
-        """An answer to a request this node did not send: the request id names
-        the node that did ("<node>.<n>"), which gets it over the broker."""
-        node = node_of_request_id(answer.id)
-        if node is not None and node != self.node_id:
-            live.forward.append((f"{NODE_CHANNEL_PREFIX}{node}", answer))
-
     async def forward(self, live: LiveSession) -> None:
         """Publish what :meth:`receive_messages` queued for other nodes."""
         while live.forward:
             channel, message = live.forward.pop(0)
-            payload = orjson.dumps(
-                {"session": live.session.session_id, "message": message_to_json(message)}
-            )
+            payload = encode_forwarded(ForwardedMessage(live.session.session_id, message))
             await self.backend.broker.publish(channel, payload)
 
     async def _listen_to_peers(self) -> None:
         """Take the messages other nodes forward to the work running here."""
         broker = self.backend.broker
         async with (
-            broker.subscribe(f"{NODE_CHANNEL_PREFIX}{self.node_id}") as answers,
+            broker.subscribe(node_channel(self.node_id)) as answers,
             broker.subscribe(CANCEL_CHANNEL) as cancels,
             trio.open_nursery() as nursery,
         ):
@@ -899,18 +892,16 @@ class Runtime:
     async def _take_forwarded(self, messages: AsyncIterator[bytes]) -> None:
         async for payload in messages:
             try:
-                data = orjson.loads(payload)
-                live = self._live.get(data["session"])
-                message = message_from_json(data["message"])
-            except (ValueError, KeyError, TypeError, RemoteProtocolError):
+                forwarded = decode_forwarded(payload)
+            except LocalProtocolError:
                 _log.warning("dropped a malformed message from another node")
                 continue
+            live = self._live.get(forwarded.session_id)
             if live is None:
                 continue
-            if type(message) is Notification:
-                request_id = (message.params or {}).get("requestId")
-                if request_id not in live.running:
-                    continue  # not running here either
+            message = forwarded.message
+            if type(message) is Notification and forwarded.cancelled_request not in live.running:
+                continue  # not running here either
             self.receive_messages(live, (message,))
             live.forward.clear()  # never forwarded twice
 
@@ -1053,33 +1044,22 @@ class Runtime:
     async def _recover_if_orphaned(self, session_id: str, stream_id: str) -> None:
         """A client resumes a stream whose node died before finishing it: answer
         its requests with an error here, instead of leaving the client waiting."""
-        node = stream_id.rpartition("-")[0]
-        if not node or node == self.node_id or await self.backend.nodes.alive(node):
+        node = node_of_stream_id(stream_id)
+        if node is None or node == self.node_id or await self.backend.nodes.alive(node):
             return
         events = self.backend.events
         logged = await events.read(session_id, stream_id, 0, wait=0)
         if logged.ended:
             return
-        answered: set[Any] = set()
-        for _, data in logged.events:
-            with suppress(ValueError):
-                message = orjson.loads(data)
-                if isinstance(message, dict) and "method" not in message:
-                    answered.add(message.get("id"))
         held_by = await self.backend.nodes.claim(
             f"recover:{session_id}:{stream_id}", self.node_id, ttl=self._lease_ttl
         )
         if held_by is not None:
             return  # another node is answering them
-        for request_id in await events.requests(session_id, stream_id):
-            if request_id not in answered:
-                lost = internal_error(
-                    request_id,
-                    "Internal error: the node running this request stopped",
-                    {"node": node},
-                )
-                with suppress(ValueError):
-                    await events.append(session_id, stream_id, encode_message(lost))
+        requests = await events.requests(session_id, stream_id)
+        for lost in orphaned_replies(node, requests, (data for _, data in logged.events)):
+            with suppress(ValueError):
+                await events.append(session_id, stream_id, encode_message(lost))
         await events.end(session_id, stream_id)
 
     async def _forward_broadcasts(self, live: LiveSession, stream_id: str) -> None:
@@ -1100,31 +1080,27 @@ class Runtime:
                 cursor = stored - 1
                 logged = await events.read(BROADCAST_LOG, BROADCAST_STREAM, cursor, wait=0)
                 for seq, body in logged.events:
-                    cursor = await self._take_broadcast(live, stream_id, seq, body, cursor)
+                    broadcast = logged_broadcast(seq, body)
+                    cursor = await self._take_broadcast(live, stream_id, broadcast, cursor)
             await events.set_cursor(session.session_id, stream_id, cursor + 1)
             async for payload in live_messages:
-                seq, body = _broadcast_parts(payload)
-                cursor = await self._take_broadcast(live, stream_id, seq, body, cursor)
+                broadcast = decode_broadcast(payload)
+                cursor = await self._take_broadcast(live, stream_id, broadcast, cursor)
 
     async def _take_broadcast(
-        self, live: LiveSession, stream_id: str, seq: int, body: bytes, cursor: int
+        self, live: LiveSession, stream_id: str, broadcast: Broadcast, cursor: int
     ) -> int:
-        """Append broadcast ``seq`` to the stream if it is new and meant for the
+        """Append ``broadcast`` to the stream if it is new and meant for the
         session; the new cursor."""
+        seq = broadcast.seq
         if seq <= cursor:
             return cursor
         session = live.session
-        data = orjson.loads(body)
-        method = data.get("method")
-        wanted = session.phase is SessionPhase.OPERATING and (
-            (method == "notifications/resources/updated"
-             and data.get("params", {}).get("uri") in session.subscriptions)
-            or (isinstance(method, str) and method.endswith("/list_changed"))
-        )  # fmt: skip
         events = self.backend.events
-        if wanted:
+        if session.wants_broadcast(broadcast.notification):
             # The event and the cursor in one step: a node killed in between
             # must neither lose the broadcast nor leave it to be copied twice.
+            body = encode_message(broadcast.notification)
             await events.append(session.session_id, stream_id, body, cursor=seq + 1)
         else:
             await events.set_cursor(session.session_id, stream_id, seq + 1)
@@ -1308,9 +1284,8 @@ class Runtime:
                     self._closing_scopes.add(scope)
                     try:
                         async for payload in messages:
-                            data = orjson.loads(_broadcast_parts(payload)[1])
-                            notification = Notification(data["method"], data.get("params"))
-                            delivered = handled.deliver(notification)
+                            broadcast = decode_broadcast(payload)
+                            delivered = handled.deliver(broadcast.notification)
                             if delivered is not None:
                                 await outlet.emit(delivered)
                     finally:
@@ -1403,17 +1378,10 @@ class Runtime:
                     if payload is None:
                         await responder.send(encode_comment())
                         continue
-                    data = orjson.loads(_broadcast_parts(payload)[1])
-                    notification = Notification(data["method"], data.get("params"))
-                    delivered = subscription.deliver(notification)
+                    broadcast = decode_broadcast(payload)
+                    delivered = subscription.deliver(broadcast.notification)
                     if delivered is not None:
                         await responder.send(encode_message_event(encode_message(delivered)))
-
-
-def _broadcast_parts(payload: bytes) -> tuple[int, bytes]:
-    """The number and the message of a published broadcast."""
-    data = orjson.loads(payload)
-    return int(data["seq"]), orjson.dumps(data["message"])
 
 
 async def _cancel_when(wait: Callable[[], Any], scope: trio.CancelScope) -> None:
