@@ -238,6 +238,9 @@ from ._notifications import (
 from ._notifications import (
     resource_updated_notification as resource_updated_notification,
 )
+from ._progress import (
+    ProgressOrder as ProgressOrder,
+)
 from ._replies import (
     HttpReply as HttpReply,
 )
@@ -711,6 +714,7 @@ __all__ = [
     "OpenStream",
     "Preflight",
     "ProcessMessages",
+    "ProgressOrder",
     "Prompt",
     "PromptArgument",
     "PromptMessage",

@@ -49,6 +49,7 @@ from ._notifications import (
     progress_notification_for,
     resource_updated_notification,
 )
+from ._progress import ProgressOrder
 from ._state import LOG_LEVELS, SessionPhase, SessionState
 from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
 
@@ -267,10 +268,10 @@ class ServerSession:
     __slots__ = (
         "_app_methods",
         "_incoming",
-        "_last_progress",
         "_methods",
         "_next_number",
         "_outgoing",
+        "_progress",
         "client_capabilities",
         "client_info",
         "config",
@@ -302,8 +303,8 @@ class ServerSession:
         self.last_activity = 0.0
         # Client requests in flight, each with its progress token (or None).
         self._incoming: dict[RequestId, str | int | None] = {}
-        # The last progress value sent for a request, once there is one.
-        self._last_progress: dict[RequestId, float] = {}
+        # The progress sent for a request, once there is some.
+        self._progress: dict[RequestId, ProgressOrder] = {}
         self._outgoing: dict[RequestId, Request] = {}
         self._next_number = 1
         self._methods: frozenset[str] = frozenset()
@@ -546,7 +547,7 @@ class ServerSession:
         ):
             return []
         del self._incoming[request_id]
-        self._last_progress.pop(request_id, None)
+        self._progress.pop(request_id, None)
         return [RequestCancelled(request_id, reason if type(reason) is str else None)]
 
     def _receive_response(self, response: Response | ErrorResponse) -> list[Event]:
@@ -567,7 +568,7 @@ class ServerSession:
                 f"no request {request_id!r} is in flight (answered or cancelled)"
             )
         if self._incoming.pop(request_id) is not None:
-            self._last_progress.pop(request_id, None)
+            self._progress.pop(request_id, None)
 
     def send_response(self, request_id: RequestId, result: dict[str, Any]) -> Response:
         """Answer the client request ``request_id`` with ``result``."""
@@ -673,13 +674,13 @@ class ServerSession:
         token = self._incoming[request_id]
         if token is None:
             return None
-        last = self._last_progress.get(request_id)
-        if last is not None and not progress > last:
-            raise LocalProtocolError("progress must increase with each notification")
         if (self.protocol_version or "") < V2025_03_26:
             message = None  # the message field exists from 2025-03-26
         notification = progress_notification_for(token, progress, total, message)
-        self._last_progress[request_id] = progress
+        order = self._progress.get(request_id)
+        if order is None:
+            order = self._progress[request_id] = ProgressOrder()
+        order.advance(progress)
         return notification
 
     def log(self, level: str, data: Any, logger: str | None = None) -> Notification | None:
@@ -724,7 +725,7 @@ class ServerSession:
         """End the session (HTTP DELETE, expiry, shutdown); every later message is refused."""
         self._move(SessionInput.CLOSE)
         self._incoming.clear()
-        self._last_progress.clear()
+        self._progress.clear()
         self._outgoing.clear()
 
 

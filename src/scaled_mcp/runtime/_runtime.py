@@ -56,6 +56,7 @@ from ..protocol import (
     OpenStream,
     Preflight,
     ProcessMessages,
+    ProgressOrder,
     Reject,
     RemoteProtocolError,
     ReplyReady,
@@ -459,16 +460,17 @@ class _StatelessExchange:
         self.client_info = request.meta.client_info or {}
         self.client_capabilities = request.meta.client_capabilities
         self.progress_token: str | int | None = request.meta.progress_token
-        self._last_progress: float | None = None
+        # Made with the first progress notification: most requests send none.
+        self._progress: ProgressOrder | None = None
 
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:
-        if self._last_progress is not None and not progress > self._last_progress:
-            raise LocalProtocolError("progress must increase with each notification")
         notification = self._runtime.dispatcher.progress(
             self._request, progress, total=total, message=message
         )
         if notification is not None:
-            self._last_progress = progress
+            if self._progress is None:
+                self._progress = ProgressOrder()
+            self._progress.advance(progress)
             await self._outlet.emit(notification)
 
     async def log(self, level: str, data: Any, logger: str | None) -> None:
