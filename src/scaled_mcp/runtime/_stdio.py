@@ -33,7 +33,8 @@ from ..protocol import (
     error_response_for,
     reply_lines,
 )
-from ._runtime import LiveSession, Runtime
+from ._runtime import Runtime
+from ._sessions import LiveSession
 
 __all__ = ["MAX_LINE_SIZE", "serve_stdio"]
 
