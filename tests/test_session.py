@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -280,6 +281,37 @@ def test_subscriptions() -> None:
     validate("2025-11-25", "ToolListChangedNotification", message_to_json(changed))
 
 
+def test_which_broadcasts_a_session_takes() -> None:
+    tools_changed = Notification("notifications/tools/list_changed")
+    updated_a = Notification("notifications/resources/updated", {"uri": "test://a"})
+    updated_b = Notification("notifications/resources/updated", {"uri": "test://b"})
+    session = ServerSession(CONFIG, session_id="s1", node_id="node-a")
+    assert not session.wants_broadcast(tools_changed)  # not initialized yet
+    session.receive(initialize(), now=0)
+    assert not session.wants_broadcast(tools_changed)  # not operating yet
+    session.receive(Notification(method="notifications/initialized"), now=0)
+    assert session.wants_broadcast(tools_changed)
+    assert not session.wants_broadcast(updated_a)
+    session.receive(Request(id=1, method="resources/subscribe", params={"uri": "test://a"}), now=0)
+    assert session.wants_broadcast(updated_a)
+    assert not session.wants_broadcast(updated_b)
+    assert not session.wants_broadcast(Notification("notifications/resources/updated"))
+    assert not session.wants_broadcast(Notification("notifications/message", {"uri": "test://a"}))
+    session.close()
+    assert not session.wants_broadcast(tools_changed)
+
+
+def test_the_progress_token_of_a_request_in_flight() -> None:
+    session = operating()
+    call = Request(id=1, method="tools/call", params={"name": "t", "_meta": {"progressToken": 7}})
+    session.receive(call, now=0)
+    session.receive(Request(id=2, method="tools/call", params={"name": "t"}), now=0)
+    assert session.progress_token(1) == 7
+    assert session.progress_token(2) is None
+    session.send_response(1, {"content": []})
+    assert session.progress_token(1) is None  # answered: no longer in flight
+
+
 def test_subscribe_needs_the_capability() -> None:
     session = ServerSession(
         ServerConfig(server_info={"name": "s", "version": "1"}, capabilities={"resources": {}}),
@@ -399,6 +431,51 @@ def test_state_round_trip_rebuilds_an_equivalent_session() -> None:
     assert rebuilt.resource_updated("u") is not None
     request = Request(id=2, method="tools/call", params={"name": "x"})
     assert rebuilt.receive(request, now=10.0) == [RequestReceived(request)]
+
+
+def test_refresh_takes_the_shared_data_and_keeps_the_work_in_flight() -> None:
+    session = operating("2025-06-18")
+    call = Request(id=1, method="tools/call", params={"name": "x", "_meta": {"progressToken": "p"}})
+    session.receive(call, now=3.0)
+    asked = session.send_request("roots/list")
+    # Another node takes the same session's next messages.
+    elsewhere = ServerSession.from_state(CONFIG, session.state, node_id="node-b")
+    elsewhere.receive(Request(id=2, method="logging/setLevel", params={"level": "error"}), now=4.0)
+    elsewhere.receive(Request(id=3, method="resources/subscribe", params={"uri": "u"}), now=4.0)
+    session.refresh(elsewhere.state)
+    assert session.log_level == "error"
+    assert session.subscriptions == {"u"}
+    assert session.log("info", "quiet") is None
+    # The requests in flight here are still here, both ways.
+    assert session.is_in_flight(1)
+    assert session.progress(1, 0.5) is not None
+    answer = Response(id=asked.id, result={"roots": []})
+    assert session.receive(answer, now=5.0) == [ResponseReceived(answer, asked)]
+    assert session.send_response(1, {"content": []}) == Response(id=1, result={"content": []})
+    # An expiry elsewhere closes it here too.
+    closed = attrs.evolve(elsewhere.state, phase=SessionPhase.CLOSED)
+    session.refresh(closed)
+    assert phase(session) is SessionPhase.CLOSED
+    assert error_code(session, Request(id=4, method="ping")) == ErrorCode.INVALID_REQUEST
+
+
+def test_refresh_of_a_session_initialized_elsewhere_takes_the_negotiated_version() -> None:
+    # A session this node knows only as new (a legacy stream opened here) that
+    # another node initialized.
+    here = ServerSession(CONFIG, session_id="s1", node_id="node-a")
+    there = operating("2025-03-26")
+    here.refresh(there.state)
+    assert here.state == there.state
+    assert here.protocol_version == "2025-03-26"
+    request = Request(id=1, method="tools/call", params={"name": "x"})
+    assert here.receive(request, now=9.0) == [RequestReceived(request)]
+
+
+def test_refresh_takes_only_its_own_session() -> None:
+    session = operating()
+    other = ServerSession(CONFIG, session_id="s2", node_id="node-a")
+    with pytest.raises(LocalProtocolError):
+        session.refresh(other.state)
 
 
 def test_state_diagram_doc_is_generated_from_the_table() -> None:

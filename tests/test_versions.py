@@ -11,9 +11,11 @@ from scaled_mcp.protocol import (
     SUPPORTED_VERSIONS,
     Era,
     allows_batches,
+    closes_sse_streams_early,
     era_of,
     has_elicitation,
     negotiate_version,
+    primes_sse_streams,
 )
 from tests.spec import REVISIONS
 
@@ -38,3 +40,12 @@ def test_otherwise_the_latest_handshake_version(requested: object) -> None:
 def test_features_by_revision() -> None:
     assert [allows_batches(v) for v in REVISIONS] == [False, True, False, False, False]
     assert [has_elicitation(v) for v in REVISIONS] == [False, False, True, True, True]
+
+
+def test_sse_polling_by_revision() -> None:
+    # 2025-11-25 primes a request's stream and may close it early; the
+    # stateless era's streams are not resumable at all.
+    assert [primes_sse_streams(v) for v in REVISIONS] == [False, False, False, True, False]
+    assert [closes_sse_streams_early(v) for v in REVISIONS] == [False, False, False, True, False]
+    assert not primes_sse_streams("")  # not negotiated yet
+    assert not closes_sse_streams_early("")

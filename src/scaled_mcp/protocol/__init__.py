@@ -280,14 +280,89 @@ from ._meta import (
 from ._meta import (
     require_client_capabilities as require_client_capabilities,
 )
+from ._node_messages import (
+    BROADCAST_CHANNEL as BROADCAST_CHANNEL,
+)
+from ._node_messages import (
+    CANCEL_CHANNEL as CANCEL_CHANNEL,
+)
+from ._node_messages import (
+    Broadcast as Broadcast,
+)
+from ._node_messages import (
+    ForwardedMessage as ForwardedMessage,
+)
+from ._node_messages import (
+    decode_broadcast as decode_broadcast,
+)
+from ._node_messages import (
+    decode_forwarded as decode_forwarded,
+)
+from ._node_messages import (
+    encode_broadcast as encode_broadcast,
+)
+from ._node_messages import (
+    encode_forwarded as encode_forwarded,
+)
+from ._node_messages import (
+    forward_channel as forward_channel,
+)
+from ._node_messages import (
+    logged_broadcast as logged_broadcast,
+)
+from ._node_messages import (
+    node_channel as node_channel,
+)
+from ._node_messages import (
+    node_of_stream_id as node_of_stream_id,
+)
+from ._node_messages import (
+    orphaned_replies as orphaned_replies,
+)
+from ._node_messages import (
+    stream_id_for as stream_id_for,
+)
+from ._notifications import (
+    list_changed_notification as list_changed_notification,
+)
 from ._notifications import (
     log_notification as log_notification,
 )
 from ._notifications import (
     progress_notification_for as progress_notification_for,
 )
+from ._notifications import (
+    resource_updated_notification as resource_updated_notification,
+)
 from ._params import (
     check_tool_call_params as check_tool_call_params,
+)
+from ._progress import (
+    ProgressOrder as ProgressOrder,
+)
+from ._replies import (
+    HttpReply as HttpReply,
+)
+from ._replies import (
+    internal_error as internal_error,
+)
+from ._replies import (
+    legacy_post_reply as legacy_post_reply,
+)
+from ._replies import (
+    post_reply as post_reply,
+)
+from ._replies import (
+    preflight_reply as preflight_reply,
+)
+from ._replies import (
+    reply_lines as reply_lines,
+)
+from ._replies import (
+    streams_replies as streams_replies,
+)
+from ._replies import (
+    terminated_reply as terminated_reply,
 )
 from ._request_state import (
     MAX_REQUEST_STATE_SIZE as MAX_REQUEST_STATE_SIZE,
@@ -572,6 +647,9 @@ from ._versions import (
     allows_batches as allows_batches,
 )
 from ._versions import (
+    closes_sse_streams_early as closes_sse_streams_early,
+)
+from ._versions import (
     era_of as era_of,
 )
 from ._versions import (
@@ -580,12 +658,18 @@ from ._versions import (
 from ._versions import (
     negotiate_version as negotiate_version,
 )
+from ._versions import (
+    primes_sse_streams as primes_sse_streams,
+)
 
 __all__ = [
     "Annotations",
     "AudioContent",
+    "BROADCAST_CHANNEL",
     "BlobResourceContents",
+    "Broadcast",
     "CACHEABLE_METHODS",
+    "CANCEL_CHANNEL",
     "CacheHint",
     "CallToolResult",
     "CancelRequested",
@@ -611,6 +695,7 @@ __all__ = [
     "ErrorResponse",
     "Event",
     "EventId",
+    "ForwardedMessage",
     "GetPromptResult",
     "HANDSHAKE_VERSIONS",
     "Head",
@@ -618,6 +703,7 @@ __all__ = [
     "Headers",
     "HttpConfig",
     "HttpDecision",
+    "HttpReply",
     "HttpRequest",
     "INPUT_REQUIRED_METHODS",
     "Icon",
@@ -662,6 +748,7 @@ __all__ = [
     "OpenStream",
     "Preflight",
     "ProcessMessages",
+    "ProgressOrder",
     "Prompt",
     "PromptArgument",
     "PromptMessage",
@@ -720,17 +807,22 @@ __all__ = [
     "check_protocol_version",
     "chunk",
     "check_tool_call_params",
+    "closes_sse_streams_early",
     "complete_result",
     "converter",
     "cors_headers",
     "decide",
     "decide_with_session",
     "decode_body",
+    "decode_broadcast",
+    "decode_forwarded",
     "decode_header_value",
     "decode_message",
     "encode_batch",
+    "encode_broadcast",
     "encode_comment",
     "encode_event",
+    "encode_forwarded",
     "encode_message",
     "encode_message_event",
     "encode_priming_event",
@@ -738,39 +830,55 @@ __all__ = [
     "era_of",
     "error_response_for",
     "format_event_id",
+    "forward_channel",
     "from_wire",
     "has_elicitation",
     "header_block",
     "input_required_result",
+    "internal_error",
     "is_valid_session_id",
     "legacy_endpoint_url",
+    "legacy_post_reply",
+    "list_changed_notification",
     "log_message",
     "log_notification",
+    "logged_broadcast",
     "message_from_json",
     "message_to_json",
     "missing_client_capabilities",
     "negotiate_version",
+    "node_channel",
     "node_of_request_id",
+    "node_of_stream_id",
+    "orphaned_replies",
     "param_header_paths",
     "parse_event_id",
     "parse_input_responses",
     "parse_request_meta",
     "parse_request_state",
+    "post_reply",
     "precheck",
+    "preflight_reply",
+    "primes_sse_streams",
     "progress_notification",
     "progress_notification_for",
     "read_head",
     "reject_for",
     "render_state_diagram",
+    "reply_lines",
     "require_client_capabilities",
     "resource_not_found_code",
     "response_head",
+    "resource_updated_notification",
     "response_start",
     "resume_point",
     "service_unavailable",
     "status_for_error",
     "stream_conflict",
     "stream_expired",
+    "stream_id_for",
+    "streams_replies",
+    "terminated_reply",
     "to_wire",
     "validate_param_headers",
 ]

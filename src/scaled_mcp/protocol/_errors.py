@@ -33,6 +33,9 @@ class ErrorCode(enum.IntEnum):
     METHOD_NOT_FOUND = -32601
     INVALID_PARAMS = -32602
     INTERNAL_ERROR = -32603
+    #: This server's: a request to the client went unanswered in time (in
+    #: JSON-RPC's range of implementation-defined server errors).
+    REQUEST_TIMEOUT = -32001
     #: 2025-11-25 and earlier: "Resource not found" (replaced by -32602 in 2026-07-28).
     RESOURCE_NOT_FOUND = -32002
     #: 2025-11-25 only: URL mode elicitation is required before the request can go on.

@@ -1,4 +1,4 @@
-"""Notifications both eras send the same way: progress and log messages.
+"""Notifications both eras send the same way: progress, log messages, changes.
 
 The era decides *whether* one is sent (a session's log level or a request's
 ``_meta``; a session's in-flight table or a request's envelope); this module
@@ -13,7 +13,12 @@ from typing import Any
 from ._errors import LocalProtocolError
 from ._jsonrpc import Notification
 
-__all__ = ["log_notification", "progress_notification_for"]
+__all__ = [
+    "list_changed_notification",
+    "log_notification",
+    "progress_notification_for",
+    "resource_updated_notification",
+]
 
 
 def _check_number(name: str, value: object) -> None:
@@ -47,3 +52,13 @@ def log_notification(level: str, data: Any, logger: str | None = None) -> Notifi
             raise LocalProtocolError(f"logger must be a string, not {logger!r}")
         params["logger"] = logger
     return Notification("notifications/message", params)
+
+
+def list_changed_notification(kind: str) -> Notification:
+    """``notifications/<kind>/list_changed`` (``tools``, ``resources``, ``prompts``)."""
+    return Notification(f"notifications/{kind}/list_changed")
+
+
+def resource_updated_notification(uri: str) -> Notification:
+    """``notifications/resources/updated`` for the resource at ``uri``."""
+    return Notification("notifications/resources/updated", {"uri": uri})

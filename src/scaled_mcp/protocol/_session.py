@@ -43,8 +43,14 @@ from ._jsonrpc import (
     _response,
     _slot_setters,
 )
-from ._notifications import log_notification, progress_notification_for
+from ._notifications import (
+    list_changed_notification,
+    log_notification,
+    progress_notification_for,
+    resource_updated_notification,
+)
 from ._params import check_tool_call_params
+from ._progress import ProgressOrder
 from ._state import LOG_LEVELS, SessionPhase, SessionState
 from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
 
@@ -257,10 +263,10 @@ class ServerSession:
     __slots__ = (
         "_app_methods",
         "_incoming",
-        "_last_progress",
         "_methods",
         "_next_number",
         "_outgoing",
+        "_progress",
         "client_capabilities",
         "client_info",
         "config",
@@ -292,8 +298,8 @@ class ServerSession:
         self.last_activity = 0.0
         # Client requests in flight, each with its progress token (or None).
         self._incoming: dict[RequestId, str | int | None] = {}
-        # The last progress value sent for a request, once there is one.
-        self._last_progress: dict[RequestId, float] = {}
+        # The progress sent for a request, once there is some.
+        self._progress: dict[RequestId, ProgressOrder] = {}
         self._outgoing: dict[RequestId, Request] = {}
         self._next_number = 1
         self._methods: frozenset[str] = frozenset()
@@ -306,16 +312,32 @@ class ServerSession:
     ) -> ServerSession:
         """Rebuild a session from the plain data another node wrote."""
         session = cls(config, session_id=state.session_id, node_id=node_id)
-        session.phase = state.phase
-        session.client_info = state.client_info
-        session.client_capabilities = state.client_capabilities
-        session.log_level = state.log_level
-        session.subscriptions = state.subscriptions
         session.created_at = state.created_at
         session.last_activity = state.last_activity
-        if state.phase is not SessionPhase.NEW:
-            session._negotiated(state.protocol_version)
+        session.refresh(state)
         return session
+
+    def refresh(self, state: SessionState) -> None:
+        """Take the shared data another node (or an expiry) wrote for this
+        session, keeping the requests in flight here in both directions.
+
+        A session still new here that was initialized elsewhere takes the
+        version negotiated there; a negotiated version never changes.
+        """
+        if state.session_id != self.session_id:
+            raise LocalProtocolError(
+                f"the state of session {state.session_id!r} is not {self.session_id!r}'s"
+            )
+        if self.phase is SessionPhase.NEW and state.phase is not SessionPhase.NEW:
+            # Initialized on another node: nothing ran here yet.
+            self.created_at = state.created_at
+            self.last_activity = state.last_activity
+            self._negotiated(state.protocol_version)
+        self.phase = state.phase
+        self.client_info = state.client_info
+        self.client_capabilities = state.client_capabilities
+        self.log_level = state.log_level
+        self.subscriptions = state.subscriptions
 
     @property
     def state(self) -> SessionState:
@@ -522,7 +544,7 @@ class ServerSession:
         ):
             return []
         del self._incoming[request_id]
-        self._last_progress.pop(request_id, None)
+        self._progress.pop(request_id, None)
         return [RequestCancelled(request_id, reason if type(reason) is str else None)]
 
     def _receive_response(self, response: Response | ErrorResponse) -> list[Event]:
@@ -543,7 +565,7 @@ class ServerSession:
                 f"no request {request_id!r} is in flight (answered or cancelled)"
             )
         if self._incoming.pop(request_id) is not None:
-            self._last_progress.pop(request_id, None)
+            self._progress.pop(request_id, None)
 
     def send_response(self, request_id: RequestId, result: dict[str, Any]) -> Response:
         """Answer the client request ``request_id`` with ``result``."""
@@ -562,6 +584,10 @@ class ServerSession:
         """Answer the client request ``request_id`` with a JSON-RPC error."""
         self._finish(request_id)
         return ErrorResponse(id=request_id, code=int(code), message=message, data=data)
+
+    def progress_token(self, request_id: RequestId) -> str | int | None:
+        """The ``progressToken`` the client request ``request_id`` carries, if any."""
+        return self._incoming.get(request_id)
 
     def is_in_flight(self, request_id: RequestId) -> bool:
         """Whether a client request still awaits its answer (not answered nor cancelled)."""
@@ -645,13 +671,13 @@ class ServerSession:
         token = self._incoming[request_id]
         if token is None:
             return None
-        last = self._last_progress.get(request_id)
-        if last is not None and not progress > last:
-            raise LocalProtocolError("progress must increase with each notification")
         if (self.protocol_version or "") < V2025_03_26:
             message = None  # the message field exists from 2025-03-26
         notification = progress_notification_for(token, progress, total, message)
-        self._last_progress[request_id] = progress
+        order = self._progress.get(request_id)
+        if order is None:
+            order = self._progress[request_id] = ProgressOrder()
+        order.advance(progress)
         return notification
 
     def log(self, level: str, data: Any, logger: str | None = None) -> Notification | None:
@@ -669,7 +695,7 @@ class ServerSession:
         """``notifications/resources/updated`` if the client subscribed to ``uri``."""
         if uri not in self.subscriptions:
             return None
-        return Notification(method="notifications/resources/updated", params={"uri": uri})
+        return resource_updated_notification(uri)
 
     def list_changed(self, kind: str) -> Notification:
         """``notifications/<kind>/list_changed`` for ``tools``, ``resources`` or ``prompts``."""
@@ -677,13 +703,26 @@ class ServerSession:
             raise LocalProtocolError(f"no list_changed notification for {kind!r}")
         if not (self.config.capabilities.get(kind) or {}).get("listChanged"):
             raise LocalProtocolError(f"the server did not declare {kind}.listChanged")
-        return Notification(method=f"notifications/{kind}/list_changed")
+        return list_changed_notification(kind)
+
+    def wants_broadcast(self, notification: Notification) -> bool:
+        """Whether a change notification sent to every session goes to this one:
+        once it operates, every ``list_changed``, and ``resources/updated`` for
+        a resource the client subscribed to (resources: "the server SHOULD send
+        notifications/resources/updated" to subscribers)."""
+        if self.phase is not SessionPhase.OPERATING:
+            return False
+        method = notification.method
+        if method == "notifications/resources/updated":
+            uri = (notification.params or _NO_PARAMS).get("uri")
+            return type(uri) is str and uri in self.subscriptions
+        return method.endswith("/list_changed")
 
     def close(self) -> None:
         """End the session (HTTP DELETE, expiry, shutdown); every later message is refused."""
         self._move(SessionInput.CLOSE)
         self._incoming.clear()
-        self._last_progress.clear()
+        self._progress.clear()
         self._outgoing.clear()
 
 

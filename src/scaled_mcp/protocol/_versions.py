@@ -18,9 +18,11 @@ __all__ = [
     "SUPPORTED_VERSIONS",
     "Era",
     "allows_batches",
+    "closes_sse_streams_early",
     "era_of",
     "has_elicitation",
     "negotiate_version",
+    "primes_sse_streams",
 ]
 
 V2024_11_05: Final = "2024-11-05"
@@ -77,3 +79,25 @@ def allows_batches(version: str) -> bool:
 def has_elicitation(version: str) -> bool:
     """Elicitation (``elicitation/create``) exists from 2025-06-18 on."""
     return version >= V2025_06_18
+
+
+# 2025-11-25 made a request's SSE stream pollable: primed with an event id, it
+# may be closed before the response and resumed with ``Last-Event-ID``. The
+# stateless era has no resumable streams.
+_POLLABLE_STREAMS: Final = frozenset(v for v in HANDSHAKE_VERSIONS if v >= V2025_11_25)
+
+
+def primes_sse_streams(version: str) -> bool:
+    """Whether the server primes each SSE stream it begins for a request with an
+    event id: 2025-11-25 "The server SHOULD immediately send an SSE event
+    consisting of an event ID and an empty data field in order to prime the
+    client to reconnect". Older clients are not told of such events."""
+    return version in _POLLABLE_STREAMS
+
+
+def closes_sse_streams_early(version: str) -> bool:
+    """Whether the server may end a request's SSE stream before its response,
+    the client resuming it: 2025-11-25 "the server MAY close the connection"
+    after the priming event (the client "SHOULD" reconnect after the
+    ``retry`` time); with older revisions the response would be lost."""
+    return version in _POLLABLE_STREAMS

@@ -1,22 +1,25 @@
 """The trio runtime: drives the protocol core for an :class:`MCPServer`.
 
 One :class:`Runtime` serves every transport of a node: the HTTP fronts hand it
-requests through :meth:`Runtime.handle_http`, stdio through
-:meth:`Runtime.handle_stdio_message`. Protocol decisions are the core's; the
-runtime schedules handlers, keeps each request's cancel scope, and moves
-messages between the handlers, the client and the cluster ports.
+requests through :meth:`Runtime.handle_http`, stdio (``serve_stdio``) feeds
+its session's messages to :meth:`Runtime.receive_messages` and
+:meth:`Runtime.call`. Protocol decisions are the core's; the runtime
+schedules handlers, keeps each request's cancel scope, and moves messages
+between the handlers, the client and the cluster ports.
 
-Where messages go:
+This module holds the node's settings, its lifetime, the routing of HTTP
+requests and the handshake-era session POST; its parts hold the rest (they
+share a :class:`~scaled_mcp.runtime._node.Node`):
 
-* a request's own messages (progress, logs, server-to-client requests, its
-  response) go on the POST that carried it: a JSON body when the handler
-  finishes without emitting anything, else an SSE stream (begun the moment the
-  handler first emits). Handshake-era stream events are appended to the event
-  log first, so a client can resume the stream on any node;
-* messages of no request (``list_changed``, ``resources/updated``) go to the
-  session's GET stream (handshake era) or every ``subscriptions/listen``
-  stream (stateless era), through the broker;
-* 2024-11-05 sessions get everything on their ``GET /sse`` stream.
+* ``_outlets``: where a request's messages go (its POST's JSON body or SSE
+  stream; handshake-era stream events are logged first, so that a client can
+  resume the stream on any node);
+* ``_exchanges``: what a handler's context reaches, in each era;
+* ``_streams``: GET streams, served from the event log, and the broadcasts
+  (``list_changed``, ``resources/updated``) copied into them;
+* ``_legacy``: the 2024-11-05 ``GET /sse`` and ``POST /messages``;
+* ``_stateless_wire``: 2026-07-28 requests and ``subscriptions/listen``;
+* ``_peers``: what other nodes forward to the work running here.
 """
 
 from __future__ import annotations
@@ -24,29 +27,23 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
-from typing import Any, Final, Protocol
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import attrs
-import orjson
 import trio
 
 from ..cluster import Backend, BackendUnavailable, MemoryBackend
 from ..protocol import (
-    LEGACY_ENDPOINT_EVENT,
-    CoreAnswer,
     Era,
     ErrorReceived,
     ErrorResponse,
     Headers,
     HttpConfig,
     HttpRequest,
-    InputRequest,
-    LocalProtocolError,
     Message,
     NeedSession,
-    Notification,
     OpenLegacyStream,
     OpenStream,
     Preflight,
@@ -56,68 +53,43 @@ from ..protocol import (
     ReplyReady,
     Request,
     RequestCancelled,
-    RequestId,
     RequestReceived,
     RequestStateSealer,
-    Response,
     ResponseMode,
     ResponseReceived,
     ServerConfig,
-    ServerSentEvent,
-    ServerSession,
-    SessionPhase,
-    SessionState,
     StatelessDispatcher,
-    StatelessRequest,
     StatelessServerConfig,
-    Subscription,
     TerminateSession,
     cors_headers,
     decide,
     decide_with_session,
-    encode_comment,
-    encode_event,
-    encode_message,
-    encode_message_event,
-    encode_priming_event,
     error_response_for,
-    format_event_id,
-    legacy_endpoint_url,
-    message_from_json,
-    message_to_json,
-    node_of_request_id,
-    response_start,
-    resume_point,
+    forward_channel,
+    internal_error,
+    list_changed_notification,
+    post_reply,
+    preflight_reply,
+    primes_sse_streams,
+    resource_updated_notification,
     service_unavailable,
-    status_for_error,
-    stream_conflict,
-    stream_expired,
-    validate_param_headers,
+    terminated_reply,
 )
 from ..server import Context, InputNeeded, McpError, MCPServer
+from ._answers import reject, reject_quietly, respond
+from ._exchanges import SessionExchange
 from ._front import ClientGone, Responder
+from ._legacy import LegacyTransport
+from ._node import LEGACY_STREAM, Node
+from ._outlets import Outlet, PostOutlet
+from ._peers import Peers
+from ._sessions import LiveSession
+from ._stateless_wire import StatelessWire
+from ._streams import GetStreams
 
-__all__ = ["LiveSession", "LogOutlet", "Outlet", "Runtime", "RuntimeConfig"]
+__all__ = ["Runtime", "RuntimeConfig"]
 
 _log = logging.getLogger("scaled_mcp.runtime")
-
-#: The event-log stream of a session's standalone GET stream.
-GET_STREAM: Final = "get"
-#: The event-log stream of a 2024-11-05 session's ``GET /sse`` stream.
-LEGACY_STREAM: Final = "legacy"
-#: The broker channel of messages for every session (``list_changed``, ``resources/updated``).
-BROADCAST_CHANNEL: Final = "broadcast"
-#: The event-log stream every broadcast is numbered in (a session id no client has).
-BROADCAST_LOG: Final = "*"
-BROADCAST_STREAM: Final = "broadcast"
-#: The broker channel of one node: answers to the requests it sent to clients.
-NODE_CHANNEL_PREFIX: Final = "node:"
-#: The broker channel of cancellations of requests not running where they arrived.
-CANCEL_CHANNEL: Final = "cancel"
-#: JSON-RPC code for an internal error.
-_INTERNAL_ERROR: Final = -32603
-#: JSON-RPC code this server uses when a request to the client went unanswered in time.
-REQUEST_TIMEOUT: Final = -32001
 
 
 def _new_node_id() -> str:
@@ -159,361 +131,6 @@ class RuntimeConfig:
     node_heartbeat_ttl: float = 6.0
 
 
-_JSON_HEADERS: Final[Headers] = (("content-type", "application/json"),)
-
-
-class _Outlet:
-    """Where one POST's messages go: a JSON body, or an SSE stream begun on demand.
-
-    ``log_session`` names the session whose event log records the stream
-    (handshake era); ``None`` on the stateless wire, whose streams "are not
-    resumable". Once the client has gone, events still go to the log.
-    """
-
-    __slots__ = (
-        "_extra_headers",
-        "_lock",
-        "_priming",
-        "_requests",
-        "_responder",
-        "_runtime",
-        "_stream_id",
-        "gone",
-        "log_session",
-        "on_stream",
-        "prefer_stream",
-        "streaming",
-    )
-
-    def __init__(
-        self,
-        runtime: Runtime,
-        responder: Responder,
-        log_session: str | None,
-        *,
-        priming: bool,
-        extra_headers: Headers = (),
-        requests: tuple[RequestId, ...] = (),
-    ) -> None:
-        self._runtime = runtime
-        self._requests = requests
-        self._responder = responder
-        self.log_session = log_session
-        self._priming = priming
-        self._extra_headers = extra_headers
-        # Made when the stream begins: most answers are one JSON body, sent once.
-        self._lock: trio.Lock | None = None
-        self._stream_id: str | None = None
-        self.streaming = False
-        self.gone = False
-        #: Called when the stream begins (the stateless wire starts watching for
-        #: a disconnect then).
-        self.on_stream: Callable[[], None] | None = None
-        #: Answer on a stream even when nothing was emitted before the reply.
-        self.prefer_stream = False
-
-    async def begin_stream(self) -> None:
-        """Start the SSE response (idempotent)."""
-        if self.streaming:
-            return
-        if self._lock is None:
-            self._lock = trio.Lock()
-        async with self._lock:
-            if self._stream_id is not None:  # another task began it meanwhile
-                return
-            self.streaming = True
-            if self.on_stream is not None:
-                self.on_stream()
-            status, headers = response_start(ResponseMode.SSE)
-            self._stream_id = self._runtime.new_stream_id()
-            if self.log_session is not None:
-                await self._runtime.backend.events.open(
-                    self.log_session, self._stream_id, self._requests
-                )
-            try:
-                await self._responder.start(status, (*headers, *self._extra_headers))
-                if self._priming and self.log_session is not None:
-                    # "The server SHOULD immediately send an SSE event consisting
-                    # of an event ID and an empty data field".
-                    priming = encode_priming_event(
-                        format_event_id(self._stream_id, 0),
-                        retry=self._runtime.config.sse_retry_ms,
-                    )
-                    await self._responder.send(priming)
-            except ClientGone:
-                self.gone = True
-
-    async def emit(self, message: Message) -> None:
-        """Send one message on the stream (beginning it if need be)."""
-        await self.begin_stream()
-        body = encode_message(message)
-        assert self._lock is not None
-        async with self._lock:
-            event_id = None
-            if self.log_session is not None:
-                assert self._stream_id is not None
-                seq = await self._runtime.backend.events.append(
-                    self.log_session, self._stream_id, body
-                )
-                event_id = format_event_id(self._stream_id, seq)
-            if self.gone:
-                return
-            try:
-                await self._responder.send(encode_message_event(body, event_id=event_id))
-            except ClientGone:
-                self.gone = True
-
-    async def close_stream(self) -> None:
-        """End the HTTP response now; later events go to the log only, and the
-        client resumes them with a GET and ``Last-Event-ID`` (2025-11-25: the
-        server "MAY close the connection" after the priming event; the client
-        "SHOULD" reconnect after the ``retry`` time)."""
-        await self.begin_stream()
-        assert self._lock is not None
-        async with self._lock:
-            if not self.gone:
-                self.gone = True
-                with suppress(ClientGone):
-                    await self._responder.end()
-
-    async def finish(self, replies: list[Message], *, batch: bool, era: Era) -> None:
-        """Send the replies: as the JSON body, or as the last events of the stream."""
-        if (
-            not self.streaming
-            and self.prefer_stream
-            and replies
-            and not (
-                type(replies[0]) is ErrorResponse and status_for_error(era, replies[0].code) != 200
-            )
-        ):
-            await self.begin_stream()
-        if not self.streaming:
-            if not replies:
-                await self._responder.respond(202, self._extra_headers, b"")
-                return
-            if batch:
-                body = b"[" + b",".join(encode_message(r) for r in replies) + b"]"
-                status = 200
-            else:
-                reply = replies[0]
-                body = encode_message(reply)
-                status = status_for_error(era, reply.code) if type(reply) is ErrorResponse else 200
-            await self._responder.respond(status, (*_JSON_HEADERS, *self._extra_headers), body)
-            return
-        for reply in replies:
-            await self.emit(reply)
-        if self.log_session is not None and self._stream_id is not None:
-            await self._runtime.backend.events.end(self.log_session, self._stream_id)
-
-
-class LogOutlet:
-    """Messages for a stream that lives only in the event log (the legacy
-    ``GET /sse`` stream, a session's GET stream): whoever holds the stream
-    connection delivers them."""
-
-    __slots__ = ("_runtime", "_session_id", "_stream_id")
-
-    def __init__(self, runtime: Runtime, session_id: str, stream_id: str) -> None:
-        self._runtime = runtime
-        self._session_id = session_id
-        self._stream_id = stream_id
-
-    async def begin_stream(self) -> None:
-        return
-
-    async def close_stream(self) -> None:
-        return
-
-    async def emit(self, message: Message) -> None:
-        await self._runtime.backend.events.append(
-            self._session_id, self._stream_id, encode_message(message)
-        )
-
-    async def finish(self, replies: list[Message], *, batch: bool, era: Era) -> None:
-        for reply in replies:
-            await self.emit(reply)
-
-
-class Outlet(Protocol):
-    """Where the messages of one request (or one body of messages) go."""
-
-    async def begin_stream(self) -> None: ...
-    async def close_stream(self) -> None: ...
-    async def emit(self, message: Message) -> None: ...
-    async def finish(self, replies: list[Message], *, batch: bool, era: Era) -> None: ...
-
-
-@attrs.define(slots=True, eq=False)
-class _Waiter:
-    """A server-to-client request awaiting the client's answer."""
-
-    done: trio.Event = attrs.field(factory=trio.Event)
-    answer: Response | ErrorResponse | None = None
-
-
-class LiveSession:
-    """This node's view of one handshake-era session: the core's machine plus
-    the work running here (handlers' cancel scopes, requests to the client)."""
-
-    __slots__ = (
-        "forward",
-        "running",
-        "saved",
-        "saved_at",
-        "session",
-        "waiting",
-    )
-
-    def __init__(self, session: ServerSession) -> None:
-        self.session = session
-        self.running: dict[RequestId, trio.CancelScope] = {}
-        self.waiting: dict[RequestId, _Waiter] = {}
-        self.saved: SessionState | None = None
-        self.saved_at = 0.0
-        # (channel, message) for work on other nodes, published after receiving.
-        self.forward: list[tuple[str, Message]] = []
-
-    def shared_fields(self) -> tuple[Any, ...]:
-        s = self.session
-        return (s.phase, s.log_level, s.subscriptions, s.protocol_version)
-
-
-class _SessionExchange:
-    """:class:`~scaled_mcp.server.Exchange` of a handshake-era request."""
-
-    era = Era.HANDSHAKE
-
-    def __init__(
-        self, runtime: Runtime, live: LiveSession, request: Request, outlet: Outlet
-    ) -> None:
-        self._runtime = runtime
-        self._live = live
-        self._outlet = outlet
-        self.request_id: RequestId = request.id
-        session = live.session
-        self.protocol_version = session.protocol_version or ""
-        self.session_id: str | None = session.session_id
-        self.client_info = session.client_info
-        self.client_capabilities = session.client_capabilities
-        meta = (request.params or {}).get("_meta")
-        token = meta.get("progressToken") if type(meta) is dict else None
-        self.progress_token: str | int | None = token if type(token) in (str, int) else None
-
-    async def progress(self, progress: float, total: float | None, message: str | None) -> None:
-        notification = self._live.session.progress(self.request_id, progress, total, message)
-        if notification is not None:
-            await self._outlet.emit(notification)
-
-    async def log(self, level: str, data: Any, logger: str | None) -> None:
-        notification = self._live.session.log(level, data, logger)
-        if notification is not None:
-            await self._outlet.emit(notification)
-
-    async def ask(
-        self, method: str, params: dict[str, Any], answer_within: float
-    ) -> dict[str, Any]:
-        session = self._live.session
-        try:
-            request = session.send_request(method, params)
-        except LocalProtocolError as exc:
-            raise McpError(_INTERNAL_ERROR, f"cannot send {method}: {exc}") from None
-        waiter = _Waiter()
-        self._live.waiting[request.id] = waiter
-        try:
-            await self._outlet.emit(request)
-            with trio.move_on_after(answer_within):
-                await waiter.done.wait()
-        finally:
-            del self._live.waiting[request.id]
-        answer = waiter.answer
-        if answer is None:
-            cancel = session.cancel_request(request.id, "timed out")
-            await self._outlet.emit(cancel)
-            raise McpError(REQUEST_TIMEOUT, f"the client did not answer {method} in time")
-        if type(answer) is ErrorResponse:
-            raise McpError(answer.code, answer.message, answer.data)
-        assert type(answer) is Response
-        return answer.result
-
-    def answer(self, key: str, question: InputRequest) -> dict[str, Any] | None:
-        raise LocalProtocolError("a session request asks the client directly")
-
-    def answered(self) -> dict[str, Any]:
-        raise LocalProtocolError("a session request asks the client directly")
-
-    async def resource_updated(self, uri: str) -> None:
-        await self._runtime.resource_updated(uri)
-
-    async def close_stream(self) -> None:
-        if (
-            self._live.session.protocol_version
-            and self._live.session.protocol_version >= "2025-11-25"
-        ):
-            await self._outlet.close_stream()
-
-
-class _StatelessExchange:
-    """:class:`~scaled_mcp.server.Exchange` of a 2026-07-28 request."""
-
-    era = Era.STATELESS
-    session_id = None
-
-    def __init__(
-        self, runtime: Runtime, request: StatelessRequest, outlet: Outlet, sealed: dict[str, Any]
-    ) -> None:
-        self._runtime = runtime
-        self._request = request
-        self._outlet = outlet
-        # Answers of earlier rounds (from requestState), and those read this round.
-        self._sealed = sealed
-        self._used: dict[str, Any] = {}
-        self.request_id: RequestId = request.request_id
-        self.protocol_version = request.meta.protocol_version
-        self.client_info = request.meta.client_info or {}
-        self.client_capabilities = request.meta.client_capabilities
-        self.progress_token: str | int | None = request.meta.progress_token
-        self._last_progress: float | None = None
-
-    async def progress(self, progress: float, total: float | None, message: str | None) -> None:
-        if self._last_progress is not None and not progress > self._last_progress:
-            raise LocalProtocolError("progress must increase with each notification")
-        notification = self._runtime.dispatcher.progress(
-            self._request, progress, total=total, message=message
-        )
-        if notification is not None:
-            self._last_progress = progress
-            await self._outlet.emit(notification)
-
-    async def log(self, level: str, data: Any, logger: str | None) -> None:
-        notification = self._runtime.dispatcher.log(self._request, level, data, logger=logger)
-        if notification is not None:
-            await self._outlet.emit(notification)
-
-    async def ask(
-        self, method: str, params: dict[str, Any], answer_within: float
-    ) -> dict[str, Any]:
-        raise LocalProtocolError("a stateless request cannot ask the client directly")
-
-    def answer(self, key: str, question: InputRequest) -> dict[str, Any] | None:
-        fresh = self._request.input_responses
-        if fresh is not None and key in fresh:
-            value = fresh.result_for(key, question)
-        else:
-            value = self._sealed.get(key)
-        if value is not None:
-            self._used[key] = value
-        return value
-
-    def answered(self) -> dict[str, Any]:
-        return dict(self._used)
-
-    async def resource_updated(self, uri: str) -> None:
-        await self._runtime.resource_updated(uri)
-
-    async def close_stream(self) -> None:
-        return  # "streams are not resumable" on the stateless wire
-
-
 class Runtime:
     """Serves ``app`` over every transport of one node.
 
@@ -547,17 +164,15 @@ class Runtime:
             ),
             sealer=RequestStateSealer(list(keys.items())),
         )
-        self._live: dict[str, LiveSession] = {}
-        self._legacy_open: set[str] = set()
-        self._stream_counter = 0
-        self._in_flight = 0
-        self._idle = trio.Event()
-        self._idle.set()
-        self._closing = trio.Event()
+        self._node = node = Node(
+            app, self.config, self.backend, self.server_config, self.dispatcher
+        )
+        self._sessions = node.sessions
+        self._streams = GetStreams(node)
+        self._legacy = LegacyTransport(node, self._streams, self._process)
+        self._stateless = StatelessWire(node)
+        self._peers = Peers(node, self.receive_messages)
         self._changes_send, self._changes_receive = trio.open_memory_channel[tuple[str, Any]](1024)
-        self._nursery: trio.Nursery | None = None
-        # Scopes of long-lived work without a client connection (stdio listens).
-        self._closing_scopes: set[trio.CancelScope] = set()
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -567,11 +182,11 @@ class Runtime:
         self.app.add_listener(self._on_app_change)
         try:
             async with self.backend.run(), trio.open_nursery() as nursery:
-                self._nursery = nursery
+                self._node.nursery = nursery
                 nursery.start_soon(self._broadcaster)
                 nursery.start_soon(self._expirer)
-                nursery.start_soon(self._heartbeat)
-                nursery.start_soon(self._keep_listening_to_peers)
+                nursery.start_soon(self._peers.heartbeat)
+                nursery.start_soon(self._peers.keep_listening)
                 try:
                     yield self
                 finally:
@@ -579,30 +194,27 @@ class Runtime:
                     nursery.cancel_scope.cancel()
         finally:
             self.app.remove_listener(self._on_app_change)
-            self._nursery = None
+            self._node.nursery = None
 
     def begin_shutdown(self) -> None:
         """End long-lived streams (GET, ``subscriptions/listen``) so clients resume elsewhere."""
-        self._closing.set()
-        for scope in tuple(self._closing_scopes):
-            scope.cancel()
+        self._node.begin_shutdown()
 
     async def drain(self) -> None:
         """Stop long-lived streams and give in-flight handlers ``shutdown_grace``
         seconds to finish; whatever still runs then is cancelled by the caller."""
         self.begin_shutdown()
         with trio.move_on_after(self.config.shutdown_grace):
-            await self._idle.wait()
+            await self._node.wait_idle()
 
     @property
     def closing(self) -> bool:
         """Whether the node is shutting down."""
-        return self._closing.is_set()
+        return self._node.closing.is_set()
 
     def new_stream_id(self) -> str:
         """A stream id unique on this node and across nodes (it names the node)."""
-        self._stream_counter += 1
-        return f"{self.node_id}-{self._stream_counter}"
+        return self._node.new_stream_id()
 
     def _on_app_change(self, kind: str, value: Any) -> None:
         try:
@@ -613,64 +225,20 @@ class Runtime:
     async def _broadcaster(self) -> None:
         async for kind, value in self._changes_receive:
             if kind == "list_changed":
-                message: Notification = Notification(f"notifications/{value}/list_changed")
+                message = list_changed_notification(value)
             else:
-                message = Notification("notifications/resources/updated", {"uri": value})
-            await self._publish(message)
-
-    async def _publish(self, message: Notification) -> None:
-        """Log a broadcast in the broadcast stream, then publish it with its number:
-        a session's GET stream that moves to another node catches up from the log."""
-        body = encode_message(message)
-        try:
-            seq = await self.backend.events.append(BROADCAST_LOG, BROADCAST_STREAM, body)
-            await self.backend.broker.publish(
-                BROADCAST_CHANNEL, b'{"seq":%d,"message":%s}' % (seq, body)
-            )
-        except BackendUnavailable:
-            _log.warning("could not broadcast %s: the backend is unavailable", message.method)
+                message = resource_updated_notification(value)
+            await self._node.publish(message)
 
     async def resource_updated(self, uri: str) -> None:
         """Tell every session subscribed to ``uri`` that it changed."""
-        await self._publish(Notification("notifications/resources/updated", {"uri": uri}))
-
-    async def _heartbeat(self) -> None:
-        """Tell the other nodes this one is alive (a dead node's streams are
-        then recovered by whichever node a client resumes them on)."""
-        ttl = self.config.node_heartbeat_ttl
-        while True:
-            try:
-                await self.backend.nodes.heartbeat(self.node_id, ttl=ttl)
-            except BackendUnavailable as exc:
-                _log.warning("heartbeat failed: %s", exc)
-            await trio.sleep(ttl / 3)
-
-    async def _keep_listening_to_peers(self) -> None:
-        while True:
-            try:
-                await self._listen_to_peers()
-            except BackendUnavailable as exc:
-                _log.warning("lost the peers' channel: %s", exc)
-                await trio.sleep(1.0)
+        await self._node.resource_updated(uri)
 
     async def _expirer(self) -> None:
         timeout = self.config.session_idle_timeout
         while True:
             await trio.sleep(min(60.0, timeout / 2))
-            cutoff = time.time() - timeout
-            for session_id, live in list(self._live.items()):
-                if not live.running and not live.waiting and live.session.last_activity < cutoff:
-                    del self._live[session_id]
-
-    def _work_started(self) -> None:
-        self._in_flight += 1
-        if self._in_flight == 1:
-            self._idle = trio.Event()
-
-    def _work_done(self) -> None:
-        self._in_flight -= 1
-        if self._in_flight == 0:
-            self._idle.set()
+            self._sessions.expire(time.time() - timeout)
 
     # -- HTTP -------------------------------------------------------------------
 
@@ -686,28 +254,28 @@ class Runtime:
             if kind is ProcessMessages:
                 assert isinstance(decision, ProcessMessages)
                 if decision.era is Era.STATELESS:
-                    await self._stateless_post(decision, responder, extra)
+                    await self._stateless.post(decision, responder, extra)
                 elif decision.response_mode is ResponseMode.LEGACY_STREAM:
-                    await self._legacy_post(decision, responder, extra)
+                    await self._legacy.post(decision, responder, extra)
                 else:
                     await self._session_post(decision, responder, extra)
             elif kind is Reject:
                 assert isinstance(decision, Reject)
-                await _answer(responder, decision, extra)
+                await reject(responder, decision, extra)
             elif kind is OpenStream:
                 assert isinstance(decision, OpenStream)
-                await self._get_stream(decision, responder, extra)
+                await self._streams.open(decision, responder, extra)
             elif kind is TerminateSession:
                 assert isinstance(decision, TerminateSession)
-                await self._terminate(decision.session_id)
-                await responder.respond(200, extra, b"")
+                await self._sessions.terminate(decision.session_id)
+                await respond(responder, terminated_reply(), extra)
             elif kind is OpenLegacyStream:
-                await self._legacy_stream(request, responder, extra)
+                await self._legacy.open_stream(request, responder, extra)
             else:
                 assert isinstance(decision, Preflight)
-                await responder.respond(204, decision.headers, b"")
+                await responder.respond(*preflight_reply(decision))
         except BackendUnavailable as exc:
-            await _answer_quietly(responder, service_unavailable(str(exc)), extra)
+            await reject_quietly(responder, service_unavailable(str(exc)), extra)
         except ClientGone:
             pass
 
@@ -718,46 +286,12 @@ class Runtime:
         legacy_open = False
         if need.legacy:
             # The GET /sse stream may be held by any node: its log says it is open.
-            legacy_open = need.session_id in self._legacy_open or await self.backend.events.exists(
-                need.session_id, LEGACY_STREAM
+            legacy_open = need.session_id in self._sessions.legacy_open or (
+                await self.backend.events.exists(need.session_id, LEGACY_STREAM)
             )
         return decide_with_session(need, state, legacy_stream_open=legacy_open)
 
-    async def _live_session(self, state: SessionState) -> LiveSession:
-        live = self._live.get(state.session_id)
-        if live is None:
-            session = ServerSession.from_state(self.server_config, state, node_id=self.node_id)
-            live = LiveSession(session)
-            live.saved = state
-            self._live[state.session_id] = live
-        elif live.session.phase is SessionPhase.NEW and state.phase is not SessionPhase.NEW:
-            # Initialized on another node: nothing runs here yet, start afresh.
-            live.session = ServerSession.from_state(self.server_config, state, node_id=self.node_id)
-            live.saved = state
-        elif live.saved is not state:
-            # Another node (or an expiry) wrote the shared data: take it.
-            session = live.session
-            session.phase = state.phase
-            session.log_level = state.log_level
-            session.subscriptions = state.subscriptions
-            session.client_info = state.client_info
-            session.client_capabilities = state.client_capabilities
-            live.saved = state
-        return live
-
-    async def _save(self, live: LiveSession, before: tuple[Any, ...] | None) -> None:
-        now = time.time()
-        # Unchanged: write only now and then, to keep the session from expiring.
-        refresh = min(60.0, self.config.session_idle_timeout / 10)
-        if before == live.shared_fields() and now - live.saved_at < refresh:
-            return
-        state = live.session.state
-        await self.backend.sessions.save(state, ttl=self.config.session_idle_timeout)
-        live.saved = state
-        live.saved_at = now
-
-    def _new_session_id(self) -> str:
-        return secrets.token_urlsafe(24)
+    # -- the session POST (handshake era) ------------------------------------------
 
     async def _session_post(
         self, decision: ProcessMessages, responder: Responder, extra: Headers
@@ -766,12 +300,12 @@ class Runtime:
             await self._initialize(decision, responder, extra)
             return
         assert decision.session is not None
-        live = await self._live_session(decision.session)
-        outlet = _Outlet(
-            self,
+        live = self._sessions.take(decision.session)
+        outlet = PostOutlet(
+            self._node,
             responder,
             live.session.session_id,
-            priming=(live.session.protocol_version or "") >= "2025-11-25",
+            priming=primes_sse_streams(live.session.protocol_version or ""),
             extra_headers=extra,
             requests=tuple(m.id for m in decision.messages if type(m) is Request),
         )
@@ -783,30 +317,35 @@ class Runtime:
         self, decision: ProcessMessages, responder: Responder, extra: Headers
     ) -> None:
         message = decision.messages[0]
-        if len(self._live) >= self.config.max_sessions:
+        if len(self._sessions) >= self.config.max_sessions:
             full = service_unavailable(
                 "this node serves too many sessions",
                 message.id if type(message) is Request else None,
             )
-            await _answer(responder, full, extra)
+            await reject(responder, full, extra)
             return
-        session_id = self._new_session_id()
-        session = ServerSession(self.server_config, session_id=session_id, node_id=self.node_id)
+        session = self._sessions.new_session()
+        session_id = session.session_id
         assert isinstance(message, Request)
         try:
             events = session.receive(message, now=time.time())
         except RemoteProtocolError as exc:
-            await responder.respond(
-                200, (*_JSON_HEADERS, *extra), encode_message(error_response_for(exc))
+            await respond(
+                responder,
+                post_reply([error_response_for(exc)], batch=False, era=Era.HANDSHAKE),
+                extra,
             )
             return
         reply = events[0]
         assert type(reply) is ReplyReady
         live = LiveSession(session)
-        self._live[session_id] = live
-        await self._save(live, None)
-        status, headers = response_start(ResponseMode.JSON, session_id)
-        await responder.respond(status, (*headers, *extra), encode_message(reply.message))
+        self._sessions.add(live)
+        await self._sessions.save(live, None)
+        await respond(
+            responder,
+            post_reply([reply.message], batch=False, era=Era.HANDSHAKE, session_id=session_id),
+            extra,
+        )
 
     def receive_messages(
         self, live: LiveSession, messages: tuple[Message | RemoteProtocolError, ...]
@@ -833,11 +372,10 @@ class Runtime:
                     replies.append(error_response_for(exc))
                 continue
             if not events:
-                if isinstance(item, Response | ErrorResponse):
-                    self._route_answer(live, item)
-                elif isinstance(item, Notification) and item.method == "notifications/cancelled":
-                    # Not running here: whichever node runs it must hear of it.
-                    live.forward.append((CANCEL_CHANNEL, item))
+                # Not for work running here: whichever node runs it must hear of it.
+                channel = forward_channel(item, self.node_id)
+                if channel is not None:
+                    live.forward.append((channel, item))
             for event in events:
                 kind = type(event)
                 if kind is RequestReceived:
@@ -864,8 +402,8 @@ class Runtime:
         before = live.shared_fields()
         replies, calls = self.receive_messages(live, messages)
         if live.forward:
-            await self.forward(live)
-        await self._save(live, before)
+            await self._peers.forward(live)
+        await self._sessions.save(live, before)
         if len(calls) == 1 and not batch:
             reply = await self.call(live, calls[0], outlet)
             if reply is not None:
@@ -889,61 +427,20 @@ class Runtime:
             waiter.answer = answer
             waiter.done.set()
 
-    def _route_answer(self, live: LiveSession, answer: Response | ErrorResponse) -> None:
-        """An answer to a request this node did not send: the request id names
-        the node that did ("<node>.<n>"), which gets it over the broker."""
-        node = node_of_request_id(answer.id)
-        if node is not None and node != self.node_id:
-            live.forward.append((f"{NODE_CHANNEL_PREFIX}{node}", answer))
-
     async def forward(self, live: LiveSession) -> None:
         """Publish what :meth:`receive_messages` queued for other nodes."""
-        while live.forward:
-            channel, message = live.forward.pop(0)
-            payload = orjson.dumps(
-                {"session": live.session.session_id, "message": message_to_json(message)}
-            )
-            await self.backend.broker.publish(channel, payload)
-
-    async def _listen_to_peers(self) -> None:
-        """Take the messages other nodes forward to the work running here."""
-        broker = self.backend.broker
-        async with (
-            broker.subscribe(f"{NODE_CHANNEL_PREFIX}{self.node_id}") as answers,
-            broker.subscribe(CANCEL_CHANNEL) as cancels,
-            trio.open_nursery() as nursery,
-        ):
-            nursery.start_soon(self._take_forwarded, cancels)
-            await self._take_forwarded(answers)
-
-    async def _take_forwarded(self, messages: AsyncIterator[bytes]) -> None:
-        async for payload in messages:
-            try:
-                data = orjson.loads(payload)
-                live = self._live.get(data["session"])
-                message = message_from_json(data["message"])
-            except (ValueError, KeyError, TypeError, RemoteProtocolError):
-                _log.warning("dropped a malformed message from another node")
-                continue
-            if live is None:
-                continue
-            if type(message) is Notification:
-                request_id = (message.params or {}).get("requestId")
-                if request_id not in live.running:
-                    continue  # not running here either
-            self.receive_messages(live, (message,))
-            live.forward.clear()  # never forwarded twice
+        await self._peers.forward(live)
 
     async def call(self, live: LiveSession, request: Request, outlet: Outlet) -> Message | None:
         """Run the handler of one request; its reply (``None`` if cancelled)."""
         session = live.session
-        exchange = _SessionExchange(self, live, request, outlet)
+        exchange = SessionExchange(self._node, live, request, outlet)
         ctx = Context(exchange, ask_timeout=self.config.ask_timeout)
         params = request.params if request.params is not None else {}
         result: dict[str, Any] | None = None
         error: ErrorResponse | None = None
         cancelled = False
-        self._work_started()
+        self._node.work_started()
         try:
             try:
                 if self.app.never_waits(request.method, params):
@@ -964,12 +461,12 @@ class Runtime:
             except RemoteProtocolError as exc:
                 error = error_response_for(exc.with_request_id(request.id))
             except InputNeeded:
-                error = ErrorResponse(request.id, _INTERNAL_ERROR, "Internal error")
+                error = internal_error(request.id)
             except Exception:
                 _log.exception("handler of %s failed", request.method)
-                error = ErrorResponse(request.id, _INTERNAL_ERROR, "Internal error")
+                error = internal_error(request.id)
         finally:
-            self._work_done()
+            self._node.work_done()
         if cancelled or not session.is_in_flight(request.id):
             # Cancelled: "Not send a response for the cancelled request".
             return None
@@ -978,478 +475,10 @@ class Runtime:
         assert result is not None
         return session.send_response(request.id, result)
 
-    async def _terminate(self, session_id: str) -> None:
-        live = self._live.pop(session_id, None)
-        if live is not None:
-            for scope in live.running.values():
-                scope.cancel()
-        await self.backend.sessions.delete(session_id)
-        await self.backend.events.drop_session(session_id)
-
-    # -- GET streams ------------------------------------------------------------
-
-    async def _get_stream(self, decision: OpenStream, responder: Responder, extra: Headers) -> None:
-        live = await self._live_session(decision.session)
-        start = resume_point(decision)
-        if type(start) is Reject:
-            await _answer(responder, start, extra)
-            return
-        assert type(start) is tuple
-        resumed, after = start
-        stream_id = GET_STREAM if resumed is None else resumed
-        standalone = stream_id == GET_STREAM
-        session_id = decision.session_id
-        lease = f"get:{session_id}"
-        owner = f"{self.node_id}/{self.new_stream_id()}"
-        if standalone:
-            # One GET stream per session, on whichever node: a second one would
-            # split the messages. A dead node's stream is taken over.
-            held_by = await self.backend.nodes.claim(lease, owner, ttl=self._lease_ttl)
-            if held_by is not None and not await self.backend.nodes.alive(
-                held_by.partition("/")[0]
-            ):
-                held_by = await self.backend.nodes.claim(
-                    lease, owner, ttl=self._lease_ttl, replace=held_by
-                )
-            if held_by is not None:
-                await _answer(responder, stream_conflict(), extra)
-                return
-            await self.backend.events.open(session_id, GET_STREAM)
-        elif not await self.backend.events.exists(session_id, stream_id):
-            await _answer(responder, stream_expired(), extra)
-            return
-        else:
-            await self._recover_if_orphaned(session_id, stream_id)
-        try:
-            status, headers = response_start(ResponseMode.SSE)
-            await responder.start(status, (*headers, *extra))
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_cancel_when, responder.wait_disconnected, nursery.cancel_scope)
-                nursery.start_soon(_cancel_when, self._closing.wait, nursery.cancel_scope)
-                if standalone:
-                    nursery.start_soon(
-                        self._hold_lease, session_id, lease, owner, nursery.cancel_scope
-                    )
-                    nursery.start_soon(self._forward_broadcasts, live, GET_STREAM)
-                    if after < 0:
-                        # A fresh GET stream: what the log holds was delivered on
-                        # earlier ones; prime it so that the client can resume it.
-                        earlier = await self.backend.events.read(session_id, GET_STREAM, 0, wait=0)
-                        after = earlier.events[-1][0] if earlier.events else 0
-                        await responder.send(
-                            encode_priming_event(
-                                format_event_id(GET_STREAM, after), retry=self.config.sse_retry_ms
-                            )
-                        )
-                await self._tail(session_id, stream_id, after, responder, resumed=not standalone)
-                nursery.cancel_scope.cancel()
-        finally:
-            if standalone:
-                with trio.CancelScope(shield=True), suppress(BackendUnavailable):
-                    with trio.move_on_after(2):
-                        await self.backend.nodes.release(lease, owner)
-
-    @property
-    def _lease_ttl(self) -> float:
-        return max(self.config.node_heartbeat_ttl, 3 * self.config.heartbeat_interval)
-
-    async def _hold_lease(
-        self, session_id: str, lease: str, owner: str, stream: trio.CancelScope
-    ) -> None:
-        """Renew a GET stream's lease while it is open (and keep its session from
-        expiring: a client listening is not idle); end the stream if lost."""
-        ttl = self._lease_ttl
-        while True:
-            await trio.sleep(ttl / 3)
-            try:
-                held_by = await self.backend.nodes.claim(lease, owner, ttl=ttl)
-                await self.backend.sessions.touch(session_id, ttl=self.config.session_idle_timeout)
-            except BackendUnavailable:
-                continue
-            if held_by is not None:
-                stream.cancel()
-                return
-
-    async def _recover_if_orphaned(self, session_id: str, stream_id: str) -> None:
-        """A client resumes a stream whose node died before finishing it: answer
-        its requests with an error here, instead of leaving the client waiting."""
-        node = stream_id.rpartition("-")[0]
-        if not node or node == self.node_id or await self.backend.nodes.alive(node):
-            return
-        events = self.backend.events
-        logged = await events.read(session_id, stream_id, 0, wait=0)
-        if logged.ended:
-            return
-        answered: set[Any] = set()
-        for _, data in logged.events:
-            with suppress(ValueError):
-                message = orjson.loads(data)
-                if isinstance(message, dict) and "method" not in message:
-                    answered.add(message.get("id"))
-        held_by = await self.backend.nodes.claim(
-            f"recover:{session_id}:{stream_id}", self.node_id, ttl=self._lease_ttl
-        )
-        if held_by is not None:
-            return  # another node is answering them
-        for request_id in await events.requests(session_id, stream_id):
-            if request_id not in answered:
-                lost = ErrorResponse(
-                    request_id,
-                    _INTERNAL_ERROR,
-                    "Internal error: the node running this request stopped",
-                    {"node": node},
-                )
-                with suppress(ValueError):
-                    await events.append(session_id, stream_id, encode_message(lost))
-        await events.end(session_id, stream_id)
-
-    async def _forward_broadcasts(self, live: LiveSession, stream_id: str) -> None:
-        """Copy the broadcasts meant for this session into the log of the stream
-        that carries its messages of no request, each once: the stream keeps the
-        number of the last broadcast it took (its cursor), so that a stream taken
-        over by another node first catches up from the broadcast log."""
-        session = live.session
-        events = self.backend.events
-        async with self.backend.broker.subscribe(BROADCAST_CHANNEL) as live_messages:
-            # The stream keeps (last broadcast taken + 1): 0 means a new stream.
-            stored = await events.cursor(session.session_id, stream_id)
-            if stored == 0:
-                # A new stream starts from now, not from the broadcasts before it.
-                logged = await events.read(BROADCAST_LOG, BROADCAST_STREAM, 0, wait=0)
-                cursor = logged.events[-1][0] if logged.events else 0
-            else:
-                cursor = stored - 1
-                logged = await events.read(BROADCAST_LOG, BROADCAST_STREAM, cursor, wait=0)
-                for seq, body in logged.events:
-                    cursor = await self._take_broadcast(live, stream_id, seq, body, cursor)
-            await events.set_cursor(session.session_id, stream_id, cursor + 1)
-            async for payload in live_messages:
-                seq, body = _broadcast_parts(payload)
-                cursor = await self._take_broadcast(live, stream_id, seq, body, cursor)
-
-    async def _take_broadcast(
-        self, live: LiveSession, stream_id: str, seq: int, body: bytes, cursor: int
-    ) -> int:
-        """Append broadcast ``seq`` to the stream if it is new and meant for the
-        session; the new cursor."""
-        if seq <= cursor:
-            return cursor
-        session = live.session
-        data = orjson.loads(body)
-        method = data.get("method")
-        wanted = session.phase is SessionPhase.OPERATING and (
-            (method == "notifications/resources/updated"
-             and data.get("params", {}).get("uri") in session.subscriptions)
-            or (isinstance(method, str) and method.endswith("/list_changed"))
-        )  # fmt: skip
-        events = self.backend.events
-        if wanted:
-            # The event and the cursor in one step: a node killed in between
-            # must neither lose the broadcast nor leave it to be copied twice.
-            await events.append(session.session_id, stream_id, body, cursor=seq + 1)
-        else:
-            await events.set_cursor(session.session_id, stream_id, seq + 1)
-        return seq
-
-    async def _tail(
-        self,
-        session_id: str,
-        stream_id: str,
-        after: int,
-        responder: Responder,
-        *,
-        resumed: bool = False,
-    ) -> None:
-        """Send the events of a logged stream after ``after``, then live ones,
-        with heartbeats, until the stream ends or the client goes. A resumed
-        request stream is checked for a dead writer whenever it is idle."""
-        events = self.backend.events
-        heartbeat = self.config.heartbeat_interval
-        if resumed:
-            heartbeat = min(heartbeat, self.config.node_heartbeat_ttl / 2)
-        while True:
-            read = await events.read(session_id, stream_id, after, wait=heartbeat)
-            if resumed and not read.events and not read.ended:
-                await self._recover_if_orphaned(session_id, stream_id)
-                await responder.send(encode_comment())
-                continue
-            if read.events:
-                chunk = b"".join(
-                    encode_message_event(data, event_id=format_event_id(stream_id, seq))
-                    for seq, data in read.events
-                )
-                await responder.send(chunk)
-                after = read.events[-1][0]
-            elif read.ended:
-                return
-            else:
-                await responder.send(encode_comment())
-            if read.ended and not read.events:
-                return
-
-    # -- the 2024-11-05 HTTP+SSE transport ---------------------------------------
-
-    async def _legacy_stream(
-        self, request: HttpRequest, responder: Responder, extra: Headers
-    ) -> None:
-        session_id = self._new_session_id()
-        session = ServerSession(self.server_config, session_id=session_id, node_id=self.node_id)
-        live = LiveSession(session)
-        self._live[session_id] = live
-        self._legacy_open.add(session_id)
-        await self.backend.events.open(session_id, LEGACY_STREAM)
-        try:
-            status, headers = response_start(ResponseMode.SSE)
-            await responder.start(status, (*headers, *extra))
-            url = legacy_endpoint_url(session_id, self.config.http)
-            await responder.send(
-                encode_event(ServerSentEvent(data=url, event=LEGACY_ENDPOINT_EVENT))
-            )
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_cancel_when, responder.wait_disconnected, nursery.cancel_scope)
-                nursery.start_soon(_cancel_when, self._closing.wait, nursery.cancel_scope)
-                nursery.start_soon(self._forward_broadcasts, live, LEGACY_STREAM)
-                await self._tail(session_id, LEGACY_STREAM, 0, responder)
-                nursery.cancel_scope.cancel()
-        finally:
-            self._legacy_open.discard(session_id)
-            await self._terminate(session_id)
-
-    async def _legacy_post(
-        self, decision: ProcessMessages, responder: Responder, extra: Headers
-    ) -> None:
-        assert decision.session_id is not None
-        session_id = decision.session_id
-        live = self._live.get(session_id)
-        if decision.session is not None:
-            live = await self._live_session(decision.session)
-        elif live is None:
-            # The stream is held by another node and initialize is yet to come.
-            session = ServerSession(self.server_config, session_id=session_id, node_id=self.node_id)
-            live = LiveSession(session)
-            self._live[session_id] = live
-        await responder.respond(202, extra, b"Accepted")
-        assert self._nursery is not None
-        outlet = LogOutlet(self, session_id, LEGACY_STREAM)
-        self._nursery.start_soon(self._legacy_process, live, decision, outlet)
-
-    async def _legacy_process(
-        self, live: LiveSession, decision: ProcessMessages, outlet: LogOutlet
-    ) -> None:
-        try:
-            await self._process(live, decision.messages, outlet, batch=decision.batch)
-        except BackendUnavailable:
-            _log.warning("a legacy message was not answered: the backend is unavailable")
-
-    # -- the stateless wire (2026-07-28) -------------------------------------------
-
-    async def _stateless_post(
-        self, decision: ProcessMessages, responder: Responder, extra: Headers
-    ) -> None:
-        message = decision.messages[0]
-        if type(message) is Notification:
-            self.dispatcher.handle_notification(message)
-            await responder.respond(202, extra, b"")
-            return
-        assert isinstance(message, Request)
-        try:
-            handled = self.dispatcher.handle_request(message)
-            if type(handled) is StatelessRequest and handled.method == "tools/call":
-                self._check_param_headers(handled, decision.param_headers)
-        except RemoteProtocolError as exc:
-            error = error_response_for(exc)
-            status = exc.http_status or status_for_error(Era.STATELESS, exc.code)
-            await responder.respond(status, (*_JSON_HEADERS, *extra), encode_message(error))
-            return
-        if type(handled) is Subscription:
-            await self._listen(handled, responder, extra)
-            return
-        if type(handled) is not StatelessRequest:
-            await responder.respond(200, (*_JSON_HEADERS, *extra), encode_message(handled.response))  # type: ignore[union-attr]
-            return
-        outlet = _Outlet(self, responder, None, priming=False, extra_headers=extra)
-        # The stream begins with the first message the handler emits, not
-        # before: an error found first keeps its HTTP status (2026-07-28: -32021
-        # and others "MUST" be 400), which a begun stream could no longer carry.
-        outlet.prefer_stream = decision.response_mode is ResponseMode.SSE
-        reply = await self._stateless_call(handled, outlet, responder)
-        if reply is not None:
-            await outlet.finish([reply], batch=False, era=Era.STATELESS)
-
-    def _check_param_headers(self, request: StatelessRequest, headers: Headers) -> None:
-        name = request.target
-        paths = self.app.tool_param_headers(name) if name is not None else None
-        if not paths and not headers:
-            return
-        validate_param_headers(
-            headers, request.params.get("arguments"), paths or {}, request_id=request.request_id
-        )
-
-    def _sealed_answers(self, request: StatelessRequest) -> dict[str, Any]:
-        """The answers of earlier rounds, from the request's sealed ``requestState``."""
-        if request.request_state is None:
-            return {}
-        opened = self.dispatcher.open_state(request, now=time.time())
-        return opened if isinstance(opened, dict) else {}
-
-    async def _stateless_call(
-        self, request: StatelessRequest, outlet: _Outlet, responder: Responder
-    ) -> Message | None:
-        try:
-            answers = self._sealed_answers(request)
-        except RemoteProtocolError as exc:
-            return error_response_for(exc)
-        exchange = _StatelessExchange(self, request, outlet, answers)
-        ctx = Context(exchange, ask_timeout=self.config.ask_timeout)
-        self._work_started()
-        try:
-            if self.app.never_waits(request.method, request.params):
-                # It cannot wait, so it cannot stream, and nothing could stop it
-                # midway: no disconnect watcher is needed.
-                return await self._stateless_answer(request, ctx)
-            return await self._stateless_run(request, outlet, responder, ctx)
-        finally:
-            self._work_done()
-
     async def stateless_message(self, request: Request, outlet: Outlet) -> Message | None:
         """Answer one 2026-07-28 request that came without HTTP (stdio): its
         response, with its notifications emitted on ``outlet`` first. A
         ``subscriptions/listen`` stays open, delivering notifications, until
         cancelled (``notifications/cancelled``, which on stdio is how a client
         stops one) or the node shuts down."""
-        try:
-            handled = self.dispatcher.handle_request(request)
-        except RemoteProtocolError as exc:
-            return error_response_for(exc)
-        if type(handled) is CoreAnswer:
-            return handled.response
-        if type(handled) is Subscription:
-            await outlet.emit(handled.acknowledgement())
-            async with self.backend.broker.subscribe(BROADCAST_CHANNEL) as messages:
-                with trio.CancelScope() as scope:
-                    self._closing_scopes.add(scope)
-                    try:
-                        async for payload in messages:
-                            data = orjson.loads(_broadcast_parts(payload)[1])
-                            notification = Notification(data["method"], data.get("params"))
-                            delivered = handled.deliver(notification)
-                            if delivered is not None:
-                                await outlet.emit(delivered)
-                    finally:
-                        self._closing_scopes.discard(scope)
-            return handled.closing_response()
-        assert type(handled) is StatelessRequest
-        try:
-            answers = self._sealed_answers(handled)
-        except RemoteProtocolError as exc:
-            return error_response_for(exc)
-        exchange = _StatelessExchange(self, handled, outlet, answers)
-        self._work_started()
-        try:
-            return await self._stateless_answer(
-                handled, Context(exchange, ask_timeout=self.config.ask_timeout)
-            )
-        finally:
-            self._work_done()
-
-    async def _stateless_answer(self, request: StatelessRequest, ctx: Context) -> Message:
-        """Run the handler; its final or input-required response, or its error."""
-        try:
-            result = await self.app.handle(request.method, request.params, ctx)
-            return self.dispatcher.complete(request, result)
-        except InputNeeded as needed:
-            return self._input_required(request, needed)
-        except McpError as exc:
-            return ErrorResponse(request.request_id, exc.code, exc.message, exc.data)
-        except RemoteProtocolError as exc:
-            return error_response_for(exc.with_request_id(request.request_id))
-        except Exception:
-            _log.exception("handler of %s failed", request.method)
-            return ErrorResponse(request.request_id, _INTERNAL_ERROR, "Internal error")
-
-    async def _stateless_run(
-        self, request: StatelessRequest, outlet: _Outlet, responder: Responder, ctx: Context
-    ) -> Message | None:
-        async with trio.open_nursery() as nursery:
-            scope = nursery.cancel_scope
-
-            def watch() -> None:
-                # 2026-07-28: the client cancels a request by closing its stream.
-                # Watching needs a task, so it starts once the response streams.
-                nursery.start_soon(_cancel_when, responder.wait_disconnected, scope)
-
-            outlet.on_stream = watch
-            if outlet.streaming:
-                watch()
-            try:
-                return await self._stateless_answer(request, ctx)
-            finally:
-                outlet.on_stream = None
-                scope.cancel()
-        # Cancelled: the client went away.
-        return None  # type: ignore[unreachable]
-
-    def _input_required(self, request: StatelessRequest, needed: InputNeeded) -> Message:
-        questions: dict[str, InputRequest] = needed.requests
-        state = self.dispatcher.seal_state(
-            request, needed.answered, now=time.time(), ttl=self.config.request_state_ttl
-        )
-        try:
-            return self.dispatcher.input_required(request, questions, request_state=state)
-        except RemoteProtocolError as exc:
-            return error_response_for(exc)
-
-    async def _listen(
-        self, subscription: Subscription, responder: Responder, extra: Headers
-    ) -> None:
-        status, headers = response_start(ResponseMode.SSE)
-        await responder.start(status, (*headers, *extra))
-        await responder.send(encode_message_event(encode_message(subscription.acknowledgement())))
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_cancel_when, responder.wait_disconnected, nursery.cancel_scope)
-
-            async def closing() -> None:
-                await self._closing.wait()
-                # Shutdown ends the subscription with its response.
-                await responder.send(
-                    encode_message_event(encode_message(subscription.closing_response()))
-                )
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(closing)
-            async with self.backend.broker.subscribe(BROADCAST_CHANNEL) as messages:
-                while True:
-                    payload = None
-                    with trio.move_on_after(self.config.heartbeat_interval):
-                        payload = await messages.__anext__()
-                    if payload is None:
-                        await responder.send(encode_comment())
-                        continue
-                    data = orjson.loads(_broadcast_parts(payload)[1])
-                    notification = Notification(data["method"], data.get("params"))
-                    delivered = subscription.deliver(notification)
-                    if delivered is not None:
-                        await responder.send(encode_message_event(encode_message(delivered)))
-
-
-def _broadcast_parts(payload: bytes) -> tuple[int, bytes]:
-    """The number and the message of a published broadcast."""
-    data = orjson.loads(payload)
-    return int(data["seq"]), orjson.dumps(data["message"])
-
-
-async def _cancel_when(wait: Callable[[], Any], scope: trio.CancelScope) -> None:
-    await wait()
-    scope.cancel()
-
-
-async def _answer(responder: Responder, reject: Reject, extra: Headers) -> None:
-    """Answer with a rejection the core decided, plus the ``extra`` headers (CORS)."""
-    await responder.respond(reject.status, (*reject.headers, *extra), reject.body)
-
-
-async def _answer_quietly(responder: Responder, reject: Reject, extra: Headers) -> None:
-    if responder.started:
-        return  # too late for a status: the stream just ends
-    with suppress(ClientGone):
-        await _answer(responder, reject, extra)
+        return await self._stateless.message(request, outlet)

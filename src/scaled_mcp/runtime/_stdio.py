@@ -21,7 +21,6 @@ from ..protocol import (
     META_PROTOCOL_VERSION,
     STATELESS_VERSIONS,
     Era,
-    ErrorResponse,
     Message,
     Notification,
     RemoteProtocolError,
@@ -32,8 +31,10 @@ from ..protocol import (
     decode_body,
     encode_message,
     error_response_for,
+    reply_lines,
 )
-from ._runtime import LiveSession, Runtime
+from ._runtime import Runtime
+from ._sessions import LiveSession
 
 __all__ = ["MAX_LINE_SIZE", "serve_stdio"]
 
@@ -65,11 +66,8 @@ class _LineOutlet:
         await self.write(encode_message(message))
 
     async def finish(self, replies: list[Message], *, batch: bool, era: Era) -> None:
-        if batch and replies:
-            await self.write(b"[" + b",".join(encode_message(r) for r in replies) + b"]")
-            return
-        for reply in replies:
-            await self.emit(reply)
+        for line in reply_lines(replies, batch=batch):
+            await self.write(line)
 
 
 async def serve_stdio(
@@ -98,9 +96,8 @@ async def serve_stdio(
                 end = buffer.find(b"\n")
                 if end < 0:
                     if len(buffer) > MAX_LINE_SIZE:
-                        await outlet.emit(
-                            ErrorResponse(None, -32600, "Invalid request: the message is too large")
-                        )
+                        too_large = RemoteProtocolError("Invalid request: the message is too large")
+                        await outlet.emit(error_response_for(too_large))
                         buffer.clear()
                     break
                 line = bytes(buffer[:end]).strip()
@@ -137,9 +134,10 @@ async def _handle_line(
     single = None if body.batch else body.items[0]
     if type(single) is Request and _stateless(single):
         if single.id in stateless:
-            await outlet.emit(
-                ErrorResponse(single.id, -32600, f"Invalid request: id {single.id!r} is in flight")
+            in_flight = RemoteProtocolError(
+                f"Invalid request: id {single.id!r} is in flight", request_id=single.id
             )
+            await outlet.emit(error_response_for(in_flight))
             return
         handlers.start_soon(_run_stateless, runtime, single, outlet, stateless)
         return

@@ -1,0 +1,167 @@
+"""What a handler's :class:`~scaled_mcp.server.Context` reaches through: one
+request's exchange with the client, in either era.
+
+On a handshake session a handler's progress, logs and questions to the
+client are live messages on the request's outlet, answered through the
+session machine. On the stateless wire there is no session: the dispatcher
+makes the notifications, and a question is answered by the client's next
+round (input-required results and ``requestState``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..protocol import (
+    Era,
+    ErrorCode,
+    ErrorResponse,
+    InputRequest,
+    LocalProtocolError,
+    ProgressOrder,
+    Request,
+    RequestId,
+    Response,
+    StatelessRequest,
+    closes_sse_streams_early,
+)
+from ..server import McpError
+from ._outlets import Outlet
+from ._sessions import LiveSession, Waiter
+
+if TYPE_CHECKING:
+    from ._node import Node
+
+__all__ = ["SessionExchange", "StatelessExchange"]
+
+
+class SessionExchange:
+    """:class:`~scaled_mcp.server.Exchange` of a handshake-era request."""
+
+    era = Era.HANDSHAKE
+
+    def __init__(self, node: Node, live: LiveSession, request: Request, outlet: Outlet) -> None:
+        self._node = node
+        self._live = live
+        self._outlet = outlet
+        self.request_id: RequestId = request.id
+        session = live.session
+        self.protocol_version = session.protocol_version or ""
+        self.session_id: str | None = session.session_id
+        self.client_info = session.client_info
+        self.client_capabilities = session.client_capabilities
+        self.progress_token: str | int | None = session.progress_token(request.id)
+
+    async def progress(self, progress: float, total: float | None, message: str | None) -> None:
+        notification = self._live.session.progress(self.request_id, progress, total, message)
+        if notification is not None:
+            await self._outlet.emit(notification)
+
+    async def log(self, level: str, data: Any, logger: str | None) -> None:
+        notification = self._live.session.log(level, data, logger)
+        if notification is not None:
+            await self._outlet.emit(notification)
+
+    async def ask(
+        self, method: str, params: dict[str, Any], answer_within: float
+    ) -> dict[str, Any]:
+        session = self._live.session
+        try:
+            request = session.send_request(method, params)
+        except LocalProtocolError as exc:
+            raise McpError(ErrorCode.INTERNAL_ERROR, f"cannot send {method}: {exc}") from None
+        waiter = Waiter()
+        self._live.waiting[request.id] = waiter
+        try:
+            await self._outlet.emit(request)
+            with trio.move_on_after(answer_within):
+                await waiter.done.wait()
+        finally:
+            del self._live.waiting[request.id]
+        answer = waiter.answer
+        if answer is None:
+            cancel = session.cancel_request(request.id, "timed out")
+            await self._outlet.emit(cancel)
+            raise McpError(ErrorCode.REQUEST_TIMEOUT, f"the client did not answer {method} in time")
+        if type(answer) is ErrorResponse:
+            raise McpError(answer.code, answer.message, answer.data)
+        assert type(answer) is Response
+        return answer.result
+
+    def answer(self, key: str, question: InputRequest) -> dict[str, Any] | None:
+        raise LocalProtocolError("a session request asks the client directly")
+
+    def answered(self) -> dict[str, Any]:
+        raise LocalProtocolError("a session request asks the client directly")
+
+    async def resource_updated(self, uri: str) -> None:
+        await self._node.resource_updated(uri)
+
+    async def close_stream(self) -> None:
+        if closes_sse_streams_early(self._live.session.protocol_version or ""):
+            await self._outlet.close_stream()
+
+
+class StatelessExchange:
+    """:class:`~scaled_mcp.server.Exchange` of a 2026-07-28 request."""
+
+    era = Era.STATELESS
+    session_id = None
+
+    def __init__(
+        self, node: Node, request: StatelessRequest, outlet: Outlet, sealed: dict[str, Any]
+    ) -> None:
+        self._node = node
+        self._request = request
+        self._outlet = outlet
+        # Answers of earlier rounds (from requestState), and those read this round.
+        self._sealed = sealed
+        self._used: dict[str, Any] = {}
+        self.request_id: RequestId = request.request_id
+        self.protocol_version = request.meta.protocol_version
+        self.client_info = request.meta.client_info or {}
+        self.client_capabilities = request.meta.client_capabilities
+        self.progress_token: str | int | None = request.meta.progress_token
+        # Made with the first progress notification: most requests send none.
+        self._progress: ProgressOrder | None = None
+
+    async def progress(self, progress: float, total: float | None, message: str | None) -> None:
+        notification = self._node.dispatcher.progress(
+            self._request, progress, total=total, message=message
+        )
+        if notification is not None:
+            if self._progress is None:
+                self._progress = ProgressOrder()
+            self._progress.advance(progress)
+            await self._outlet.emit(notification)
+
+    async def log(self, level: str, data: Any, logger: str | None) -> None:
+        notification = self._node.dispatcher.log(self._request, level, data, logger=logger)
+        if notification is not None:
+            await self._outlet.emit(notification)
+
+    async def ask(
+        self, method: str, params: dict[str, Any], answer_within: float
+    ) -> dict[str, Any]:
+        raise LocalProtocolError("a stateless request cannot ask the client directly")
+
+    def answer(self, key: str, question: InputRequest) -> dict[str, Any] | None:
+        fresh = self._request.input_responses
+        if fresh is not None and key in fresh:
+            value = fresh.result_for(key, question)
+        else:
+            value = self._sealed.get(key)
+        if value is not None:
+            self._used[key] = value
+        return value
+
+    def answered(self) -> dict[str, Any]:
+        return dict(self._used)
+
+    async def resource_updated(self, uri: str) -> None:
+        await self._node.resource_updated(uri)
+
+    async def close_stream(self) -> None:
+        return  # "streams are not resumable" on the stateless wire

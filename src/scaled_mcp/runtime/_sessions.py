@@ -1,0 +1,144 @@
+"""The handshake-era sessions one node serves now.
+
+A session's shared data lives in the cluster's store; a node keeps a
+:class:`LiveSession` for each session it serves: the core's machine, refreshed
+from the store when another node wrote it, plus the work running here
+(handlers' cancel scopes, requests awaiting the client's answer).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import attrs
+import trio
+
+from ..cluster import Backend
+from ..protocol import (
+    ErrorResponse,
+    Message,
+    RequestId,
+    Response,
+    ServerConfig,
+    ServerSession,
+    SessionState,
+)
+
+__all__ = ["LiveSession", "LiveSessions", "Waiter"]
+
+
+@attrs.define(slots=True, eq=False)
+class Waiter:
+    """A server-to-client request awaiting the client's answer."""
+
+    done: trio.Event = attrs.field(factory=trio.Event)
+    answer: Response | ErrorResponse | None = None
+
+
+class LiveSession:
+    """This node's view of one handshake-era session: the core's machine plus
+    the work running here (handlers' cancel scopes, requests to the client)."""
+
+    __slots__ = (
+        "forward",
+        "running",
+        "saved",
+        "saved_at",
+        "session",
+        "waiting",
+    )
+
+    def __init__(self, session: ServerSession) -> None:
+        self.session = session
+        self.running: dict[RequestId, trio.CancelScope] = {}
+        self.waiting: dict[RequestId, Waiter] = {}
+        self.saved: SessionState | None = None
+        self.saved_at = 0.0
+        # (channel, message) for work on other nodes, published after receiving.
+        self.forward: list[tuple[str, Message]] = []
+
+    def shared_fields(self) -> tuple[Any, ...]:
+        s = self.session
+        return (s.phase, s.log_level, s.subscriptions, s.protocol_version)
+
+
+class LiveSessions:
+    """The sessions this node serves, by id, and their writes to the store.
+
+    ``legacy_open`` holds the sessions whose 2024-11-05 ``GET /sse`` stream
+    this node holds. ``idle_timeout`` is the seconds after which an unused
+    session expires, here and in the store.
+    """
+
+    __slots__ = ("_backend", "_idle_timeout", "_live", "_node_id", "_server_config", "legacy_open")
+
+    def __init__(
+        self, server_config: ServerConfig, node_id: str, backend: Backend, idle_timeout: float
+    ) -> None:
+        self._server_config = server_config
+        self._node_id = node_id
+        self._backend = backend
+        self._live: dict[str, LiveSession] = {}
+        self._idle_timeout = idle_timeout
+        self.legacy_open: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def get(self, session_id: str) -> LiveSession | None:
+        """The session ``session_id`` if this node serves it now."""
+        return self._live.get(session_id)
+
+    def new_session(self, session_id: str | None = None) -> ServerSession:
+        """A fresh session machine of this node (with a new id unless one is given)."""
+        if session_id is None:
+            session_id = secrets.token_urlsafe(24)
+        return ServerSession(self._server_config, session_id=session_id, node_id=self._node_id)
+
+    def add(self, live: LiveSession) -> None:
+        """Serve ``live`` from now on."""
+        self._live[live.session.session_id] = live
+
+    def take(self, state: SessionState) -> LiveSession:
+        """The live session of a stored ``state``, made or refreshed from it."""
+        live = self._live.get(state.session_id)
+        if live is None:
+            session = ServerSession.from_state(self._server_config, state, node_id=self._node_id)
+            live = LiveSession(session)
+            live.saved = state
+            self._live[state.session_id] = live
+        elif live.saved is not state:
+            # Another node (or an expiry) wrote the shared data: take it.
+            live.session.refresh(state)
+            live.saved = state
+        return live
+
+    async def save(self, live: LiveSession, before: tuple[Any, ...] | None) -> None:
+        """Write the session's shared data if it changed since ``before`` (its
+        :meth:`LiveSession.shared_fields` then), or now and then to keep it alive."""
+        now = time.time()
+        # Unchanged: write only now and then, to keep the session from expiring.
+        refresh = min(60.0, self._idle_timeout / 10)
+        if before == live.shared_fields() and now - live.saved_at < refresh:
+            return
+        state = live.session.state
+        await self._backend.sessions.save(state, ttl=self._idle_timeout)
+        live.saved = state
+        live.saved_at = now
+
+    async def terminate(self, session_id: str) -> None:
+        """End a session: cancel its work here, forget it everywhere."""
+        live = self._live.pop(session_id, None)
+        if live is not None:
+            for scope in live.running.values():
+                scope.cancel()
+        await self._backend.sessions.delete(session_id)
+        await self._backend.events.drop_session(session_id)
+
+    def expire(self, cutoff: float) -> None:
+        """Forget the sessions idle since before ``cutoff`` with no work running here."""
+        for session_id, live in list(self._live.items()):
+            if not live.running and not live.waiting and live.session.last_activity < cutoff:
+                del self._live[session_id]

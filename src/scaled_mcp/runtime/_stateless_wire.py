@@ -1,0 +1,258 @@
+"""The stateless wire (2026-07-28): each POST stands alone.
+
+No handshake, no session: every request carries its ``_meta`` envelope, and
+the dispatcher decides what it gets. A handler's question to the client ends
+the round with an input-required result, its answers sealed in
+``requestState`` for the client's next round. ``subscriptions/listen`` holds
+a stream open for the change notifications it asked for. A client cancels a
+request by closing its stream. Stdio brings the same requests with no HTTP
+(:meth:`StatelessWire.message`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import trio
+
+from ..protocol import (
+    BROADCAST_CHANNEL,
+    CoreAnswer,
+    Era,
+    ErrorResponse,
+    Headers,
+    InputRequest,
+    Message,
+    Notification,
+    ProcessMessages,
+    RemoteProtocolError,
+    Request,
+    ResponseMode,
+    StatelessRequest,
+    Subscription,
+    decode_broadcast,
+    encode_comment,
+    encode_message,
+    encode_message_event,
+    error_response_for,
+    internal_error,
+    post_reply,
+    reject_for,
+    response_start,
+    validate_param_headers,
+)
+from ..server import Context, InputNeeded, McpError
+from ._answers import cancel_when, reject, respond
+from ._exchanges import StatelessExchange
+from ._front import Responder
+from ._node import Node
+from ._outlets import Outlet, OutletState, PostOutlet
+
+__all__ = ["StatelessWire"]
+
+_log = logging.getLogger("scaled_mcp.runtime")
+
+
+class StatelessWire:
+    """The 2026-07-28 requests of one node (see the module docstring)."""
+
+    __slots__ = ("_app", "_backend", "_config", "_dispatcher", "_node")
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._app = node.app
+        self._backend = node.backend
+        self._config = node.config
+        self._dispatcher = node.dispatcher
+
+    async def post(self, decision: ProcessMessages, responder: Responder, extra: Headers) -> None:
+        """Answer a 2026-07-28 POST (one message: a notification or a request)."""
+        message = decision.messages[0]
+        if type(message) is Notification:
+            self._dispatcher.handle_notification(message)
+            await respond(responder, post_reply((), batch=False, era=Era.STATELESS), extra)
+            return
+        assert isinstance(message, Request)
+        try:
+            handled = self._dispatcher.handle_request(message)
+            if type(handled) is StatelessRequest and handled.method == "tools/call":
+                self._check_param_headers(handled, decision.param_headers)
+        except RemoteProtocolError as exc:
+            await reject(responder, reject_for(exc), extra)
+            return
+        if type(handled) is Subscription:
+            await self._listen(handled, responder, extra)
+            return
+        if type(handled) is not StatelessRequest:
+            answer = handled.response  # type: ignore[union-attr]
+            await respond(responder, post_reply((answer,), batch=False, era=Era.STATELESS), extra)
+            return
+        # The stream begins with the first message the handler emits, not
+        # before: an error found first keeps its HTTP status (2026-07-28: -32021
+        # and others "MUST" be 400), which a begun stream could no longer carry.
+        outlet = PostOutlet(
+            self._node,
+            responder,
+            None,
+            priming=False,
+            prefer_stream=decision.response_mode is ResponseMode.SSE,
+            extra_headers=extra,
+        )
+        reply = await self._call(handled, outlet, responder)
+        if reply is not None:
+            await outlet.finish([reply], batch=False, era=Era.STATELESS)
+
+    def _check_param_headers(self, request: StatelessRequest, headers: Headers) -> None:
+        name = request.target
+        paths = self._app.tool_param_headers(name) if name is not None else None
+        if not paths and not headers:
+            return
+        validate_param_headers(
+            headers, request.params.get("arguments"), paths or {}, request_id=request.request_id
+        )
+
+    def _sealed_answers(self, request: StatelessRequest) -> dict[str, Any]:
+        """The answers of earlier rounds, from the request's sealed ``requestState``."""
+        if request.request_state is None:
+            return {}
+        opened = self._dispatcher.open_state(request, now=time.time())
+        return opened if isinstance(opened, dict) else {}
+
+    async def _call(
+        self, request: StatelessRequest, outlet: PostOutlet, responder: Responder
+    ) -> Message | None:
+        try:
+            answers = self._sealed_answers(request)
+        except RemoteProtocolError as exc:
+            return error_response_for(exc)
+        exchange = StatelessExchange(self._node, request, outlet, answers)
+        ctx = Context(exchange, ask_timeout=self._config.ask_timeout)
+        self._node.work_started()
+        try:
+            if self._app.never_waits(request.method, request.params):
+                # It cannot wait, so it cannot stream, and nothing could stop it
+                # midway: no disconnect watcher is needed.
+                return await self._answer(request, ctx)
+            return await self._run(request, outlet, responder, ctx)
+        finally:
+            self._node.work_done()
+
+    async def message(self, request: Request, outlet: Outlet) -> Message | None:
+        """Answer one 2026-07-28 request that came without HTTP (stdio): its
+        response, with its notifications emitted on ``outlet`` first. A
+        ``subscriptions/listen`` stays open, delivering notifications, until
+        cancelled (``notifications/cancelled``, which on stdio is how a client
+        stops one) or the node shuts down."""
+        try:
+            handled = self._dispatcher.handle_request(request)
+        except RemoteProtocolError as exc:
+            return error_response_for(exc)
+        if type(handled) is CoreAnswer:
+            return handled.response
+        if type(handled) is Subscription:
+            await outlet.emit(handled.acknowledgement())
+            async with self._backend.broker.subscribe(BROADCAST_CHANNEL) as messages:
+                with trio.CancelScope() as scope:
+                    self._node.closing_scopes.add(scope)
+                    try:
+                        async for payload in messages:
+                            broadcast = decode_broadcast(payload)
+                            delivered = handled.deliver(broadcast.notification)
+                            if delivered is not None:
+                                await outlet.emit(delivered)
+                    finally:
+                        self._node.closing_scopes.discard(scope)
+            return handled.closing_response()
+        assert type(handled) is StatelessRequest
+        try:
+            answers = self._sealed_answers(handled)
+        except RemoteProtocolError as exc:
+            return error_response_for(exc)
+        exchange = StatelessExchange(self._node, handled, outlet, answers)
+        self._node.work_started()
+        try:
+            return await self._answer(
+                handled, Context(exchange, ask_timeout=self._config.ask_timeout)
+            )
+        finally:
+            self._node.work_done()
+
+    async def _answer(self, request: StatelessRequest, ctx: Context) -> Message:
+        """Run the handler; its final or input-required response, or its error."""
+        try:
+            result = await self._app.handle(request.method, request.params, ctx)
+            return self._dispatcher.complete(request, result)
+        except InputNeeded as needed:
+            return self._input_required(request, needed)
+        except McpError as exc:
+            return ErrorResponse(request.request_id, exc.code, exc.message, exc.data)
+        except RemoteProtocolError as exc:
+            return error_response_for(exc.with_request_id(request.request_id))
+        except Exception:
+            _log.exception("handler of %s failed", request.method)
+            return internal_error(request.request_id)
+
+    async def _run(
+        self, request: StatelessRequest, outlet: PostOutlet, responder: Responder, ctx: Context
+    ) -> Message | None:
+        async with trio.open_nursery() as nursery:
+            scope = nursery.cancel_scope
+
+            def watch() -> None:
+                # 2026-07-28: the client cancels a request by closing its stream.
+                # Watching needs a task, so it starts once the response streams.
+                nursery.start_soon(cancel_when, responder.wait_disconnected, scope)
+
+            outlet.on_stream = watch
+            if outlet.state is not OutletState.PENDING:
+                watch()
+            try:
+                return await self._answer(request, ctx)
+            finally:
+                outlet.on_stream = None
+                scope.cancel()
+        # Cancelled: the client went away.
+        return None  # type: ignore[unreachable]
+
+    def _input_required(self, request: StatelessRequest, needed: InputNeeded) -> Message:
+        questions: dict[str, InputRequest] = needed.requests
+        state = self._dispatcher.seal_state(
+            request, needed.answered, now=time.time(), ttl=self._config.request_state_ttl
+        )
+        try:
+            return self._dispatcher.input_required(request, questions, request_state=state)
+        except RemoteProtocolError as exc:
+            return error_response_for(exc)
+
+    async def _listen(
+        self, subscription: Subscription, responder: Responder, extra: Headers
+    ) -> None:
+        status, headers = response_start(ResponseMode.SSE)
+        await responder.start(status, (*headers, *extra))
+        await responder.send(encode_message_event(encode_message(subscription.acknowledgement())))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(cancel_when, responder.wait_disconnected, nursery.cancel_scope)
+
+            async def closing() -> None:
+                await self._node.closing.wait()
+                # Shutdown ends the subscription with its response.
+                await responder.send(
+                    encode_message_event(encode_message(subscription.closing_response()))
+                )
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(closing)
+            async with self._backend.broker.subscribe(BROADCAST_CHANNEL) as messages:
+                while True:
+                    payload = None
+                    with trio.move_on_after(self._config.heartbeat_interval):
+                        payload = await messages.__anext__()
+                    if payload is None:
+                        await responder.send(encode_comment())
+                        continue
+                    broadcast = decode_broadcast(payload)
+                    delivered = subscription.deliver(broadcast.notification)
+                    if delivered is not None:
+                        await responder.send(encode_message_event(encode_message(delivered)))
