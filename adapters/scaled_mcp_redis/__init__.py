@@ -13,8 +13,8 @@ What lives in Redis (every key under a prefix, ``mcp:`` by default):
   nodes (at most once: a node that is not listening misses them).
 
 The session read every request makes goes over a small pool of plain RESP2
-connections (``_direct``: coredis's per-command machinery costs several times the
-round trip); everything else goes through coredis.
+connections parsed by hiredis (``_direct``: coredis's per-command machinery costs
+several times the round trip); everything else goes through coredis.
 
 One pub/sub connection per node carries every subscription, fanned out in memory;
 no thread per subscription. Every call has a deadline; a Redis that cannot be
@@ -36,12 +36,14 @@ from __future__ import annotations
 from ._backend import RedisBackend as RedisBackend
 from ._broker import RedisBroker as RedisBroker
 from ._calls import DEFAULT_OPERATION_TIMEOUT as DEFAULT_OPERATION_TIMEOUT
+from ._direct import MAX_INCOMPLETE_REPLY_SIZE as MAX_INCOMPLETE_REPLY_SIZE
 from ._events import RedisEventLog as RedisEventLog
 from ._nodes import RedisNodeRegistry as RedisNodeRegistry
 from ._sessions import RedisSessionStore as RedisSessionStore
 
 __all__ = [
     "DEFAULT_OPERATION_TIMEOUT",
+    "MAX_INCOMPLETE_REPLY_SIZE",
     "RedisBackend",
     "RedisBroker",
     "RedisEventLog",

@@ -1,14 +1,25 @@
 """The session read every request makes, on plain RESP2 connections over bare trio sockets.
 
 coredis sends each command through its own tasks and layers; the one read on every
-request of a session (``GET`` of the session) takes this shorter path instead.
+request of a session (``GET`` of the session) takes this shorter path instead. Replies
+are parsed by hiredis's ``Reader`` (a sans-IO C parser of the redis-py family) fed from
+the socket; a reply is bounded by :data:`MAX_INCOMPLETE_REPLY_SIZE`.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
+import hiredis
 import trio
 
-__all__: list[str] = []  # its classes are the adapter's own
+__all__ = ["MAX_INCOMPLETE_REPLY_SIZE"]
+
+#: Bytes a direct read buffers of a reply not yet complete (as h11's
+#: ``max_incomplete_event_size``; checked after each read of at most 64 KiB): past it
+#: the connection is dropped and the read fails as Redis being away
+#: (``BackendUnavailable``). A session's data is far smaller; Redis allows 512 MiB.
+MAX_INCOMPLETE_REPLY_SIZE: Final = 16 * 1024 * 1024
 
 
 class _ReplyError(OSError):
@@ -19,10 +30,15 @@ class _ReplyError(OSError):
 class _DirectConnection:
     """One RESP2 connection on a bare trio socket, one command at a time."""
 
-    __slots__ = ("_stream",)
+    __slots__ = ("_max_incomplete", "_reader", "_stream")
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(
+        self, stream: trio.SocketStream, *, max_incomplete: int = MAX_INCOMPLETE_REPLY_SIZE
+    ) -> None:
         self._stream = stream
+        # Error replies come back as _ReplyError instances; bytes that are not RESP raise it.
+        self._reader = hiredis.Reader(protocolError=_ReplyError, replyError=_ReplyError)
+        self._max_incomplete = max_incomplete
 
     async def command(self, *args: bytes) -> bytes | None:
         """Send one command; its bulk-string reply (``None`` for nil), or ``b"OK"``-like
@@ -34,34 +50,24 @@ class _DirectConnection:
         sent = await sock.send(request)
         if sent < len(request):
             await self._stream.send_all(request[sent:])
-        buffer = b""
+        reader = self._reader
         while True:
             data = await sock.recv(65536)
             if not data:
                 raise _ReplyError("Redis closed the connection")
-            buffer += data
-            end = buffer.find(b"\r\n")
-            if end < 0:
-                continue
-            kind = buffer[:1]
-            if kind == b"$":
-                size = int(buffer[1:end])
-                if size < 0:
-                    return self._whole(buffer, end + 2, None)
-                if len(buffer) < end + 2 + size + 2:
-                    continue
-                return self._whole(buffer, end + 4 + size, buffer[end + 2 : end + 2 + size])
-            if kind == b"+":
-                return self._whole(buffer, end + 2, buffer[1:end])
-            if kind == b"-":
-                raise _ReplyError(buffer[1:end].decode("utf-8", "replace"))
-            raise _ReplyError(f"not a RESP reply: {buffer[:40]!r}")
-
-    @staticmethod
-    def _whole(buffer: bytes, size: int, value: bytes | None) -> bytes | None:
-        if len(buffer) != size:
+            reader.feed(data)
+            reply = reader.gets()
+            if reply is not False:
+                break
+            if reader.len() > self._max_incomplete:
+                raise _ReplyError(f"a reply over {self._max_incomplete} bytes")
+        if reader.has_data():
             raise _ReplyError("more bytes than one reply")  # one command in flight
-        return value
+        if reply is None or type(reply) is bytes:
+            return reply
+        if isinstance(reply, _ReplyError):
+            raise reply
+        raise _ReplyError(f"not a string reply: {reply!r:.40}")
 
     def close(self) -> None:
         self._stream.socket.close()
