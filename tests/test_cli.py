@@ -50,6 +50,39 @@ def test_bad_arguments_get_one_line_and_status_2(args: tuple[str, ...], message:
     assert result.stdout == b""
 
 
+def test_the_engine_loads_without_the_redis_extra() -> None:
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "sys.modules['coredis'] = sys.modules['hiredis'] = None\n"
+        "import scaled_mcp\n"
+        "for info in pkgutil.walk_packages(scaled_mcp.__path__, 'scaled_mcp.'):\n"
+        "    importlib.import_module(info.name)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=ROOT)
+
+
+@pytest.mark.parametrize("missing", ["coredis", "hiredis"])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_redis_broker_without_the_extra_names_it(missing: str, workers: str) -> None:
+    # The Redis backend's dependencies are the extra scaled-mcp[redis]: without them,
+    # the broker is refused in one line before anything is served.
+    hide = f"import sys; sys.modules[{missing!r}] = None; from scaled_mcp.cli import main; "
+    code = hide + "raise SystemExit(main(sys.argv[1:]))"
+    args = ["serve", EVERYTHING, "--broker", "redis://127.0.0.1:6379/0", "--workers", workers]
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        timeout=30,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert b"pip install 'scaled-mcp[redis]'" in result.stderr
+    assert missing.encode() in result.stderr
+    assert result.stderr.count(b"\n") == 1
+    assert result.stdout == b""
+
+
 def test_targets_load_by_path_name_or_module(tmp_path: Path) -> None:
     assert load_target(EVERYTHING).server_info["name"] == "scaled-mcp-everything"
     assert load_target(f"{EVERYTHING}:app").server_info["name"] == "scaled-mcp-everything"

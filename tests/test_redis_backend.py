@@ -10,7 +10,7 @@ import trio
 
 from scaled_mcp.cluster import BackendUnavailable
 from scaled_mcp.protocol import SessionPhase, SessionState
-from scaled_mcp_redis import RedisBackend
+from scaled_mcp_redis import MAX_INCOMPLETE_REPLY_SIZE, RedisBackend
 
 from .cluster import Redis, free_port, redis_server
 
@@ -182,3 +182,15 @@ async def test_a_cancelled_read_leaves_no_reply_behind(backend: RedisBackend) ->
                 assert await backend.sessions.load(name) == state(name, level)
 
             nursery.start_soon(read)
+
+
+async def test_a_session_read_past_the_reply_bound_is_refused(backend: RedisBackend) -> None:
+    # The direct read buffers at most MAX_INCOMPLETE_REPLY_SIZE bytes of a reply: a
+    # larger value counts as Redis being away, and its connection is dropped.
+    huge = b"x" * (MAX_INCOMPLETE_REPLY_SIZE + 1024 * 1024)
+    await backend.client.set(f"{backend.prefix}s:{{huge}}", huge)
+    with pytest.raises(BackendUnavailable, match=f"a reply over {MAX_INCOMPLETE_REPLY_SIZE}"):
+        await backend.sessions.load("huge")
+    await backend.sessions.save(state("fine", "info"), ttl=10)
+    assert await backend.sessions.load("fine") == state("fine", "info")
+    await backend.sessions.delete("huge")

@@ -175,8 +175,10 @@ def _backend(url: str | None) -> Backend:
     if url.startswith(("redis://", "rediss://", "unix://", "redis-cluster://")):
         try:
             from scaled_mcp_redis import RedisBackend
-        except ImportError as exc:  # pragma: no cover - the adapter ships with the package
-            raise TargetError(f"the Redis backend cannot be loaded: {exc}") from None
+        except ImportError as exc:  # its dependencies are an extra: one node needs none
+            raise TargetError(
+                f"the Redis backend needs its extra: pip install 'scaled-mcp[redis]' ({exc})"
+            ) from None
         cluster = url.startswith("redis-cluster://")
         if cluster:
             url = "redis://" + url.removeprefix("redis-cluster://")
@@ -313,6 +315,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "scaled-mcp: --workers above 1 needs a shared --broker (redis://...) and HTTP",
                 file=sys.stderr,
             )
+            return 2
+        try:
+            _backend(args.broker)  # a bad broker: one line here rather than one a worker
+        except TargetError as exc:
+            print(f"scaled-mcp: {exc}", file=sys.stderr)
             return 2
         return _supervise(args, _strip_workers(argv))
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
