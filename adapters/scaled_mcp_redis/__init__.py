@@ -46,7 +46,8 @@ from scaled_mcp.cluster import (
     EventRead,
     LocalFanout,
 )
-from scaled_mcp.protocol import RequestId, SessionState
+from scaled_mcp.protocol.jsonrpc import RequestId
+from scaled_mcp.protocol.session import SessionState
 
 __all__ = ["RedisBackend", "RedisBroker", "RedisEventLog", "RedisNodeRegistry", "RedisSessionStore"]
 
