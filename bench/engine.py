@@ -25,20 +25,14 @@ import orjson
 from common import Measurement, describe_machine, format_table, time_each
 from workload import ECHO_TEXT, tools_call_bytes
 
-from scaled_mcp.protocol import (
-    CallToolResult,
-    ReplyReady,
-    RequestReceived,
-    ServerConfig,
-    ServerSession,
+from scaled_mcp.protocol.jsonrpc import decode_message, encode_message
+from scaled_mcp.protocol.session import ReplyReady, RequestReceived, ServerConfig, ServerSession
+from scaled_mcp.protocol.stateless import (
     StatelessDispatcher,
     StatelessRequest,
     StatelessServerConfig,
-    TextContent,
-    decode_message,
-    encode_message,
-    to_wire,
 )
+from scaled_mcp.protocol.types import CallToolResult, TextContent, to_wire
 
 if TYPE_CHECKING:
     from sdk_engine import SdkPath

@@ -115,7 +115,7 @@ def values() -> dict[str, bytes]:
     """A session as the store writes it, and a large value."""
     import orjson
 
-    from scaled_mcp.protocol import SessionPhase, SessionState
+    from scaled_mcp.protocol.session import SessionPhase, SessionState
 
     session = SessionState(
         session_id="3f6c1d2e9a8b4c7d0e1f2a3b4c5d6e7f",

@@ -25,21 +25,24 @@ import sys
 import atheris
 import orjson
 
-from scaled_mcp.protocol._http_config import HttpConfig, ResponseMode
-from scaled_mcp.protocol._http_decisions import (
+from scaled_mcp.protocol.http import (
+    HttpConfig,
+    HttpRequest,
     NeedSession,
     OpenLegacyStream,
     OpenStream,
     Preflight,
     ProcessMessages,
     Reject,
+    ResponseMode,
     TerminateSession,
+    cors_headers,
+    decide,
+    decide_with_session,
+    precheck,
 )
-from scaled_mcp.protocol._http_request import HttpRequest
-from scaled_mcp.protocol._http_responses import cors_headers
-from scaled_mcp.protocol._http_routing import decide, decide_with_session, precheck
-from scaled_mcp.protocol._state import SessionPhase, SessionState
-from scaled_mcp.protocol._versions import SUPPORTED_VERSIONS
+from scaled_mcp.protocol.session import SessionPhase, SessionState
+from scaled_mcp.protocol.versions import SUPPORTED_VERSIONS
 
 CONFIGS = (
     HttpConfig(),

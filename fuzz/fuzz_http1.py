@@ -18,7 +18,7 @@ import sys
 import atheris
 import h11
 
-from scaled_mcp.protocol._http1 import DECLINE, Head, read_head
+from scaled_mcp.protocol.http1 import DECLINE, Head, read_head
 
 MAX_HEAD = 2048
 

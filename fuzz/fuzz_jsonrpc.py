@@ -19,15 +19,13 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from scaled_mcp.protocol import (
+    from scaled_mcp.protocol.jsonrpc import (
         RemoteProtocolError,
-        RequestReceived,
-        ServerConfig,
-        ServerSession,
         decode_body,
         encode_message,
         error_response_for,
     )
+    from scaled_mcp.protocol.session import RequestReceived, ServerConfig, ServerSession
 
 _CONFIG = ServerConfig(
     server_info={"name": "fuzz", "version": "1"},

@@ -21,13 +21,8 @@ from collections.abc import Iterator
 
 import atheris
 
-from scaled_mcp.protocol._errors import RemoteProtocolError
-from scaled_mcp.protocol._sse import (
-    ServerSentEvent,
-    SSEDecoder,
-    encode_event,
-    parse_event_id,
-)
+from scaled_mcp.protocol.jsonrpc import RemoteProtocolError
+from scaled_mcp.protocol.sse import ServerSentEvent, SSEDecoder, encode_event, parse_event_id
 
 
 def _chunks(stream: bytes, seed: int) -> Iterator[bytes]:

@@ -16,7 +16,9 @@ import orjson
 import trio
 
 from scaled_mcp import Context, McpError, MCPServer, ToolError
-from scaled_mcp.protocol import Era, InputRequest, RequestId
+from scaled_mcp.protocol.jsonrpc import RequestId
+from scaled_mcp.protocol.stateless import InputRequest
+from scaled_mcp.protocol.versions import Era
 from scaled_mcp.runtime import Runtime, RuntimeConfig, serve_h11
 from scaled_mcp_hypercorn import serve as serve_hypercorn
 

@@ -15,7 +15,7 @@ import h11
 import orjson
 import trio
 
-from scaled_mcp.protocol import ServerSentEvent, SSEDecoder
+from scaled_mcp.protocol.sse import ServerSentEvent, SSEDecoder
 
 from .helpers import INITIALIZED, initialize_request
 

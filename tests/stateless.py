@@ -7,18 +7,20 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from scaled_mcp.protocol._errors import RemoteProtocolError
-from scaled_mcp.protocol._jsonrpc import Request, error_response_for, message_to_json
-from scaled_mcp.protocol._meta import (
+from scaled_mcp.protocol.jsonrpc import (
+    RemoteProtocolError,
+    Request,
+    error_response_for,
+    message_to_json,
+)
+from scaled_mcp.protocol.notifications import LOG_LEVELS
+from scaled_mcp.protocol.stateless import (
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_LOG_LEVEL,
     META_PROGRESS_TOKEN,
     META_PROTOCOL_VERSION,
-)
-from scaled_mcp.protocol._request_state import RequestStateSealer
-from scaled_mcp.protocol._state import LOG_LEVELS
-from scaled_mcp.protocol._stateless import (
+    RequestStateSealer,
     StatelessDispatcher,
     StatelessRequest,
     StatelessServerConfig,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import trio
 import trio.testing
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from scaled_mcp.cluster import MemoryBackend, MemoryBroker, MemoryEventLog, MemorySessionStore
-from scaled_mcp.protocol import SessionPhase, SessionState
+from scaled_mcp.protocol.session import SessionPhase, SessionState
 
 # An operation on one of two streams: ("append", stream, data) / ("end", stream) /
 # ("read", stream, after).

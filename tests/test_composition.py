@@ -13,36 +13,44 @@ from typing import Any
 
 import orjson
 
-from scaled_mcp.protocol import (
-    Era,
+from scaled_mcp.protocol.http import (
     HttpConfig,
     HttpRequest,
-    Message,
     NeedSession,
     OpenStream,
     ProcessMessages,
     Reject,
-    RemoteProtocolError,
-    ReplyReady,
-    RequestReceived,
     ResponseMode,
-    ServerConfig,
-    ServerSentEvent,
-    ServerSession,
-    SessionState,
-    SSEDecoder,
-    StatelessDispatcher,
-    StatelessRequest,
-    StatelessServerConfig,
     TerminateSession,
     decide,
     decide_with_session,
-    encode_message,
-    encode_message_event,
-    error_response_for,
-    format_event_id,
     response_start,
 )
+from scaled_mcp.protocol.jsonrpc import (
+    Message,
+    RemoteProtocolError,
+    encode_message,
+    error_response_for,
+)
+from scaled_mcp.protocol.session import (
+    ReplyReady,
+    RequestReceived,
+    ServerConfig,
+    ServerSession,
+    SessionState,
+)
+from scaled_mcp.protocol.sse import (
+    ServerSentEvent,
+    SSEDecoder,
+    encode_message_event,
+    format_event_id,
+)
+from scaled_mcp.protocol.stateless import (
+    StatelessDispatcher,
+    StatelessRequest,
+    StatelessServerConfig,
+)
+from scaled_mcp.protocol.versions import Era
 
 from .helpers import INITIALIZED, initialize_request
 from .spec import validate

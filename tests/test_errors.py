@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scaled_mcp.protocol import (
-    HANDSHAKE_VERSIONS,
-    STATELESS_VERSIONS,
-    ErrorCode,
-    era_of,
-    resource_not_found_code,
-)
+from scaled_mcp.protocol.jsonrpc import ErrorCode, resource_not_found_code
+from scaled_mcp.protocol.versions import HANDSHAKE_VERSIONS, STATELESS_VERSIONS, era_of
 from tests.spec import validate
 
 

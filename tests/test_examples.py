@@ -144,3 +144,18 @@ async def test_the_readme_server_example_works(tmp_path: Path) -> None:
         "tools/call", {"name": "forecast", "arguments": {"city": "Oslo", "days": 9}}, ctx()
     )
     assert refused["isError"] is True
+
+
+def test_the_readme_embedding_example_works() -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    source = readme.split("### Embedding it\n\n```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(compile(source, "README.md", "exec"), scope)
+    on_bytes = scope["on_bytes"]
+    [initialized] = on_bytes(orjson.dumps(initialize_request()), 0.0)
+    assert orjson.loads(initialized)["result"]["protocolVersion"] == "2025-11-25"
+    assert on_bytes(orjson.dumps(INITIALIZED), 0.1) == []
+    [listed] = on_bytes(b'{"jsonrpc":"2.0","id":2,"method":"tools/list"}', 0.2)
+    assert orjson.loads(listed) == {"jsonrpc": "2.0", "id": 2, "result": {"tools": []}}
+    [refused] = on_bytes(b'{"jsonrpc":"2.0","id":3}', 0.3)
+    assert orjson.loads(refused)["error"]["code"] == -32600

@@ -8,45 +8,51 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from scaled_mcp.protocol._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from scaled_mcp.protocol._http_config import DEFAULT_MAX_BODY_SIZE, HttpConfig, ResponseMode
-from scaled_mcp.protocol._http_decisions import (
+from scaled_mcp.protocol.http import (
+    DEFAULT_MAX_BODY_SIZE,
+    LEGACY_ENDPOINT_EVENT,
+    Headers,
+    HttpConfig,
     HttpDecision,
+    HttpRequest,
     NeedSession,
     OpenLegacyStream,
     OpenStream,
     Preflight,
     ProcessMessages,
     Reject,
+    ResponseMode,
     TerminateSession,
     body_too_large,
-    reject_for,
-    service_unavailable,
-    stream_conflict,
-    stream_expired,
-)
-from scaled_mcp.protocol._http_params import param_header_paths, validate_param_headers
-from scaled_mcp.protocol._http_request import (
-    Headers,
-    HttpRequest,
+    cors_headers,
+    decide,
+    decide_with_session,
     decode_header_value,
     is_valid_session_id,
-)
-from scaled_mcp.protocol._http_responses import (
-    LEGACY_ENDPOINT_EVENT,
-    cors_headers,
     legacy_endpoint_url,
+    param_header_paths,
+    precheck,
+    reject_for,
     response_start,
     resume_point,
+    service_unavailable,
     status_for_error,
+    stream_conflict,
+    stream_expired,
+    validate_param_headers,
 )
-from scaled_mcp.protocol._http_routing import decide, decide_with_session, precheck
-from scaled_mcp.protocol._jsonrpc import Notification, Request, Response
-from scaled_mcp.protocol._state import SessionPhase, SessionState
-from scaled_mcp.protocol._versions import SUPPORTED_VERSIONS, Era
+from scaled_mcp.protocol.jsonrpc import (
+    ErrorCode,
+    LocalProtocolError,
+    Notification,
+    RemoteProtocolError,
+    Request,
+    Response,
+)
+from scaled_mcp.protocol.session import SessionPhase, SessionState
+from scaled_mcp.protocol.versions import SUPPORTED_VERSIONS, Era
 
 from .helpers import INITIALIZED, initialize_request, stateless_meta
 from .spec import validate

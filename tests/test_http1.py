@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import h11
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given, settings, strategies as st
 
-from scaled_mcp.protocol import HttpRequest
-from scaled_mcp.protocol._http1 import (
+from scaled_mcp.protocol.http import HttpRequest
+from scaled_mcp.protocol.http1 import (
     DECLINE,
     LAST_CHUNK,
     Head,

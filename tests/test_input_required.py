@@ -6,18 +6,22 @@ from typing import Any
 
 import pytest
 
-from scaled_mcp.protocol._errors import LocalProtocolError, RemoteProtocolError
-from scaled_mcp.protocol._input_required import (
+from scaled_mcp.protocol.jsonrpc import (
+    LocalProtocolError,
+    RemoteProtocolError,
+    Request,
+    message_to_json,
+)
+from scaled_mcp.protocol.stateless import (
     INPUT_REQUIRED_METHODS,
+    META_CLIENT_CAPABILITIES,
     InputRequest,
     InputResponses,
+    StatelessDispatcher,
     input_required_result,
     parse_input_responses,
     parse_request_state,
 )
-from scaled_mcp.protocol._jsonrpc import Request, message_to_json
-from scaled_mcp.protocol._meta import META_CLIENT_CAPABILITIES
-from scaled_mcp.protocol._stateless import StatelessDispatcher
 from tests.spec import validate
 from tests.stateless import (
     REV,

@@ -7,10 +7,9 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from scaled_mcp.protocol import (
+from scaled_mcp.protocol.jsonrpc import (
     DecodedBody,
     ErrorCode,
     ErrorResponse,

@@ -7,9 +7,13 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from scaled_mcp.protocol._errors import LocalProtocolError, RemoteProtocolError
-from scaled_mcp.protocol._jsonrpc import Request, message_to_json
-from scaled_mcp.protocol._meta import (
+from scaled_mcp.protocol.jsonrpc import (
+    LocalProtocolError,
+    RemoteProtocolError,
+    Request,
+    message_to_json,
+)
+from scaled_mcp.protocol.stateless import (
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_LOG_LEVEL,

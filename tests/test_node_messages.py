@@ -7,26 +7,27 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from scaled_mcp.protocol import (
-    CANCEL_CHANNEL,
-    Broadcast,
+from scaled_mcp.protocol.jsonrpc import (
     ErrorResponse,
-    ForwardedMessage,
     LocalProtocolError,
     Message,
     Notification,
     Request,
     Response,
+    encode_message,
+    internal_error,
+)
+from scaled_mcp.protocol.nodes import (
+    CANCEL_CHANNEL,
+    Broadcast,
+    ForwardedMessage,
     decode_broadcast,
     decode_forwarded,
     encode_broadcast,
     encode_forwarded,
-    encode_message,
     forward_channel,
-    internal_error,
     logged_broadcast,
     node_channel,
     node_of_stream_id,

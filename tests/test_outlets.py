@@ -8,7 +8,9 @@ from typing import cast
 import orjson
 import pytest
 
-from scaled_mcp.protocol import Era, ErrorResponse, Headers, Notification, Response
+from scaled_mcp.protocol.http import Headers
+from scaled_mcp.protocol.jsonrpc import ErrorResponse, Notification, Response
+from scaled_mcp.protocol.versions import Era
 from scaled_mcp.runtime import ClientGone
 from scaled_mcp.runtime._node import Node
 from scaled_mcp.runtime._outlets import OUTLET_TRANSITIONS, OutletState, PostOutlet

@@ -6,18 +6,15 @@ from typing import Any
 
 import pytest
 
-from scaled_mcp.protocol import (
+from scaled_mcp.protocol.jsonrpc import Notification, RemoteProtocolError, Request
+from scaled_mcp.protocol.session import ServerConfig, ServerSession
+from scaled_mcp.protocol.stateless import (
     META_CLIENT_CAPABILITIES,
     META_PROTOCOL_VERSION,
-    Notification,
-    RemoteProtocolError,
-    Request,
-    ServerConfig,
-    ServerSession,
     StatelessDispatcher,
     StatelessServerConfig,
-    check_tool_call_params,
 )
+from scaled_mcp.protocol.types import check_tool_call_params
 
 SERVER_INFO = {"name": "s", "version": "1"}
 STATELESS_META = {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from scaled_mcp.protocol import LocalProtocolError, ProgressOrder
+from scaled_mcp.protocol.jsonrpc import LocalProtocolError
+from scaled_mcp.protocol.notifications import ProgressOrder
 
 
 def test_each_value_must_exceed_the_last() -> None:

@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from scaled_mcp.cluster import BackendUnavailable
-from scaled_mcp.protocol import SessionPhase, SessionState
+from scaled_mcp.protocol.session import SessionPhase, SessionState
 from scaled_mcp_redis import MAX_INCOMPLETE_REPLY_SIZE, RedisBackend
 
 from .cluster import Redis, free_port, redis_server

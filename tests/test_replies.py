@@ -5,28 +5,29 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from scaled_mcp.protocol import (
-    Era,
+from scaled_mcp.protocol.http import (
+    Preflight,
+    legacy_post_reply,
+    post_reply,
+    preflight_reply,
+    streams_replies,
+    terminated_reply,
+)
+from scaled_mcp.protocol.jsonrpc import (
     ErrorResponse,
     Message,
     Notification,
-    Preflight,
     Request,
     Response,
     decode_body,
     encode_message,
     internal_error,
-    legacy_post_reply,
     message_to_json,
-    post_reply,
-    preflight_reply,
     reply_lines,
-    streams_replies,
-    terminated_reply,
 )
+from scaled_mcp.protocol.versions import Era
 
 JSON = ("content-type", "application/json")
 OK = Response(1, {"content": []})

@@ -11,11 +11,10 @@ from typing import Any, Literal
 
 import orjson
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from scaled_mcp.protocol._errors import LocalProtocolError, RemoteProtocolError
-from scaled_mcp.protocol._request_state import (
+from scaled_mcp.protocol.jsonrpc import LocalProtocolError, RemoteProtocolError
+from scaled_mcp.protocol.stateless import (
     MAX_REQUEST_STATE_SIZE,
     MIN_REQUEST_STATE_SECRET_SIZE,
     RequestBinding,

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from scaled_mcp.protocol._errors import LocalProtocolError
-from scaled_mcp.protocol._jsonrpc import message_to_json
-from scaled_mcp.protocol._results import CACHEABLE_METHODS, CacheHint, complete_result
+from scaled_mcp.protocol.jsonrpc import LocalProtocolError, message_to_json
+from scaled_mcp.protocol.stateless import CACHEABLE_METHODS, CacheHint, complete_result
 from tests.spec import validate
 from tests.stateless import REV, SERVER_INFO, app_request, dispatcher, request
 

@@ -10,7 +10,8 @@ import pytest
 import trio
 
 from scaled_mcp import Context, McpError, MCPServer, Param
-from scaled_mcp.protocol import Completion, Era
+from scaled_mcp.protocol.types import Completion
+from scaled_mcp.protocol.versions import Era
 
 from .helpers import BareExchange, ctx
 

@@ -12,8 +12,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 import attrs
 import jsonschema
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from scaled_mcp.server._schema import (
     MAX_VALIDATION_MESSAGES,

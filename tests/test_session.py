@@ -8,25 +8,27 @@ from typing import Any
 import attrs
 import orjson
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from scaled_mcp.protocol import (
-    HANDSHAKE_VERSIONS,
-    TRANSITIONS,
+from scaled_mcp.protocol.jsonrpc import (
     ErrorCode,
-    ErrorReceived,
     ErrorResponse,
     LocalProtocolError,
     Message,
     Notification,
-    NotificationReceived,
     RemoteProtocolError,
-    ReplyReady,
     Request,
+    Response,
+    error_response_for,
+    message_to_json,
+)
+from scaled_mcp.protocol.session import (
+    TRANSITIONS,
+    ErrorReceived,
+    NotificationReceived,
+    ReplyReady,
     RequestCancelled,
     RequestReceived,
-    Response,
     ResponseReceived,
     ServerConfig,
     ServerSession,
@@ -34,11 +36,10 @@ from scaled_mcp.protocol import (
     SessionInput,
     SessionPhase,
     SessionState,
-    error_response_for,
-    message_to_json,
     node_of_request_id,
     render_state_diagram,
 )
+from scaled_mcp.protocol.versions import HANDSHAKE_VERSIONS
 from tests.spec import validate
 
 CAPABILITIES: dict[str, Any] = {

@@ -12,13 +12,18 @@ from types import ModuleType
 import attrs
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from scaled_mcp.protocol import _sse
-from scaled_mcp.protocol._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from scaled_mcp.protocol._jsonrpc import Request, decode_message, encode_message
-from scaled_mcp.protocol._sse import (
+from scaled_mcp.protocol.jsonrpc import (
+    ErrorCode,
+    LocalProtocolError,
+    RemoteProtocolError,
+    Request,
+    decode_message,
+    encode_message,
+)
+from scaled_mcp.protocol.sse import (
     DEFAULT_MAX_EVENT_SIZE,
     DEFAULT_MAX_LINE_SIZE,
     MAX_EVENT_SEQ,

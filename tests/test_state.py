@@ -6,10 +6,11 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from scaled_mcp.protocol import LOG_LEVELS, LocalProtocolError, SessionPhase, SessionState
+from scaled_mcp.protocol.jsonrpc import LocalProtocolError
+from scaled_mcp.protocol.notifications import LOG_LEVELS
+from scaled_mcp.protocol.session import SessionPhase, SessionState
 
 _json: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8),

@@ -7,28 +7,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from scaled_mcp.protocol._errors import LocalProtocolError, RemoteProtocolError
-from scaled_mcp.protocol._input_required import INPUT_REQUIRED_METHODS, MAX_INPUT_RESPONSES
-from scaled_mcp.protocol._jsonrpc import Notification, Request, message_from_json, message_to_json
-from scaled_mcp.protocol._meta import (
+from scaled_mcp.protocol.jsonrpc import (
+    LocalProtocolError,
+    Notification,
+    RemoteProtocolError,
+    Request,
+    message_from_json,
+    message_to_json,
+)
+from scaled_mcp.protocol.stateless import (
+    INPUT_REQUIRED_METHODS,
+    MAX_INPUT_RESPONSES,
     META_CLIENT_INFO,
     META_LOG_LEVEL,
     META_PROGRESS_TOKEN,
     META_PROTOCOL_VERSION,
-    parse_request_meta,
-)
-from scaled_mcp.protocol._results import CacheHint
-from scaled_mcp.protocol._stateless import (
     STATELESS_METHODS,
+    CacheHint,
     CancelRequested,
     CoreAnswer,
     StatelessRequest,
     StatelessServerConfig,
+    Subscription,
+    parse_request_meta,
 )
-from scaled_mcp.protocol._subscriptions import Subscription
 from tests.spec import definitions, examples, validate
 from tests.stateless import (
     FULL_CAPABILITIES,

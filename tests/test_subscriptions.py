@@ -6,11 +6,20 @@ from typing import Any
 
 import pytest
 
-from scaled_mcp.protocol._errors import LocalProtocolError, RemoteProtocolError
-from scaled_mcp.protocol._jsonrpc import Notification, Request, message_from_json, message_to_json
-from scaled_mcp.protocol._meta import META_SUBSCRIPTION_ID
-from scaled_mcp.protocol._stateless import StatelessDispatcher
-from scaled_mcp.protocol._subscriptions import Subscription, SubscriptionFilter
+from scaled_mcp.protocol.jsonrpc import (
+    LocalProtocolError,
+    Notification,
+    RemoteProtocolError,
+    Request,
+    message_from_json,
+    message_to_json,
+)
+from scaled_mcp.protocol.stateless import (
+    META_SUBSCRIPTION_ID,
+    StatelessDispatcher,
+    Subscription,
+    SubscriptionFilter,
+)
 from tests.spec import validate
 from tests.stateless import REV, dispatcher, load_example, request
 

@@ -6,21 +6,20 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from scaled_mcp.protocol import (
+from scaled_mcp.protocol.jsonrpc import ErrorCode, RemoteProtocolError
+from scaled_mcp.protocol.stateless import CacheHint, complete_result
+from scaled_mcp.protocol.types import (
     Annotations,
     AudioContent,
     BlobResourceContents,
-    CacheHint,
     CallToolResult,
     CompleteResult,
     Completion,
     CreateMessageResult,
     ElicitResult,
     EmbeddedResource,
-    ErrorCode,
     GetPromptResult,
     Icon,
     ImageContent,
@@ -36,7 +35,6 @@ from scaled_mcp.protocol import (
     PromptArgument,
     PromptMessage,
     ReadResourceResult,
-    RemoteProtocolError,
     Resource,
     ResourceLink,
     ResourceTemplate,
@@ -48,7 +46,6 @@ from scaled_mcp.protocol import (
     ToolAnnotations,
     ToolResultContent,
     ToolUseContent,
-    complete_result,
     from_wire,
     to_wire,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaled_mcp.protocol import (
+from scaled_mcp.protocol.versions import (
     HANDSHAKE_VERSIONS,
     LATEST_HANDSHAKE_VERSION,
     STATELESS_VERSIONS,

@@ -1,7 +1,7 @@
 """The hypercorn front: the runtime as an ASGI application, served by hypercorn's trio worker.
 
 :class:`MCPASGIApp` translates ASGI ``http`` scopes into
-:class:`~scaled_mcp.protocol.HttpRequest` objects and a
+:class:`~scaled_mcp.protocol.http.HttpRequest` objects and a
 :class:`~scaled_mcp.runtime.Responder`; it makes no protocol decision of its
 own. Being plain ASGI, it can be mounted beside other ASGI apps; :func:`serve`
 runs it on hypercorn (HTTP/1.1, HTTP/2, TLS) with the runtime around it.
@@ -17,7 +17,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
-from scaled_mcp.protocol import Headers, HttpRequest, body_too_large, precheck
+from scaled_mcp.protocol.http import Headers, HttpRequest, body_too_large, precheck
 from scaled_mcp.runtime import ClientGone, Runtime
 
 __all__ = ["MCPASGIApp", "serve"]

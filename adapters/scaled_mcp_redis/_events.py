@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import orjson
 
 from scaled_mcp.cluster import EventRead
-from scaled_mcp.protocol import RequestId
+from scaled_mcp.protocol.jsonrpc import RequestId
 
 from ._calls import _Calls
 from ._scripts import APPEND, CURSOR, END, OPEN

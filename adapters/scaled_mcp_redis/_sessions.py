@@ -11,7 +11,7 @@ import logging
 
 import orjson
 
-from scaled_mcp.protocol import SessionState
+from scaled_mcp.protocol.session import SessionState
 
 from ._calls import _Calls
 from ._direct import _DirectReads

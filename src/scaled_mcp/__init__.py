@@ -8,7 +8,8 @@ Write a server with :class:`MCPServer` and its decorators; run it with
 
 from typing import TYPE_CHECKING, Any
 
-from .protocol import (
+from .protocol.stateless import InputRequest
+from .protocol.types import (
     Annotations,
     AudioContent,
     BlobResourceContents,
@@ -20,7 +21,6 @@ from .protocol import (
     GetPromptResult,
     Icon,
     ImageContent,
-    InputRequest,
     PromptMessage,
     ReadResourceResult,
     ResourceLink,

@@ -28,7 +28,7 @@ import attrs
 import trio
 
 from .cluster import Backend, MemoryBackend
-from .protocol import HttpConfig, ResponseMode
+from .protocol.http import HttpConfig, ResponseMode
 from .runtime import Runtime, RuntimeConfig
 from .server import MCPServer
 

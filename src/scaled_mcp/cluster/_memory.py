@@ -10,7 +10,8 @@ from typing import Final
 import attrs
 import trio
 
-from ..protocol import RequestId, SessionState
+from ..protocol.jsonrpc import RequestId
+from ..protocol.session import SessionState
 
 __all__ = [
     "DEFAULT_MAX_STREAM_EVENTS",

@@ -5,7 +5,7 @@ scope, the server-to-client requests it awaits). Everything else goes through
 three small ports, so that any node can serve any request of any session:
 
 * :class:`SessionStore` -- a handshake-era session's plain data
-  (:class:`~scaled_mcp.protocol.SessionState`), with an idle expiry;
+  (:class:`~scaled_mcp.protocol.session.SessionState`), with an idle expiry;
 * :class:`EventLog` -- every SSE event of a session, per stream, bounded, so
   that ``Last-Event-ID`` resumes a stream on any node;
 * :class:`Broker` -- publish/subscribe between nodes (a client's answer to a
@@ -25,7 +25,8 @@ from typing import Protocol
 
 import attrs
 
-from ..protocol import RequestId, SessionState
+from ..protocol.jsonrpc import RequestId
+from ..protocol.session import SessionState
 
 __all__ = [
     "Backend",

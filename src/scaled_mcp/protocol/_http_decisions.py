@@ -1,6 +1,6 @@
 """What the HTTP transport rules decide, and the rejections they answer with.
 
-:func:`~scaled_mcp.protocol.decide` returns one of the decisions here: a
+:func:`~scaled_mcp.protocol.http.decide` returns one of the decisions here: a
 :class:`Reject` (a 4xx or 5xx with a JSON-RPC error body) or what the caller
 must do next. The named rejections are those a caller needs outside a decision:
 a body found too large while reading, a second GET stream, an expired stream,

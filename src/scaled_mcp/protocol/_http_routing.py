@@ -25,7 +25,7 @@ hands over an :class:`HttpRequest` and gets back a decision:
 * :class:`OpenLegacyStream` -- the 2024-11-05 ``GET /sse``;
 * :class:`Preflight` -- a CORS preflight (``OPTIONS``) from an allowed origin;
 * :class:`NeedSession` -- the request names a session: the caller loads its
-  :class:`~scaled_mcp.protocol.SessionState` from its store (that is I/O) and
+  :class:`~scaled_mcp.protocol.session.SessionState` from its store (that is I/O) and
   calls :func:`decide_with_session`, which returns one of the decisions above.
 
 New session ids are never made here: a decision that needs one says so

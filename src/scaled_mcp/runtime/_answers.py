@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from ..protocol import Headers, HttpReply, Reject
+from ..protocol.http import Headers, HttpReply, Reject
 from ._front import ClientGone, Responder
 
 __all__ = ["cancel_when", "reject", "reject_quietly", "respond"]

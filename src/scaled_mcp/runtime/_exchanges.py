@@ -14,19 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ..protocol import (
-    Era,
+from ..protocol.jsonrpc import (
     ErrorCode,
     ErrorResponse,
-    InputRequest,
     LocalProtocolError,
-    ProgressOrder,
     Request,
     RequestId,
     Response,
-    StatelessRequest,
-    closes_sse_streams_early,
 )
+from ..protocol.notifications import ProgressOrder
+from ..protocol.stateless import InputRequest, StatelessRequest
+from ..protocol.versions import Era, closes_sse_streams_early
 from ..server import McpError
 from ._outlets import Outlet
 from ._sessions import LiveSession, Waiter

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..protocol import Headers
+from ..protocol.http import Headers
 
 __all__ = ["ClientGone", "Responder"]
 

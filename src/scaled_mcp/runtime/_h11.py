@@ -6,7 +6,7 @@ connection. The body is read whole, within the runtime's body limit (a larger
 ``Content-Length`` is refused before reading).
 
 Requests of the plain shape every MCP client sends are framed by the core's
-:mod:`scaled_mcp.protocol._http1` (a strict parser, no event machine: most of a
+:mod:`scaled_mcp.protocol.http1` (a strict parser, no event machine: most of a
 request's cost here was h11's); the first request it declines -- anything
 unusual or invalid -- hands the connection to h11 from that request on.
 """
@@ -26,17 +26,14 @@ import attrs
 import h11
 import trio
 
-from ..protocol import (
+from ..protocol.http import Headers, HttpRequest, body_too_large, precheck
+from ..protocol.http1 import (
     DECLINE,
     LAST_CHUNK,
     Head,
-    Headers,
     HeadReader,
-    HttpRequest,
-    body_too_large,
     chunk,
     header_block,
-    precheck,
     response_head,
 )
 from ._front import ClientGone

@@ -15,20 +15,18 @@ from typing import Protocol
 import trio
 
 from ..cluster import BackendUnavailable
-from ..protocol import (
+from ..protocol.http import (
     LEGACY_ENDPOINT_EVENT,
     Headers,
     HttpRequest,
-    Message,
     ProcessMessages,
-    RemoteProtocolError,
     ResponseMode,
-    ServerSentEvent,
-    encode_event,
     legacy_endpoint_url,
     legacy_post_reply,
     response_start,
 )
+from ..protocol.jsonrpc import Message, RemoteProtocolError
+from ..protocol.sse import ServerSentEvent, encode_event
 from ._answers import cancel_when, respond
 from ._front import Responder
 from ._node import LEGACY_STREAM, Node

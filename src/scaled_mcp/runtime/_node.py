@@ -17,17 +17,11 @@ from typing import TYPE_CHECKING, Any, Final
 import trio
 
 from ..cluster import Backend, BackendUnavailable
-from ..protocol import (
-    BROADCAST_CHANNEL,
-    Broadcast,
-    Notification,
-    ServerConfig,
-    StatelessDispatcher,
-    encode_broadcast,
-    encode_message,
-    resource_updated_notification,
-    stream_id_for,
-)
+from ..protocol.jsonrpc import Notification, encode_message
+from ..protocol.nodes import BROADCAST_CHANNEL, Broadcast, encode_broadcast, stream_id_for
+from ..protocol.notifications import resource_updated_notification
+from ..protocol.session import ServerConfig
+from ..protocol.stateless import StatelessDispatcher
 from ..server import MCPServer
 from ._sessions import LiveSessions
 

@@ -17,20 +17,10 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 import trio
 
-from ..protocol import (
-    Era,
-    Headers,
-    Message,
-    RequestId,
-    ResponseMode,
-    encode_message,
-    encode_message_event,
-    encode_priming_event,
-    format_event_id,
-    post_reply,
-    response_start,
-    streams_replies,
-)
+from ..protocol.http import Headers, ResponseMode, post_reply, response_start, streams_replies
+from ..protocol.jsonrpc import Message, RequestId, encode_message
+from ..protocol.sse import encode_message_event, encode_priming_event, format_event_id
+from ..protocol.versions import Era
 from ._front import ClientGone, Responder
 
 if TYPE_CHECKING:
@@ -74,7 +64,7 @@ class PostOutlet:
     ``log_session`` names the session whose event log records the stream
     (handshake era); ``None`` on the stateless wire, whose streams "are not
     resumable". ``priming``: begin the stream with a priming event (see
-    :func:`~scaled_mcp.protocol.primes_sse_streams`). ``prefer_stream``:
+    :func:`~scaled_mcp.protocol.versions.primes_sse_streams`). ``prefer_stream``:
     answer on a stream even when nothing was emitted before the reply.
     """
 

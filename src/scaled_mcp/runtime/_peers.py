@@ -16,13 +16,10 @@ from typing import Any
 import trio
 
 from ..cluster import BackendUnavailable
-from ..protocol import (
+from ..protocol.jsonrpc import LocalProtocolError, Message, Notification, RemoteProtocolError
+from ..protocol.nodes import (
     CANCEL_CHANNEL,
     ForwardedMessage,
-    LocalProtocolError,
-    Message,
-    Notification,
-    RemoteProtocolError,
     decode_forwarded,
     encode_forwarded,
     node_channel,

@@ -35,46 +35,46 @@ import attrs
 import trio
 
 from ..cluster import Backend, BackendUnavailable, MemoryBackend
-from ..protocol import (
-    Era,
-    ErrorReceived,
-    ErrorResponse,
+from ..protocol.http import (
     Headers,
     HttpConfig,
     HttpRequest,
-    Message,
     NeedSession,
     OpenLegacyStream,
     OpenStream,
     Preflight,
     ProcessMessages,
     Reject,
-    RemoteProtocolError,
-    ReplyReady,
-    Request,
-    RequestCancelled,
-    RequestReceived,
-    RequestStateSealer,
     ResponseMode,
-    ResponseReceived,
-    ServerConfig,
-    StatelessDispatcher,
-    StatelessServerConfig,
     TerminateSession,
     cors_headers,
     decide,
     decide_with_session,
-    error_response_for,
-    forward_channel,
-    internal_error,
-    list_changed_notification,
     post_reply,
     preflight_reply,
-    primes_sse_streams,
-    resource_updated_notification,
     service_unavailable,
     terminated_reply,
 )
+from ..protocol.jsonrpc import (
+    ErrorResponse,
+    Message,
+    RemoteProtocolError,
+    Request,
+    error_response_for,
+    internal_error,
+)
+from ..protocol.nodes import forward_channel
+from ..protocol.notifications import list_changed_notification, resource_updated_notification
+from ..protocol.session import (
+    ErrorReceived,
+    ReplyReady,
+    RequestCancelled,
+    RequestReceived,
+    ResponseReceived,
+    ServerConfig,
+)
+from ..protocol.stateless import RequestStateSealer, StatelessDispatcher, StatelessServerConfig
+from ..protocol.versions import Era, primes_sse_streams
 from ..server import Context, InputNeeded, McpError, MCPServer
 from ._answers import reject, reject_quietly, respond
 from ._exchanges import SessionExchange

@@ -16,15 +16,8 @@ import attrs
 import trio
 
 from ..cluster import Backend
-from ..protocol import (
-    ErrorResponse,
-    Message,
-    RequestId,
-    Response,
-    ServerConfig,
-    ServerSession,
-    SessionState,
-)
+from ..protocol.jsonrpc import ErrorResponse, Message, RequestId, Response
+from ..protocol.session import ServerConfig, ServerSession, SessionState
 
 __all__ = ["LiveSession", "LiveSessions", "Waiter"]
 

@@ -17,32 +17,29 @@ from typing import Any
 
 import trio
 
-from ..protocol import (
-    BROADCAST_CHANNEL,
-    CoreAnswer,
-    Era,
-    ErrorResponse,
+from ..protocol.http import (
     Headers,
-    InputRequest,
-    Message,
-    Notification,
     ProcessMessages,
-    RemoteProtocolError,
-    Request,
     ResponseMode,
-    StatelessRequest,
-    Subscription,
-    decode_broadcast,
-    encode_comment,
-    encode_message,
-    encode_message_event,
-    error_response_for,
-    internal_error,
     post_reply,
     reject_for,
     response_start,
     validate_param_headers,
 )
+from ..protocol.jsonrpc import (
+    ErrorResponse,
+    Message,
+    Notification,
+    RemoteProtocolError,
+    Request,
+    encode_message,
+    error_response_for,
+    internal_error,
+)
+from ..protocol.nodes import BROADCAST_CHANNEL, decode_broadcast
+from ..protocol.sse import encode_comment, encode_message_event
+from ..protocol.stateless import CoreAnswer, InputRequest, StatelessRequest, Subscription
+from ..protocol.versions import Era
 from ..server import Context, InputNeeded, McpError
 from ._answers import cancel_when, reject, respond
 from ._exchanges import StatelessExchange

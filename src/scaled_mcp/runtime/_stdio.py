@@ -17,22 +17,20 @@ from typing import Final
 
 import trio
 
-from ..protocol import (
-    META_PROTOCOL_VERSION,
-    STATELESS_VERSIONS,
-    Era,
+from ..protocol.jsonrpc import (
     Message,
     Notification,
     RemoteProtocolError,
     Request,
     RequestId,
-    ServerSession,
-    allows_batches,
     decode_body,
     encode_message,
     error_response_for,
     reply_lines,
 )
+from ..protocol.session import ServerSession
+from ..protocol.stateless import META_PROTOCOL_VERSION
+from ..protocol.versions import STATELESS_VERSIONS, Era, allows_batches
 from ._runtime import Runtime
 from ._sessions import LiveSession
 

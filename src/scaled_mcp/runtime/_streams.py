@@ -15,26 +15,30 @@ from contextlib import suppress
 import trio
 
 from ..cluster import BackendUnavailable
-from ..protocol import (
-    BROADCAST_CHANNEL,
-    Broadcast,
+from ..protocol.http import (
     Headers,
     OpenStream,
     Reject,
     ResponseMode,
-    decode_broadcast,
-    encode_comment,
-    encode_message,
-    encode_message_event,
-    encode_priming_event,
-    format_event_id,
-    logged_broadcast,
-    node_of_stream_id,
-    orphaned_replies,
     response_start,
     resume_point,
     stream_conflict,
     stream_expired,
+)
+from ..protocol.jsonrpc import encode_message
+from ..protocol.nodes import (
+    BROADCAST_CHANNEL,
+    Broadcast,
+    decode_broadcast,
+    logged_broadcast,
+    node_of_stream_id,
+    orphaned_replies,
+)
+from ..protocol.sse import (
+    encode_comment,
+    encode_message_event,
+    encode_priming_event,
+    format_event_id,
 )
 from ._answers import cancel_when, reject
 from ._front import Responder

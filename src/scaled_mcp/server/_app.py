@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ..protocol import ErrorCode, Icon, to_wire
+from ..protocol.jsonrpc import ErrorCode
+from ..protocol.types import Icon, to_wire
 from ._dispatch import DEFAULT_PAGE_SIZE, Dispatcher
 from ._registry import Registry, icon_list
 
@@ -19,7 +20,7 @@ __all__ = ["RESOURCE_NOT_FOUND", "MCPServer"]
 
 #: The handshake era's "Resource not found" code: the core's
 #: :attr:`ErrorCode.RESOURCE_NOT_FOUND`, whose use depends on the revision
-#: (:func:`~scaled_mcp.protocol.resource_not_found_code`).
+#: (:func:`~scaled_mcp.protocol.jsonrpc.resource_not_found_code`).
 RESOURCE_NOT_FOUND: Final = ErrorCode.RESOURCE_NOT_FOUND
 
 

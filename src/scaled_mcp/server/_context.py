@@ -22,20 +22,18 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import trio
 
-from ..protocol import (
-    LOG_LEVELS,
+from ..protocol.jsonrpc import ErrorCode, RemoteProtocolError, RequestId
+from ..protocol.notifications import LOG_LEVELS
+from ..protocol.stateless import InputRequest
+from ..protocol.types import (
     CreateMessageResult,
     ElicitResult,
-    Era,
-    ErrorCode,
-    InputRequest,
-    RemoteProtocolError,
-    RequestId,
     Root,
     SamplingMessage,
     from_wire,
     to_wire,
 )
+from ..protocol.versions import Era
 
 __all__ = ["Context", "Exchange", "InputNeeded", "LogLevel", "McpError", "ToolError"]
 

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
-from ..protocol import CompleteResult, Completion, ErrorCode, resource_not_found_code, to_wire
+from ..protocol.jsonrpc import ErrorCode, resource_not_found_code
+from ..protocol.types import CompleteResult, Completion, to_wire
 from ._context import Context, InputNeeded, McpError, ToolError
 from ._handlers import invoke, parameter_names
 from ._registry import PromptEntry, ResourceEntry, ToolEntry

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import trio
 
-from ..protocol import CallToolResult
+from ..protocol.types import CallToolResult
 from ._context import Context
 from ._results import CONTENT_TYPES
 

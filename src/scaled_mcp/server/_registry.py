@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ..protocol import (
+from ..protocol.http import param_header_paths
+from ..protocol.types import (
     Icon,
     Prompt,
     PromptArgument,
@@ -24,7 +25,6 @@ from ..protocol import (
     ResourceTemplate,
     Tool,
     ToolAnnotations,
-    param_header_paths,
     to_wire,
 )
 from ._handlers import context_params, is_context, never_waits, unstructured

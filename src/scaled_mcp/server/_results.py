@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from ..protocol import (
+from ..protocol.types import (
     AudioContent,
     BlobResourceContents,
     CallToolResult,

@@ -1,0 +1,53 @@
+"""The handshake-era session (2024-11-05 through 2025-11-25): one machine per session.
+
+:class:`ServerSession` takes a client's messages one at a time and reports
+events (:class:`RequestReceived`, :class:`ReplyReady`, ...); :class:`ServerConfig`
+is what it serves with. Its state is plain data (:class:`SessionState`, its
+:class:`SessionPhase`) a cluster store can keep, and its phases move only through
+:data:`TRANSITIONS`, drawn by :func:`render_state_diagram`.
+"""
+
+from __future__ import annotations
+
+from ._events import (
+    ErrorReceived,
+    Event,
+    NotificationReceived,
+    ReplyReady,
+    RequestCancelled,
+    RequestReceived,
+    ResponseReceived,
+    SessionInitialized,
+)
+from ._session import (
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_PENDING,
+    TRANSITIONS,
+    ServerConfig,
+    ServerSession,
+    SessionInput,
+    node_of_request_id,
+    render_state_diagram,
+)
+from ._state import SessionPhase, SessionState
+
+__all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_PENDING",
+    "TRANSITIONS",
+    "ErrorReceived",
+    "Event",
+    "NotificationReceived",
+    "ReplyReady",
+    "RequestCancelled",
+    "RequestReceived",
+    "ResponseReceived",
+    "ServerConfig",
+    "ServerSession",
+    "SessionInitialized",
+    "SessionInput",
+    "SessionPhase",
+    "SessionState",
+    "node_of_request_id",
+    "render_state_diagram",
+]

@@ -1,0 +1,33 @@
+"""MCP protocol revisions, their eras, version negotiation and what each revision allows."""
+
+from __future__ import annotations
+
+from ._versions import (
+    HANDSHAKE_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    LATEST_VERSION,
+    STATELESS_VERSIONS,
+    SUPPORTED_VERSIONS,
+    Era,
+    allows_batches,
+    closes_sse_streams_early,
+    era_of,
+    has_elicitation,
+    negotiate_version,
+    primes_sse_streams,
+)
+
+__all__ = [
+    "HANDSHAKE_VERSIONS",
+    "LATEST_HANDSHAKE_VERSION",
+    "LATEST_VERSION",
+    "STATELESS_VERSIONS",
+    "SUPPORTED_VERSIONS",
+    "Era",
+    "allows_batches",
+    "closes_sse_streams_early",
+    "era_of",
+    "has_elicitation",
+    "negotiate_version",
+    "primes_sse_streams",
+]
