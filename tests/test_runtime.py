@@ -10,6 +10,7 @@ import pytest
 import trio
 import trio.testing
 
+from scaled_mcp import MCPServer
 from scaled_mcp.runtime import Runtime, RuntimeConfig
 
 from .helpers import (
@@ -189,9 +190,11 @@ async def test_the_get_stream_carries_list_changes_and_subscribed_updates(
         # The stream subscribes to broadcasts after its priming event: once every
         # task waits, it has.
         await trio.testing.wait_all_tasks_blocked()
-        runtime.app.notify_resource_updated("test://other")  # not subscribed: not sent
-        runtime.app.notify_resource_updated("test://watched")
-        runtime.app.remove_tool("echo")
+        app = runtime.app
+        assert isinstance(app, MCPServer)
+        app.notify_resource_updated("test://other")  # not subscribed: not sent
+        app.notify_resource_updated("test://watched")
+        app.remove_tool("echo")
         first = await events.next_message()
         second_message = await events.next_message()
     assert first == {
@@ -366,7 +369,9 @@ async def test_listen_streams_receive_list_changes(node: tuple[McpHttp, Runtime]
         assert ack is not None and ack["method"] == "notifications/subscriptions/acknowledged"
         # The listen stream subscribes after its acknowledgement.
         await trio.testing.wait_all_tasks_blocked()
-        runtime.app.remove_tool("held")
+        app = runtime.app
+        assert isinstance(app, MCPServer)
+        app.remove_tool("held")
         changed = await events.next_message()
     assert changed is not None and changed["method"] == "notifications/tools/list_changed"
 

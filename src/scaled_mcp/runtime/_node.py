@@ -28,7 +28,7 @@ from ..protocol import (
     resource_updated_notification,
     stream_id_for,
 )
-from ..server import MCPServer
+from ._application import Application
 from ._sessions import LiveSessions
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class Node:
 
     def __init__(
         self,
-        app: MCPServer,
+        app: Application[Any],
         config: RuntimeConfig,
         backend: Backend,
         server_config: ServerConfig,

@@ -43,8 +43,8 @@ from ..protocol import (
     response_start,
     validate_param_headers,
 )
-from ..server import Context, InputNeeded, McpError
 from ._answers import cancel_when, reject, respond
+from ._application import InputNeeded, McpError
 from ._exchanges import StatelessExchange
 from ._front import Responder
 from ._node import Node
@@ -58,11 +58,12 @@ _log = logging.getLogger("scaled_mcp.runtime")
 class StatelessWire:
     """The 2026-07-28 requests of one node (see the module docstring)."""
 
-    __slots__ = ("_app", "_backend", "_config", "_dispatcher", "_node")
+    __slots__ = ("_app", "_backend", "_config", "_dispatcher", "_new_context", "_node")
 
     def __init__(self, node: Node) -> None:
         self._node = node
         self._app = node.app
+        self._new_context = node.app.new_context
         self._backend = node.backend
         self._config = node.config
         self._dispatcher = node.dispatcher
@@ -128,7 +129,7 @@ class StatelessWire:
         except RemoteProtocolError as exc:
             return error_response_for(exc)
         exchange = StatelessExchange(self._node, request, outlet, answers)
-        ctx = Context(exchange, ask_timeout=self._config.ask_timeout)
+        ctx = self._new_context(exchange, ask_timeout=self._config.ask_timeout)
         self._node.work_started()
         try:
             if self._app.never_waits(request.method, request.params):
@@ -174,12 +175,12 @@ class StatelessWire:
         self._node.work_started()
         try:
             return await self._answer(
-                handled, Context(exchange, ask_timeout=self._config.ask_timeout)
+                handled, self._new_context(exchange, ask_timeout=self._config.ask_timeout)
             )
         finally:
             self._node.work_done()
 
-    async def _answer(self, request: StatelessRequest, ctx: Context) -> Message:
+    async def _answer(self, request: StatelessRequest, ctx: Any) -> Message:
         """Run the handler; its final or input-required response, or its error."""
         try:
             result = await self._app.handle(request.method, request.params, ctx)
@@ -195,7 +196,7 @@ class StatelessWire:
             return internal_error(request.request_id)
 
     async def _run(
-        self, request: StatelessRequest, outlet: PostOutlet, responder: Responder, ctx: Context
+        self, request: StatelessRequest, outlet: PostOutlet, responder: Responder, ctx: Any
     ) -> Message | None:
         async with trio.open_nursery() as nursery:
             scope = nursery.cancel_scope

@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
 from ..protocol import CompleteResult, Completion, ErrorCode, resource_not_found_code, to_wire
-from ._context import Context, InputNeeded, McpError, ToolError
+from ..runtime import InputNeeded, McpError
+from ._context import Context, ToolError
 from ._handlers import invoke, parameter_names
 from ._registry import PromptEntry, ResourceEntry, ToolEntry
 from ._results import prompt_result, resource_result, tool_error, tool_result
@@ -83,6 +84,11 @@ class Dispatcher:
             "prompts/get": self._get_prompt,
             "completion/complete": self._complete,
         }
+
+    #: Makes each request's context from the runtime's exchange and ask timeout
+    #: (:meth:`Application.new_context <scaled_mcp.runtime.Application.new_context>`):
+    #: the class itself, so that it costs the runtime no more than the object.
+    new_context = Context
 
     def never_waits(self, method: str, params: Mapping[str, Any]) -> bool:
         """Whether answering this request cannot yield to the event loop (then

@@ -1,0 +1,130 @@
+"""Dependencies point down only: each layer of the package imports only the layers
+below it (DESIGN.md, "Layers"). The runtime drives the application through the
+protocol it defines, never by importing the app API; the core imports nothing
+of the package outside itself, nor an adapter."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Final
+
+import pytest
+
+import scaled_mcp
+import scaled_mcp.server
+from scaled_mcp.runtime import Application, InputNeeded, McpError
+from scaled_mcp.server import Context, MCPServer
+
+PACKAGE = Path(scaled_mcp.__file__).parent
+
+#: The package's layers, lowest first: a module may import its own layer and those below.
+LAYERS: Final = ("protocol", "cluster", "runtime", "server", "client", "harness", "cli")
+#: Packages outside ``scaled_mcp`` that only the CLI may load (by name, lazily).
+ADAPTERS: Final = ("scaled_mcp_hypercorn", "scaled_mcp_redis")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _package_of(path: Path) -> str:
+    name = _module_name(path)
+    return name if path.name == "__init__.py" else name.rpartition(".")[0]
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, by absolute name (``from a import b`` counts
+    as ``a`` and ``a.b``: ``b`` may be a module), under ``TYPE_CHECKING`` too."""
+    found: set[str] = set()
+    package = _package_of(path)
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "scaled_mcp" or len(parts) < 2 or parts[1] not in LAYERS:
+        return None
+    return parts[1]
+
+
+def _sources(layer: str) -> list[Path]:
+    directory = PACKAGE / layer
+    return sorted(directory.rglob("*.py")) if directory.is_dir() else [PACKAGE / f"{layer}.py"]
+
+
+def _present(layer: str) -> bool:
+    return (PACKAGE / layer / "__init__.py").exists() or (PACKAGE / f"{layer}.py").exists()
+
+
+def test_every_part_of_the_package_is_a_layer() -> None:
+    found = {p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    assert found - {"__init__"} <= set(LAYERS)
+    assert {"protocol", "cluster", "runtime", "server", "cli"} <= found
+
+
+def test_relative_imports_are_resolved() -> None:
+    assert "scaled_mcp.protocol" in imported_modules(PACKAGE / "runtime" / "_runtime.py")
+    assert "scaled_mcp.runtime._front" in imported_modules(PACKAGE / "runtime" / "__init__.py")
+    assert "scaled_mcp.runtime.Runtime" in imported_modules(PACKAGE / "cli.py")
+
+
+ALL_MODULES = [(layer, path) for layer in LAYERS if _present(layer) for path in _sources(layer)]
+
+
+@pytest.mark.parametrize(
+    ("layer", "path"),
+    ALL_MODULES,
+    ids=[path.relative_to(PACKAGE).as_posix() for _, path in ALL_MODULES],
+)
+def test_a_module_imports_only_its_layer_and_those_below(layer: str, path: Path) -> None:
+    allowed = LAYERS[: LAYERS.index(layer) + 1]
+    for module in imported_modules(path):
+        above = _layer_of(module)
+        assert above is None or above in allowed, f"{path.name} ({layer}) imports {module}"
+        if layer != "cli":
+            assert module.split(".")[0] not in ADAPTERS, f"{path.name} imports {module}"
+
+
+@pytest.mark.parametrize(
+    "path", _sources("runtime"), ids=lambda path: path.relative_to(PACKAGE).as_posix()
+)
+def test_the_runtime_imports_neither_the_app_api_nor_the_cli(path: Path) -> None:
+    for module in imported_modules(path):
+        assert not module.startswith(("scaled_mcp.server", "scaled_mcp.cli")), (
+            f"{path.name} imports {module}"
+        )
+
+
+@pytest.mark.parametrize(
+    "path", _sources("protocol"), ids=lambda path: path.relative_to(PACKAGE).as_posix()
+)
+def test_the_core_imports_nothing_above_it(path: Path) -> None:
+    for module in imported_modules(path):
+        top = module.split(".")[0]
+        assert top not in ADAPTERS, f"{path.name} imports {module}"
+        if top == "scaled_mcp":
+            assert module == "scaled_mcp.protocol" or module.startswith("scaled_mcp.protocol."), (
+                f"{path.name} imports {module}"
+            )
+
+
+def test_the_app_api_is_an_application_the_runtime_serves() -> None:
+    # mypy checks the assignment: MCPServer has every method the runtime calls.
+    app: Application[Context] = MCPServer("layers")
+    # Its context factory is the class itself: no call more per request.
+    assert app.new_context is Context
+    assert scaled_mcp.McpError is McpError and scaled_mcp.server.InputNeeded is InputNeeded
