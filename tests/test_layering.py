@@ -1,11 +1,15 @@
-"""Dependencies point down only: each layer of the package imports only the layers
-below it (DESIGN.md, "Layers"). The runtime drives the application through the
-protocol it defines, never by importing the app API; the core imports nothing
-of the package outside itself, nor an adapter."""
+"""What lives where. Dependencies point down only: each layer of the package
+imports only the layers below it (DESIGN.md, "Layers"). The runtime drives the
+application through the protocol it defines, never by importing the app API;
+the core imports nothing of the package outside itself, nor an adapter. And the
+core owns the JSON-RPC error codes: no other layer writes one as a number."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
+import io
+import tokenize
 from pathlib import Path
 from typing import Final
 
@@ -128,3 +132,64 @@ def test_the_app_api_is_an_application_the_runtime_serves() -> None:
     # Its context factory is the class itself: no call more per request.
     assert app.new_context is Context
     assert scaled_mcp.McpError is McpError and scaled_mcp.server.InputNeeded is InputNeeded
+
+
+#: JSON-RPC's reserved error codes: "-32768 to -32000 are reserved for pre-defined errors".
+RESERVED_CODES: Final = range(32000, 32769)
+
+
+def _adapter_sources() -> list[Path]:
+    found = []
+    for name in ADAPTERS:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, name
+        found += sorted(Path(spec.origin).parent.rglob("*.py"))
+    return found
+
+
+OUTSIDE_THE_CORE = [
+    *(path for layer in LAYERS[1:] if _present(layer) for path in _sources(layer)),
+    *_adapter_sources(),
+]
+
+
+def error_code_literals(source: str) -> list[tuple[int, str]]:
+    """Where ``source`` writes a reserved JSON-RPC error code as a number
+    (``-32602``): line and text. Comments and strings (docstrings) do not count."""
+    found = []
+    previous: tokenize.TokenInfo | None = None
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
+            continue
+        if (
+            token.type == tokenize.NUMBER
+            and previous is not None
+            and previous.type == tokenize.OP
+            and previous.string == "-"
+        ):
+            try:
+                value = int(token.string.replace("_", ""), 0)
+            except ValueError:
+                value = None
+            if value in RESERVED_CODES:
+                found.append((token.start[0], f"-{token.string}"))
+        previous = token
+    return found
+
+
+def test_error_code_literals_are_found_in_code_only() -> None:
+    code = '''"""Answers -32602."""
+x = -32602  # not -32601
+y = {"code": - 32_600, "text": "-32700"}
+z = -32769 + 32602 - 1
+'''
+    assert error_code_literals(code) == [(2, "-32602"), (3, "-32_600")]
+
+
+@pytest.mark.parametrize(
+    "path", OUTSIDE_THE_CORE, ids=lambda path: f"{path.parent.name}/{path.name}"
+)
+def test_no_error_code_is_written_as_a_number_outside_the_core(path: Path) -> None:
+    # The codes are the core's ErrorCode members (and its rules, such as
+    # resource_not_found_code): one place says which code means what.
+    assert error_code_literals(path.read_text()) == [], f"{path}: use ErrorCode"
