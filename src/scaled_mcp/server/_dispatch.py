@@ -14,7 +14,14 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
-from ..protocol import CompleteResult, Completion, ErrorCode, resource_not_found_code, to_wire
+from ..protocol import (
+    CompleteResult,
+    Completion,
+    ErrorCode,
+    check_tool_call_params,
+    resource_not_found_code,
+    to_wire,
+)
 from ..runtime import InputNeeded, McpError
 from ._context import Context, ToolError
 from ._handlers import invoke, parameter_names
@@ -104,7 +111,9 @@ class Dispatcher:
         return method in self._handlers
 
     async def handle(self, method: str, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        """Answer one request; raises :class:`McpError` for a JSON-RPC error."""
+        """Answer one request; raises :class:`McpError` for a JSON-RPC error, or
+        the core's :class:`~scaled_mcp.protocol.RemoteProtocolError` for params
+        whose shape the core checks (``tools/call``'s)."""
         handler = self._handlers.get(method)
         if handler is None:
             raise McpError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}")
@@ -136,16 +145,17 @@ class Dispatcher:
         return self._page((e.wire for e in self._prompts.values()), params, "prompts")
 
     async def _call_tool(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        name = params.get("name")
-        entry = self._tools.get(name) if isinstance(name, str) else None
+        # The core's check of the params' shape (-32602), which the session
+        # machine and the stateless dispatcher made already: this is for a
+        # caller of handle() that did not come through them.
+        name = check_tool_call_params(params)
+        entry = self._tools.get(name)
         if entry is None:
             # tools, Error Handling: "Unknown tools" are protocol errors (-32602).
             raise McpError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {name}")
         arguments = params.get("arguments")
         if arguments is None:
             arguments = {}
-        if not isinstance(arguments, dict):
-            raise McpError(ErrorCode.INVALID_PARAMS, "Invalid params: arguments must be an object")
         if not entry.validator.is_valid(arguments):
             # "Invalid arguments" are tool execution errors: the model can correct them.
             problems = "; ".join(entry.validator.errors(arguments))
