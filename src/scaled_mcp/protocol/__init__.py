@@ -238,6 +238,15 @@ from ._jsonrpc import (
 from ._jsonrpc import (
     message_to_json as message_to_json,
 )
+from ._message_era import (
+    UNDECLARED as UNDECLARED,
+)
+from ._message_era import (
+    declared_version as declared_version,
+)
+from ._message_era import (
+    message_era as message_era,
+)
 from ._meta import (
     META_CLIENT_CAPABILITIES as META_CLIENT_CAPABILITIES,
 )
@@ -802,6 +811,7 @@ __all__ = [
     "ToolAnnotations",
     "ToolResultContent",
     "ToolUseContent",
+    "UNDECLARED",
     "allows_batches",
     "body_too_large",
     "check_protocol_version",
@@ -813,6 +823,7 @@ __all__ = [
     "cors_headers",
     "decide",
     "decide_with_session",
+    "declared_version",
     "decode_body",
     "decode_broadcast",
     "decode_forwarded",
@@ -843,6 +854,7 @@ __all__ = [
     "log_message",
     "log_notification",
     "logged_broadcast",
+    "message_era",
     "message_from_json",
     "message_to_json",
     "missing_client_capabilities",

@@ -18,8 +18,6 @@ from typing import Final
 import trio
 
 from ..protocol import (
-    META_PROTOCOL_VERSION,
-    STATELESS_VERSIONS,
     Era,
     Message,
     Notification,
@@ -31,6 +29,7 @@ from ..protocol import (
     decode_body,
     encode_message,
     error_response_for,
+    message_era,
     reply_lines,
 )
 from ._runtime import Runtime
@@ -109,14 +108,6 @@ async def serve_stdio(
         handlers.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace
 
 
-def _stateless(message: object) -> bool:
-    """A 2026-07-28 message: it carries the per-request ``_meta`` envelope."""
-    if not isinstance(message, Request | Notification) or message.method == "initialize":
-        return False
-    meta = (message.params or {}).get("_meta")
-    return isinstance(meta, dict) and meta.get(META_PROTOCOL_VERSION) in STATELESS_VERSIONS
-
-
 async def _handle_line(
     runtime: Runtime,
     live: LiveSession,
@@ -132,7 +123,7 @@ async def _handle_line(
         await outlet.emit(error_response_for(exc))
         return
     single = None if body.batch else body.items[0]
-    if type(single) is Request and _stateless(single):
+    if type(single) is Request and message_era(single) is Era.STATELESS:
         if single.id in stateless:
             in_flight = RemoteProtocolError(
                 f"Invalid request: id {single.id!r} is in flight", request_id=single.id
