@@ -125,6 +125,9 @@ from ._http_decisions import (
     stream_expired as stream_expired,
 )
 from ._http_params import (
+    PARAM_HEADER_METHODS as PARAM_HEADER_METHODS,
+)
+from ._http_params import (
     param_header_paths as param_header_paths,
 )
 from ._http_params import (
@@ -755,6 +758,7 @@ __all__ = [
     "NotificationReceived",
     "OpenLegacyStream",
     "OpenStream",
+    "PARAM_HEADER_METHODS",
     "Preflight",
     "ProcessMessages",
     "ProgressOrder",

@@ -19,6 +19,7 @@ import trio
 
 from ..protocol import (
     BROADCAST_CHANNEL,
+    PARAM_HEADER_METHODS,
     CoreAnswer,
     Era,
     ErrorResponse,
@@ -78,7 +79,7 @@ class StatelessWire:
         assert isinstance(message, Request)
         try:
             handled = self._dispatcher.handle_request(message)
-            if type(handled) is StatelessRequest and handled.method == "tools/call":
+            if type(handled) is StatelessRequest and handled.method in PARAM_HEADER_METHODS:
                 self._check_param_headers(handled, decision.param_headers)
         except RemoteProtocolError as exc:
             await reject(responder, reject_for(exc), extra)
