@@ -403,7 +403,7 @@ class Runtime:
         batch: bool,
     ) -> None:
         """Feed a POST's messages to the session; run the requests; answer."""
-        before = live.shared_fields()
+        before = live.session.shared_fields()
         replies, calls = self.receive_messages(live, messages)
         if live.forward:
             await self._peers.forward(live)
