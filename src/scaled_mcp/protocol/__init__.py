@@ -241,6 +241,12 @@ from ._jsonrpc import (
 from ._jsonrpc import (
     message_to_json as message_to_json,
 )
+from ._lines import (
+    DEFAULT_MAX_MESSAGE_LINE_SIZE as DEFAULT_MAX_MESSAGE_LINE_SIZE,
+)
+from ._lines import (
+    LineReader as LineReader,
+)
 from ._message_era import (
     UNDECLARED as UNDECLARED,
 )
@@ -697,6 +703,7 @@ __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MAX_LINE_SIZE",
+    "DEFAULT_MAX_MESSAGE_LINE_SIZE",
     "DEFAULT_MAX_PENDING",
     "DecodedBody",
     "ElicitResult",
@@ -728,6 +735,7 @@ __all__ = [
     "LATEST_VERSION",
     "LEGACY_ENDPOINT_EVENT",
     "LOG_LEVELS",
+    "LineReader",
     "ListPromptsResult",
     "ListResourceTemplatesResult",
     "ListResourcesResult",

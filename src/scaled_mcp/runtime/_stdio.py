@@ -19,6 +19,7 @@ import trio
 
 from ..protocol import (
     Era,
+    LineReader,
     Message,
     Notification,
     RemoteProtocolError,
@@ -35,12 +36,10 @@ from ..protocol import (
 from ._runtime import Runtime
 from ._sessions import LiveSession
 
-__all__ = ["MAX_LINE_SIZE", "serve_stdio"]
+__all__ = ["serve_stdio"]
 
 _log = logging.getLogger("scaled_mcp.stdio")
 
-#: The longest line (one message) read from stdin; longer lines are refused.
-MAX_LINE_SIZE: Final = 4 * 1024 * 1024
 _STDIO_SESSION: Final = "stdio"
 
 
@@ -84,25 +83,19 @@ async def serve_stdio(
     )
     live = LiveSession(session)
     stateless: dict[RequestId, trio.CancelScope] = {}
+    # Lines of at most DEFAULT_MAX_MESSAGE_LINE_SIZE bytes; a longer one is refused.
+    lines = LineReader()
     async with runtime.run(), trio.open_nursery() as handlers:
-        buffer = bytearray()
         while True:
             data = await reader.receive_some(65536)
             if not data:
                 break
-            buffer += data
-            while True:
-                end = buffer.find(b"\n")
-                if end < 0:
-                    if len(buffer) > MAX_LINE_SIZE:
-                        too_large = RemoteProtocolError("Invalid request: the message is too large")
-                        await outlet.emit(error_response_for(too_large))
-                        buffer.clear()
-                    break
-                line = bytes(buffer[:end]).strip()
-                del buffer[: end + 1]
-                if line:
+            for line in lines.feed(data):
+                if type(line) is bytes:
                     await _handle_line(runtime, live, line, outlet, handlers, stateless)
+                else:
+                    assert isinstance(line, RemoteProtocolError)
+                    await outlet.emit(error_response_for(line))
         # stdin ended: long-lived work ends, the rest gets the drain deadline.
         runtime.begin_shutdown()
         handlers.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace
