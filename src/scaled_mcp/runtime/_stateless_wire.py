@@ -181,7 +181,7 @@ class StatelessWire:
         finally:
             self._node.work_done()
 
-    async def _answer(self, request: StatelessRequest, ctx: Any) -> Message:
+    async def _answer(self, request: StatelessRequest, ctx: object) -> Message:
         """Run the handler; its final or input-required response, or its error."""
         try:
             result = await self._app.handle(request.method, request.params, ctx)
@@ -197,7 +197,7 @@ class StatelessWire:
             return internal_error(request.request_id)
 
     async def _run(
-        self, request: StatelessRequest, outlet: PostOutlet, responder: Responder, ctx: Any
+        self, request: StatelessRequest, outlet: PostOutlet, responder: Responder, ctx: object
     ) -> Message | None:
         async with trio.open_nursery() as nursery:
             scope = nursery.cancel_scope
