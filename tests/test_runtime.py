@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import pytest
 import trio
 import trio.testing
 
+from scaled_mcp import MCPServer, Param
 from scaled_mcp.runtime import Runtime, RuntimeConfig
 
 from .helpers import (
@@ -189,9 +190,11 @@ async def test_the_get_stream_carries_list_changes_and_subscribed_updates(
         # The stream subscribes to broadcasts after its priming event: once every
         # task waits, it has.
         await trio.testing.wait_all_tasks_blocked()
-        runtime.app.notify_resource_updated("test://other")  # not subscribed: not sent
-        runtime.app.notify_resource_updated("test://watched")
-        runtime.app.remove_tool("echo")
+        app = runtime.app
+        assert isinstance(app, MCPServer)
+        app.notify_resource_updated("test://other")  # not subscribed: not sent
+        app.notify_resource_updated("test://watched")
+        app.remove_tool("echo")
         first = await events.next_message()
         second_message = await events.next_message()
     assert first == {
@@ -292,6 +295,48 @@ async def test_stateless_call_and_discover(node: tuple[McpHttp, Runtime]) -> Non
     assert "2026-07-28" in found.json()["result"]["supportedVersions"]
 
 
+async def test_stateless_param_headers_are_checked_on_the_requests_that_carry_them(
+    node: tuple[McpHttp, Runtime],
+) -> None:
+    mcp, runtime = node
+    app = runtime.app
+    assert isinstance(app, MCPServer)
+
+    @app.tool()
+    def routed(region: Annotated[str, Param(header="Region")]) -> str:
+        return region
+
+    def call(region: str) -> bytes:
+        params = {"name": "routed", "arguments": {"region": region}, "_meta": stateless_meta()}
+        return orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
+
+    headers = stateless_headers("tools/call", "routed")
+    matching = await mcp.client.request(
+        "POST", "/mcp", {**headers, "mcp-param-region": "eu"}, call("eu")
+    )
+    assert text_of(matching.json()["result"]) == "eu"
+    # "Servers MUST reject requests with a 400 Bad Request HTTP status and
+    # JSON-RPC error code -32020 (HeaderMismatch) if any validation fails".
+    for extra in ({"mcp-param-region": "us"}, {}):
+        refused = await mcp.client.request("POST", "/mcp", {**headers, **extra}, call("eu"))
+        assert refused.status == 400
+        assert refused.json()["error"]["code"] == -32020
+    # Other requests do not carry them: such a header is no concern of theirs.
+    listed = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/list",
+        "params": {"_meta": stateless_meta()},
+    }
+    other = await mcp.client.request(
+        "POST",
+        "/mcp",
+        {**stateless_headers("tools/list"), "mcp-param-region": "us"},
+        orjson.dumps(listed),
+    )
+    assert other.status == 200 and "tools" in other.json()["result"]
+
+
 async def test_stateless_elicitation_is_an_input_required_round_trip(
     node: tuple[McpHttp, Runtime],
 ) -> None:
@@ -366,7 +411,9 @@ async def test_listen_streams_receive_list_changes(node: tuple[McpHttp, Runtime]
         assert ack is not None and ack["method"] == "notifications/subscriptions/acknowledged"
         # The listen stream subscribes after its acknowledgement.
         await trio.testing.wait_all_tasks_blocked()
-        runtime.app.remove_tool("held")
+        app = runtime.app
+        assert isinstance(app, MCPServer)
+        app.remove_tool("held")
         changed = await events.next_message()
     assert changed is not None and changed["method"] == "notifications/tools/list_changed"
 

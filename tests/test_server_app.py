@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from scaled_mcp import Context, McpError, MCPServer, Param
+from scaled_mcp.protocol.jsonrpc import RemoteProtocolError
 from scaled_mcp.protocol.types import Completion
 from scaled_mcp.protocol.versions import Era
 
@@ -114,6 +115,26 @@ async def test_invalid_arguments_are_a_tool_error_and_unknown_tools_a_protocol_e
     with pytest.raises(McpError) as raised:
         await app.handle("tools/call", {"name": "nope"}, ctx())
     assert raised.value.code == -32602
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"name": 5},
+        {"arguments": {}},
+        {"name": "add", "arguments": []},
+        {"name": "add", "arguments": "{}"},
+    ],
+)
+async def test_tools_call_params_of_the_wrong_shape_are_refused_by_the_core_check(
+    params: dict[str, Any],
+) -> None:
+    # The core's check_tool_call_params, the one the session and the stateless
+    # dispatcher make before the app: -32602 the same way on every path.
+    with pytest.raises(RemoteProtocolError) as raised:
+        await make_app().handle("tools/call", params, ctx())
+    assert raised.value.code == -32602
+    assert raised.value.http_status == 400
 
 
 async def test_sync_tools_run_in_a_worker_thread() -> None:

@@ -567,3 +567,47 @@ def test_every_phase_input_pair_moves_by_the_table_or_is_refused(
         assert session.phase is phase
     else:
         assert session.phase is target
+
+
+def _stored_without_times(session: ServerSession) -> SessionState:
+    return attrs.evolve(session.state, created_at=0.0, last_activity=0.0)
+
+
+def test_the_shared_fields_change_with_what_a_message_changes() -> None:
+    session = ServerSession(CONFIG, session_id="s", node_id="n")
+    fresh = session.shared_fields()
+    session.receive(initialize(), now=1.0)
+    initialized = session.shared_fields()
+    assert initialized != fresh
+    session.receive(Notification(method="notifications/initialized"), now=2.0)
+    operating_fields = session.shared_fields()
+    assert operating_fields != initialized
+    session.receive(Request(id=1, method="ping"), now=3.0)
+    session.receive(Request(id=2, method="tools/list"), now=4.0)
+    assert session.shared_fields() == operating_fields
+    session.receive(Request(id=3, method="logging/setLevel", params={"level": "error"}), now=5.0)
+    level_set = session.shared_fields()
+    assert level_set != operating_fields
+    session.receive(Request(id=4, method="resources/subscribe", params={"uri": "x://a"}), now=6.0)
+    assert session.shared_fields() != level_set
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_messages, st.booleans()), max_size=12))
+def test_unchanged_shared_fields_mean_an_unchanged_stored_state(
+    steps: list[tuple[Message, bool]],
+) -> None:
+    # The runtime writes a session's state to the cluster store only when its
+    # shared fields changed (and now and then, for the activity times).
+    session = ServerSession(CONFIG, session_id="s", node_id="node-a")
+    for message, answer in steps:
+        fields, stored = session.shared_fields(), _stored_without_times(session)
+        try:
+            events = session.receive(message, now=0)
+        except RemoteProtocolError:
+            events = []
+        for event in events:
+            if isinstance(event, RequestReceived) and answer:
+                session.send_response(event.request.id, {})
+        if session.shared_fields() == fields:
+            assert _stored_without_times(session) == stored

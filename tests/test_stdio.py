@@ -268,6 +268,51 @@ async def test_a_line_over_the_size_limit_is_refused_and_the_session_goes_on(
         assert await client.receive() == {"jsonrpc": "2.0", "id": 2, "result": {}}
 
 
+async def test_the_rest_of_a_line_over_the_limit_is_discarded_up_to_its_newline(
+    autojump_clock: trio.testing.MockClock, app: MCPServer
+) -> None:
+    async with stdio(app) as client:
+        await client.write(b"x" * (LINE_LIMIT + 1))
+        refused = await client.receive()
+        assert refused["error"]["code"] == -32600
+        # The refused line goes on in a later write: what follows is still its
+        # rest, never a message, however valid it looks.
+        await client.write(lines(stateless_call(1, "echo", {"text": "smuggled"})))
+        await client.send(ping(2))
+        assert await client.receive() == {"jsonrpc": "2.0", "id": 2, "result": {}}
+
+
+async def test_the_limit_holds_when_the_newline_comes_in_the_read_that_crosses_it(
+    autojump_clock: trio.testing.MockClock, app: MCPServer
+) -> None:
+    padded = ping(1)
+    padded["params"] = {"_meta": {"pad": ""}}
+    short = len(lines(padded))
+    padded["params"]["_meta"]["pad"] = "x" * (LINE_LIMIT + 80 - short)
+    line = lines(padded)
+    assert len(line) == LINE_LIMIT + 80
+    async with stdio(app) as client:
+        await client.write(line)
+        refused = await client.receive()
+        assert refused["error"]["code"] == -32600
+        assert "too large" in refused["error"]["message"]
+        await client.send(ping(2))
+        assert await client.receive() == {"jsonrpc": "2.0", "id": 2, "result": {}}
+
+
+async def test_a_line_at_the_limit_is_read(
+    autojump_clock: trio.testing.MockClock, app: MCPServer
+) -> None:
+    padded = ping(1)
+    padded["params"] = {"_meta": {"pad": ""}}
+    short = len(lines(padded))
+    # The limit counts the bytes before the newline.
+    padded["params"]["_meta"]["pad"] = "x" * (LINE_LIMIT + 1 - short)
+    async with stdio(app) as client:
+        await client.send(padded)
+        assert await client.receive() == {"jsonrpc": "2.0", "id": 1, "result": {}}
+
+
 async def test_blank_lines_are_skipped_and_crlf_is_accepted(
     autojump_clock: trio.testing.MockClock, app: MCPServer
 ) -> None:

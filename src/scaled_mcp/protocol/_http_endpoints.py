@@ -8,7 +8,6 @@ they read, and the decision or the session to look up that follows.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from typing import Final
 from urllib.parse import parse_qsl
@@ -41,7 +40,8 @@ from ._http_request import (
     is_valid_session_id,
 )
 from ._jsonrpc import DecodedBody, Message, Notification, Request, RequestId, decode_body
-from ._meta import META_PROTOCOL_VERSION, check_protocol_version
+from ._message_era import UNDECLARED, declared_version
+from ._meta import check_protocol_version
 from ._versions import HANDSHAKE_VERSIONS, STATELESS_VERSIONS, Era, allows_batches
 
 __all__: list[str] = []
@@ -90,24 +90,6 @@ def _version_header(view: _HeaderView) -> str | None:
     if value is _DUPLICATE:
         raise _header_mismatch("more than one MCP-Protocol-Version header", None)
     return value
-
-
-class _Absent(enum.Enum):
-    ABSENT = "absent"
-
-
-_ABSENT: Final = _Absent.ABSENT
-
-
-def _meta_version(message: Message | RemoteProtocolError | None) -> object:
-    """The ``_meta`` protocol version a request or notification declares, any
-    JSON value, or :data:`_ABSENT`."""
-    if not isinstance(message, Request | Notification) or message.params is None:
-        return _ABSENT
-    meta = message.params.get("_meta")
-    if type(meta) is not dict or META_PROTOCOL_VERSION not in meta:
-        return _ABSENT
-    return meta[META_PROTOCOL_VERSION]
 
 
 def _is_initialize(message: Message | RemoteProtocolError | None) -> bool:
@@ -189,13 +171,13 @@ def _mcp_post(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> Ht
     body = _decode(request.body, config, allow_batch=may_batch)
     single = None if body.batch else body.items[0]
     request_id = _request_id(single)
-    meta_version = _meta_version(single)
+    meta_version = declared_version(single)
 
     if header_version is None:
         # A request carrying modern per-request _meta is served statelessly,
         # and there "Every POST request to the MCP endpoint MUST include an
         # MCP-Protocol-Version header".
-        if meta_version is not _ABSENT and meta_version not in HANDSHAKE_VERSIONS:
+        if meta_version is not UNDECLARED and meta_version not in HANDSHAKE_VERSIONS:
             raise _header_mismatch("the MCP-Protocol-Version header is required", request_id)
         if not config.handshake_enabled:
             # "A server that does not support such clients MUST reject a
@@ -211,7 +193,7 @@ def _mcp_post(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> Ht
         # negotiated version takes precedence (decide_with_session).
         return _handshake_post(view, config, body, None)
 
-    if meta_version is not _ABSENT and meta_version != header_version:
+    if meta_version is not UNDECLARED and meta_version != header_version:
         # "The header value MUST match the io.modelcontextprotocol/protocolVersion
         # field carried in the request body's _meta. If the values do not match,
         # the server MUST reject the request with 400 Bad Request and a
@@ -222,7 +204,7 @@ def _mcp_post(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> Ht
             request_id,
         )
     if header_version not in config.supported_versions:
-        if meta_version is _ABSENT and _is_initialize(single) and config.handshake_enabled:
+        if meta_version is UNDECLARED and _is_initialize(single) and config.handshake_enabled:
             # "An initialize request selects legacy semantics": the version is
             # negotiated in its body, the header plays no part.
             return _handshake_post(view, config, body, None)

@@ -2,7 +2,8 @@
 
 A tool's ``inputSchema`` may mark properties whose values a client mirrors in
 ``Mcp-Param-{Name}`` headers; the server finds those marks once per tool and
-checks the headers against the arguments of each ``tools/call``.
+checks the headers against the arguments of each request that carries them
+(:data:`PARAM_HEADER_METHODS`: a ``tools/call``, naming the tool).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from ._http_decisions import _quoted
 from ._http_request import _PARAM_PREFIX, Headers, decode_header_value
 from ._jsonrpc import RequestId
 
-__all__ = ["param_header_paths", "validate_param_headers"]
+__all__ = ["PARAM_HEADER_METHODS", "param_header_paths", "validate_param_headers"]
+
+#: The methods whose requests carry ``Mcp-Param-*`` headers, to be checked against
+#: the ``x-mcp-header`` annotations of the tool their ``params.name`` names
+#: (2026-07-28, Custom Headers from Tool Parameters: "When constructing a
+#: ``tools/call`` request via HTTP transport, the client MUST ... Inspect the
+#: tool's ``inputSchema`` for properties marked with ``x-mcp-header``"). On any
+#: other request such headers are not the protocol's, and are ignored.
+PARAM_HEADER_METHODS: Final = frozenset({"tools/call"})
 
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 #: How deep :func:`param_header_paths` follows nested ``properties``.

@@ -354,6 +354,14 @@ class ServerSession:
             last_activity=self.last_activity,
         )
 
+    def shared_fields(self) -> tuple[object, ...]:
+        """The part of :attr:`state` a message can change, cheap to take: when it
+        is equal before and after some messages, the stored state needs no
+        write for them. Client info and capabilities change only with
+        ``initialize``, which moves the phase; the activity times change with
+        every message and are the store's to refresh now and then."""
+        return (self.phase, self.log_level, self.subscriptions, self.protocol_version)
+
     def _negotiated(self, version: str) -> None:
         self.protocol_version = version
         capabilities = self.config.capabilities

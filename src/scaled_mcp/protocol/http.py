@@ -32,7 +32,7 @@ from ._http_decisions import (
     stream_conflict,
     stream_expired,
 )
-from ._http_params import param_header_paths, validate_param_headers
+from ._http_params import PARAM_HEADER_METHODS, param_header_paths, validate_param_headers
 from ._http_request import Headers, HttpRequest, decode_header_value, is_valid_session_id
 from ._http_responses import (
     LEGACY_ENDPOINT_EVENT,
@@ -53,6 +53,7 @@ from ._replies import (
 )
 
 __all__ = [
+    "PARAM_HEADER_METHODS",
     "DEFAULT_ALLOWED_HOSTS",
     "DEFAULT_ALLOWED_ORIGINS",
     "DEFAULT_MAX_BODY_SIZE",

@@ -3,7 +3,8 @@
 :func:`decode_message` / :func:`decode_body` turn bytes into :class:`Request`,
 :class:`Notification`, :class:`Response` or :class:`ErrorResponse` (raising
 :class:`RemoteProtocolError` with the code to answer), :func:`encode_message`
-turns them back into bytes (:func:`reply_lines` as the lines stdio writes), and
+turns them back into bytes (:func:`reply_lines` as the lines stdio writes, and
+:class:`LineReader` frames the lines stdio reads), and
 :func:`error_response_for` answers an error (:func:`internal_error` a failure of
 the server's own).
 """
@@ -33,9 +34,12 @@ from ._jsonrpc import (
     message_from_json,
     message_to_json,
 )
+from ._lines import DEFAULT_MAX_MESSAGE_LINE_SIZE, LineReader
 from ._replies import internal_error, reply_lines
 
 __all__ = [
+    "DEFAULT_MAX_MESSAGE_LINE_SIZE",
+    "LineReader",
     "DecodedBody",
     "ErrorCode",
     "ErrorResponse",

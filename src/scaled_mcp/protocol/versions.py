@@ -1,7 +1,9 @@
-"""MCP protocol revisions, their eras, version negotiation and what each revision allows."""
+"""MCP protocol revisions, their eras (and the era of a message), version negotiation and what
+each revision allows."""
 
 from __future__ import annotations
 
+from ._message_era import UNDECLARED, declared_version, message_era
 from ._versions import (
     HANDSHAKE_VERSIONS,
     LATEST_HANDSHAKE_VERSION,
@@ -23,11 +25,14 @@ __all__ = [
     "LATEST_VERSION",
     "STATELESS_VERSIONS",
     "SUPPORTED_VERSIONS",
+    "UNDECLARED",
     "Era",
     "allows_batches",
     "closes_sse_streams_early",
+    "declared_version",
     "era_of",
     "has_elicitation",
+    "message_era",
     "negotiate_version",
     "primes_sse_streams",
 ]

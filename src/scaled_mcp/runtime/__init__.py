@@ -1,13 +1,19 @@
-"""The trio runtime: drives the core; the direct h11 front; stdio."""
+"""The trio runtime: drives the core and the application; the direct h11 front; stdio."""
 
+from ._application import Application, ChangeListener, Exchange, InputNeeded, McpError
 from ._front import ClientGone, Responder
 from ._h11 import H11Config, serve_h11
 from ._runtime import Runtime, RuntimeConfig
 from ._stdio import serve_stdio
 
 __all__ = [
+    "Application",
+    "ChangeListener",
     "ClientGone",
+    "Exchange",
     "H11Config",
+    "InputNeeded",
+    "McpError",
     "Responder",
     "Runtime",
     "RuntimeConfig",

@@ -1,5 +1,5 @@
-"""What a handler's :class:`~scaled_mcp.server.Context` reaches through: one
-request's exchange with the client, in either era.
+"""The :class:`~scaled_mcp.runtime.Exchange` of each era: what one request can
+do with the client, which the application's context reaches through.
 
 On a handshake session a handler's progress, logs and questions to the
 client are live messages on the request's outlet, answered through the
@@ -25,7 +25,7 @@ from ..protocol.jsonrpc import (
 from ..protocol.notifications import ProgressOrder
 from ..protocol.stateless import InputRequest, StatelessRequest
 from ..protocol.versions import Era, closes_sse_streams_early
-from ..server import McpError
+from ._application import McpError
 from ._outlets import Outlet
 from ._sessions import LiveSession, Waiter
 
@@ -36,7 +36,7 @@ __all__ = ["SessionExchange", "StatelessExchange"]
 
 
 class SessionExchange:
-    """:class:`~scaled_mcp.server.Exchange` of a handshake-era request."""
+    """The :class:`~scaled_mcp.runtime.Exchange` of a handshake-era request."""
 
     era = Era.HANDSHAKE
 
@@ -103,7 +103,7 @@ class SessionExchange:
 
 
 class StatelessExchange:
-    """:class:`~scaled_mcp.server.Exchange` of a 2026-07-28 request."""
+    """The :class:`~scaled_mcp.runtime.Exchange` of a 2026-07-28 request."""
 
     era = Era.STATELESS
     session_id = None

@@ -22,7 +22,7 @@ from ..protocol.nodes import BROADCAST_CHANNEL, Broadcast, encode_broadcast, str
 from ..protocol.notifications import resource_updated_notification
 from ..protocol.session import ServerConfig
 from ..protocol.stateless import StatelessDispatcher
-from ..server import MCPServer
+from ._application import Application
 from ._sessions import LiveSessions
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class Node:
 
     def __init__(
         self,
-        app: MCPServer,
+        app: Application[Any],
         config: RuntimeConfig,
         backend: Backend,
         server_config: ServerConfig,

@@ -1,4 +1,4 @@
-"""The trio runtime: drives the protocol core for an :class:`MCPServer`.
+"""The trio runtime: drives the protocol core for an :class:`Application`.
 
 One :class:`Runtime` serves every transport of a node: the HTTP fronts hand it
 requests through :meth:`Runtime.handle_http`, stdio (``serve_stdio``) feeds
@@ -14,6 +14,7 @@ share a :class:`~scaled_mcp.runtime._node.Node`):
 * ``_outlets``: where a request's messages go (its POST's JSON body or SSE
   stream; handshake-era stream events are logged first, so that a client can
   resume the stream on any node);
+* ``_application``: what the runtime asks of the application it serves;
 * ``_exchanges``: what a handler's context reaches, in each era;
 * ``_streams``: GET streams, served from the event log, and the broadcasts
   (``list_changed``, ``resources/updated``) copied into them;
@@ -75,8 +76,8 @@ from ..protocol.session import (
 )
 from ..protocol.stateless import RequestStateSealer, StatelessDispatcher, StatelessServerConfig
 from ..protocol.versions import Era, primes_sse_streams
-from ..server import Context, InputNeeded, McpError, MCPServer
 from ._answers import reject, reject_quietly, respond
+from ._application import Application, InputNeeded, McpError
 from ._exchanges import SessionExchange
 from ._front import ClientGone, Responder
 from ._legacy import LegacyTransport
@@ -132,7 +133,8 @@ class RuntimeConfig:
 
 
 class Runtime:
-    """Serves ``app`` over every transport of one node.
+    """Serves ``app`` (any :class:`Application`, such as an ``MCPServer``) over
+    every transport of one node.
 
     Use ``async with runtime.run():`` around the fronts: it connects the
     backend, runs the background work (broadcasts, expiry) and drains on exit.
@@ -140,12 +142,14 @@ class Runtime:
 
     def __init__(
         self,
-        app: MCPServer,
+        app: Application[Any],
         *,
         backend: Backend | None = None,
         config: RuntimeConfig | None = None,
     ) -> None:
         self.app = app
+        # Each request's context: made by the application, from its exchange.
+        self._new_context = app.new_context
         self.config = config or RuntimeConfig()
         self.backend: Backend = backend if backend is not None else MemoryBackend()
         self.node_id = self.config.node_id
@@ -399,7 +403,7 @@ class Runtime:
         batch: bool,
     ) -> None:
         """Feed a POST's messages to the session; run the requests; answer."""
-        before = live.shared_fields()
+        before = live.session.shared_fields()
         replies, calls = self.receive_messages(live, messages)
         if live.forward:
             await self._peers.forward(live)
@@ -435,7 +439,7 @@ class Runtime:
         """Run the handler of one request; its reply (``None`` if cancelled)."""
         session = live.session
         exchange = SessionExchange(self._node, live, request, outlet)
-        ctx = Context(exchange, ask_timeout=self.config.ask_timeout)
+        ctx = self._new_context(exchange, ask_timeout=self.config.ask_timeout)
         params = request.params if request.params is not None else {}
         result: dict[str, Any] | None = None
         error: ErrorResponse | None = None

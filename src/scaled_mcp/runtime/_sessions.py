@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
 
 import attrs
 import trio
@@ -51,10 +50,6 @@ class LiveSession:
         self.saved_at = 0.0
         # (channel, message) for work on other nodes, published after receiving.
         self.forward: list[tuple[str, Message]] = []
-
-    def shared_fields(self) -> tuple[Any, ...]:
-        s = self.session
-        return (s.phase, s.log_level, s.subscriptions, s.protocol_version)
 
 
 class LiveSessions:
@@ -108,13 +103,14 @@ class LiveSessions:
             live.saved = state
         return live
 
-    async def save(self, live: LiveSession, before: tuple[Any, ...] | None) -> None:
+    async def save(self, live: LiveSession, before: tuple[object, ...] | None) -> None:
         """Write the session's shared data if it changed since ``before`` (its
-        :meth:`LiveSession.shared_fields` then), or now and then to keep it alive."""
+        :meth:`~scaled_mcp.protocol.ServerSession.shared_fields` then), or now
+        and then to keep it alive."""
         now = time.time()
         # Unchanged: write only now and then, to keep the session from expiring.
         refresh = min(60.0, self._idle_timeout / 10)
-        if before == live.shared_fields() and now - live.saved_at < refresh:
+        if before == live.session.shared_fields() and now - live.saved_at < refresh:
             return
         state = live.session.state
         await self._backend.sessions.save(state, ttl=self._idle_timeout)

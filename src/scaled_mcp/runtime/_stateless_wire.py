@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 from ..protocol.http import (
+    PARAM_HEADER_METHODS,
     Headers,
     ProcessMessages,
     ResponseMode,
@@ -40,8 +41,8 @@ from ..protocol.nodes import BROADCAST_CHANNEL, decode_broadcast
 from ..protocol.sse import encode_comment, encode_message_event
 from ..protocol.stateless import CoreAnswer, InputRequest, StatelessRequest, Subscription
 from ..protocol.versions import Era
-from ..server import Context, InputNeeded, McpError
 from ._answers import cancel_when, reject, respond
+from ._application import InputNeeded, McpError
 from ._exchanges import StatelessExchange
 from ._front import Responder
 from ._node import Node
@@ -55,11 +56,12 @@ _log = logging.getLogger("scaled_mcp.runtime")
 class StatelessWire:
     """The 2026-07-28 requests of one node (see the module docstring)."""
 
-    __slots__ = ("_app", "_backend", "_config", "_dispatcher", "_node")
+    __slots__ = ("_app", "_backend", "_config", "_dispatcher", "_new_context", "_node")
 
     def __init__(self, node: Node) -> None:
         self._node = node
         self._app = node.app
+        self._new_context = node.app.new_context
         self._backend = node.backend
         self._config = node.config
         self._dispatcher = node.dispatcher
@@ -74,7 +76,7 @@ class StatelessWire:
         assert isinstance(message, Request)
         try:
             handled = self._dispatcher.handle_request(message)
-            if type(handled) is StatelessRequest and handled.method == "tools/call":
+            if type(handled) is StatelessRequest and handled.method in PARAM_HEADER_METHODS:
                 self._check_param_headers(handled, decision.param_headers)
         except RemoteProtocolError as exc:
             await reject(responder, reject_for(exc), extra)
@@ -125,7 +127,7 @@ class StatelessWire:
         except RemoteProtocolError as exc:
             return error_response_for(exc)
         exchange = StatelessExchange(self._node, request, outlet, answers)
-        ctx = Context(exchange, ask_timeout=self._config.ask_timeout)
+        ctx = self._new_context(exchange, ask_timeout=self._config.ask_timeout)
         self._node.work_started()
         try:
             if self._app.never_waits(request.method, request.params):
@@ -171,12 +173,12 @@ class StatelessWire:
         self._node.work_started()
         try:
             return await self._answer(
-                handled, Context(exchange, ask_timeout=self._config.ask_timeout)
+                handled, self._new_context(exchange, ask_timeout=self._config.ask_timeout)
             )
         finally:
             self._node.work_done()
 
-    async def _answer(self, request: StatelessRequest, ctx: Context) -> Message:
+    async def _answer(self, request: StatelessRequest, ctx: object) -> Message:
         """Run the handler; its final or input-required response, or its error."""
         try:
             result = await self._app.handle(request.method, request.params, ctx)
@@ -192,7 +194,7 @@ class StatelessWire:
             return internal_error(request.request_id)
 
     async def _run(
-        self, request: StatelessRequest, outlet: PostOutlet, responder: Responder, ctx: Context
+        self, request: StatelessRequest, outlet: PostOutlet, responder: Responder, ctx: object
     ) -> Message | None:
         async with trio.open_nursery() as nursery:
             scope = nursery.cancel_scope

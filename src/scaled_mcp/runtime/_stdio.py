@@ -18,6 +18,7 @@ from typing import Final
 import trio
 
 from ..protocol.jsonrpc import (
+    LineReader,
     Message,
     Notification,
     RemoteProtocolError,
@@ -29,17 +30,14 @@ from ..protocol.jsonrpc import (
     reply_lines,
 )
 from ..protocol.session import ServerSession
-from ..protocol.stateless import META_PROTOCOL_VERSION
-from ..protocol.versions import STATELESS_VERSIONS, Era, allows_batches
+from ..protocol.versions import Era, allows_batches, message_era
 from ._runtime import Runtime
 from ._sessions import LiveSession
 
-__all__ = ["MAX_LINE_SIZE", "serve_stdio"]
+__all__ = ["serve_stdio"]
 
 _log = logging.getLogger("scaled_mcp.stdio")
 
-#: The longest line (one message) read from stdin; longer lines are refused.
-MAX_LINE_SIZE: Final = 4 * 1024 * 1024
 _STDIO_SESSION: Final = "stdio"
 
 
@@ -83,36 +81,22 @@ async def serve_stdio(
     )
     live = LiveSession(session)
     stateless: dict[RequestId, trio.CancelScope] = {}
+    # Lines of at most DEFAULT_MAX_MESSAGE_LINE_SIZE bytes; a longer one is refused.
+    lines = LineReader()
     async with runtime.run(), trio.open_nursery() as handlers:
-        buffer = bytearray()
         while True:
             data = await reader.receive_some(65536)
             if not data:
                 break
-            buffer += data
-            while True:
-                end = buffer.find(b"\n")
-                if end < 0:
-                    if len(buffer) > MAX_LINE_SIZE:
-                        too_large = RemoteProtocolError("Invalid request: the message is too large")
-                        await outlet.emit(error_response_for(too_large))
-                        buffer.clear()
-                    break
-                line = bytes(buffer[:end]).strip()
-                del buffer[: end + 1]
-                if line:
+            for line in lines.feed(data):
+                if type(line) is bytes:
                     await _handle_line(runtime, live, line, outlet, handlers, stateless)
+                else:
+                    assert isinstance(line, RemoteProtocolError)
+                    await outlet.emit(error_response_for(line))
         # stdin ended: long-lived work ends, the rest gets the drain deadline.
         runtime.begin_shutdown()
         handlers.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace
-
-
-def _stateless(message: object) -> bool:
-    """A 2026-07-28 message: it carries the per-request ``_meta`` envelope."""
-    if not isinstance(message, Request | Notification) or message.method == "initialize":
-        return False
-    meta = (message.params or {}).get("_meta")
-    return isinstance(meta, dict) and meta.get(META_PROTOCOL_VERSION) in STATELESS_VERSIONS
 
 
 async def _handle_line(
@@ -130,7 +114,7 @@ async def _handle_line(
         await outlet.emit(error_response_for(exc))
         return
     single = None if body.batch else body.items[0]
-    if type(single) is Request and _stateless(single):
+    if type(single) is Request and message_era(single) is Era.STATELESS:
         if single.id in stateless:
             in_flight = RemoteProtocolError(
                 f"Invalid request: id {single.id!r} is in flight", request_id=single.id

@@ -1,9 +1,9 @@
 """The app API: what users write their servers with."""
 
+from ..runtime import ChangeListener, Exchange, InputNeeded, McpError
 from ._app import RESOURCE_NOT_FOUND, MCPServer
-from ._context import Context, Exchange, InputNeeded, LogLevel, McpError, ToolError
+from ._context import Context, LogLevel, ToolError
 from ._dispatch import DEFAULT_PAGE_SIZE
-from ._registry import ChangeListener
 from ._schema import Param
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 An :class:`MCPServer` is a registry of what it offers (tools, resources,
 prompts, completions: :mod:`._registry`) and a dispatcher answering the MCP
-methods that serve them (:mod:`._dispatch`). The runtime routes requests to
+methods that serve them (:mod:`._dispatch`). It is the runtime's
+:class:`~scaled_mcp.runtime.Application`: the runtime routes requests to
 :meth:`MCPServer.handle`; it never looks inside.
 """
 

@@ -11,14 +11,16 @@ The same handler code runs on a handshake-era session and on the stateless
   runs again from the start, and the same ``await ctx.sample(...)`` returns the
   answer at once (questions are keyed by the order they are asked in).
 
-The runtime supplies an :class:`Exchange` for each request; the context turns
-the handler's calls into MCP messages through the protocol core.
+The runtime supplies an :class:`~scaled_mcp.runtime.Exchange` for each
+request and the application wraps it in a :class:`Context`
+(``MCPServer.new_context``); the context turns the handler's calls into MCP
+messages through the protocol core.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 import trio
 
@@ -34,91 +36,17 @@ from ..protocol.types import (
     to_wire,
 )
 from ..protocol.versions import Era
+from ..runtime import Exchange, InputNeeded, McpError
 
-__all__ = ["Context", "Exchange", "InputNeeded", "LogLevel", "McpError", "ToolError"]
+__all__ = ["Context", "LogLevel", "ToolError"]
 
 LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
-
-
-class McpError(Exception):
-    """Raise from a handler to answer the request with a JSON-RPC error."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = int(code)
-        self.message = message
-        self.data = data
 
 
 class ToolError(Exception):
     """Raise from a tool to answer with a tool error (``isError: true``) carrying
     this message: tools: "Tool Execution Errors ... reported in tool results
     with ``isError: true``"."""
-
-
-class InputNeeded(Exception):
-    """Stateless wire: the handler asked a question the client has not answered yet.
-
-    Raised by the context, caught by the runtime, which answers with an
-    input-required result: ``requests`` are the questions by key, ``answered``
-    what the client already answered (sealed into ``requestState``).
-    """
-
-    def __init__(self, requests: dict[str, InputRequest], answered: dict[str, Any]) -> None:
-        super().__init__(f"input required: {sorted(requests)}")
-        self.requests = requests
-        self.answered = answered
-
-
-class Exchange(Protocol):
-    """What the runtime offers one request in flight."""
-
-    @property
-    def era(self) -> Era: ...
-    @property
-    def request_id(self) -> RequestId: ...
-    @property
-    def protocol_version(self) -> str: ...
-    @property
-    def session_id(self) -> str | None: ...
-    @property
-    def client_info(self) -> Mapping[str, Any]: ...
-    @property
-    def client_capabilities(self) -> Mapping[str, Any]: ...
-    @property
-    def progress_token(self) -> str | int | None: ...
-
-    async def progress(self, progress: float, total: float | None, message: str | None) -> None:
-        """Send progress for this request, if it asked for it."""
-        ...
-
-    async def log(self, level: str, data: Any, logger: str | None) -> None:
-        """Send a log message for this request, if the client's level lets it through."""
-        ...
-
-    async def ask(
-        self, method: str, params: dict[str, Any], answer_within: float
-    ) -> dict[str, Any]:
-        """Session: send a request to the client and return its result (raises
-        :class:`McpError` for a JSON-RPC error answer or a timeout)."""
-        ...
-
-    def answer(self, key: str, question: InputRequest) -> dict[str, Any] | None:
-        """Stateless: the client's answer to ``question`` under ``key`` (checked
-        for its kind; -32602 if malformed), or ``None`` if it gave none yet."""
-        ...
-
-    def answered(self) -> dict[str, Any]:
-        """Stateless: the answers read so far, to seal into ``requestState``."""
-        ...
-
-    async def resource_updated(self, uri: str) -> None:
-        """Tell every subscriber of ``uri`` that it changed."""
-        ...
-
-    async def close_stream(self) -> None:
-        """End the response stream now; the client resumes it (resumable streams only)."""
-        ...
 
 
 #: Seconds a server-to-client request waits for the client's answer by default.

@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
 from ..protocol.jsonrpc import ErrorCode, resource_not_found_code
-from ..protocol.types import CompleteResult, Completion, to_wire
-from ._context import Context, InputNeeded, McpError, ToolError
+from ..protocol.types import CompleteResult, Completion, check_tool_call_params, to_wire
+from ..runtime import InputNeeded, McpError
+from ._context import Context, ToolError
 from ._handlers import invoke, parameter_names
 from ._registry import PromptEntry, ResourceEntry, ToolEntry
 from ._results import prompt_result, resource_result, tool_error, tool_result
@@ -85,6 +86,11 @@ class Dispatcher:
             "completion/complete": self._complete,
         }
 
+    #: Makes each request's context from the runtime's exchange and ask timeout
+    #: (:meth:`Application.new_context <scaled_mcp.runtime.Application.new_context>`):
+    #: the class itself, so that it costs the runtime no more than the object.
+    new_context = Context
+
     def never_waits(self, method: str, params: Mapping[str, Any]) -> bool:
         """Whether answering this request cannot yield to the event loop (then
         the runtime needs no cancel scope around it): the list methods, and
@@ -99,7 +105,9 @@ class Dispatcher:
         return method in self._handlers
 
     async def handle(self, method: str, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        """Answer one request; raises :class:`McpError` for a JSON-RPC error."""
+        """Answer one request; raises :class:`McpError` for a JSON-RPC error, or
+        the core's :class:`~scaled_mcp.protocol.RemoteProtocolError` for params
+        whose shape the core checks (``tools/call``'s)."""
         handler = self._handlers.get(method)
         if handler is None:
             raise McpError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}")
@@ -131,16 +139,17 @@ class Dispatcher:
         return self._page((e.wire for e in self._prompts.values()), params, "prompts")
 
     async def _call_tool(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        name = params.get("name")
-        entry = self._tools.get(name) if isinstance(name, str) else None
+        # The core's check of the params' shape (-32602), which the session
+        # machine and the stateless dispatcher made already: this is for a
+        # caller of handle() that did not come through them.
+        name = check_tool_call_params(params)
+        entry = self._tools.get(name)
         if entry is None:
             # tools, Error Handling: "Unknown tools" are protocol errors (-32602).
             raise McpError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {name}")
         arguments = params.get("arguments")
         if arguments is None:
             arguments = {}
-        if not isinstance(arguments, dict):
-            raise McpError(ErrorCode.INVALID_PARAMS, "Invalid params: arguments must be an object")
         if not entry.validator.is_valid(arguments):
             # "Invalid arguments" are tool execution errors: the model can correct them.
             problems = "; ".join(entry.validator.errors(arguments))

@@ -27,6 +27,7 @@ from ..protocol.types import (
     ToolAnnotations,
     to_wire,
 )
+from ..runtime import ChangeListener
 from ._handlers import context_params, is_context, never_waits, unstructured
 from ._schema import (
     ArgumentBinder,
@@ -38,7 +39,6 @@ from ._schema import (
 )
 
 __all__ = [
-    "ChangeListener",
     "PromptEntry",
     "Registry",
     "ResourceEntry",
@@ -47,9 +47,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-ChangeListener = Callable[[str, Any], None]
-"""Called with ``("list_changed", kind)`` or ``("resource_updated", uri)``."""
 
 _TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
