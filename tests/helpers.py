@@ -1,5 +1,6 @@
 """What the tests share: the messages a client opens with, a context for calling an
-app directly, the app the runtime tests serve, and a node serving on a front.
+app directly, the app the runtime tests serve, a node serving on a front, and a
+client that talks to a node in memory (no socket: the autojump clock can run).
 
 No test module imports another; what two of them need lives here (or, for a
 client on a real socket, in ``http_client``).
@@ -16,10 +17,12 @@ import orjson
 import trio
 
 from scaled_mcp import Context, McpError, MCPServer, ToolError
+from scaled_mcp.protocol.http import Headers, HttpRequest
 from scaled_mcp.protocol.jsonrpc import RequestId
+from scaled_mcp.protocol.sse import ServerSentEvent, SSEComment, SSEDecoder, SSEItem
 from scaled_mcp.protocol.stateless import InputRequest
 from scaled_mcp.protocol.versions import Era
-from scaled_mcp.runtime import Runtime, RuntimeConfig, serve_h11
+from scaled_mcp.runtime import ClientGone, Runtime, RuntimeConfig, serve_h11
 from scaled_mcp_hypercorn import serve as serve_hypercorn
 
 # -- messages ---------------------------------------------------------------------------
@@ -239,3 +242,281 @@ async def serving(
     async with runtime.run(), trio.open_nursery() as nursery:
         yield await start_front(front, runtime, stop, nursery)
         stop.set()
+
+
+# -- a client in memory -----------------------------------------------------------------
+
+#: What a client accepts on a POST.
+JSON_AND_SSE: Final = "application/json, text/event-stream"
+
+
+class MemoryResponder:
+    """A :class:`~scaled_mcp.runtime.Responder` in memory: the answer to one
+    request, kept for the test to read as it comes.
+
+    It records the ``status``, the ``headers``, a complete response's ``body``
+    and a streamed one's ``chunks``; a stream is decoded with the core's SSE
+    decoder into ``items`` (events and comments), each with the trio time it
+    arrived in ``times``; ``ended_at`` is when the response was over. Writes
+    take no time, as on a socket that does not block, so on the autojump clock
+    these times are exact. :meth:`disconnect` is the client going away:
+    :meth:`wait_disconnected` returns, and later sends raise
+    :class:`~scaled_mcp.runtime.ClientGone`. Breaking the Responder contract
+    (a second head, a body before the head) fails the test.
+    """
+
+    def __init__(self) -> None:
+        self.started = False
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.body = b""
+        self.chunks: list[bytes] = []
+        self.items: list[SSEItem] = []
+        self.times: list[float] = []
+        #: The head of a streamed response was sent and its body is open.
+        self.streaming = False
+        #: The response is over: sent whole, ended, or the runtime is done with it.
+        self.ended = False
+        #: The trio time the response was over.
+        self.ended_at: float | None = None
+        #: The client went away (:meth:`disconnect`).
+        self.gone = False
+        #: The trio time the item :meth:`next_item` returned last had arrived.
+        self.read_at: float | None = None
+        self._decoder = SSEDecoder()
+        self._disconnected = trio.Event()
+        self._next = 0
+        self._changed = trio.lowlevel.ParkingLot()
+
+    # -- the Responder protocol
+
+    def _head(self, status: int, headers: Headers) -> None:
+        assert not self.started, "a response has one head"
+        self.started = True
+        if self.gone:
+            raise ClientGone
+        self.status = status
+        self.headers = dict(headers)
+
+    # Each write is done at once unless already cancelled, then yields, as a
+    # socket write that does not block does (``trio.SocketStream.send_all``).
+
+    async def respond(self, status: int, headers: Headers, body: bytes) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._head(status, headers)
+        self.body = body
+        self.close()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def start(self, status: int, headers: Headers) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._head(status, headers)
+        self.streaming = True
+        self._changed.unpark_all()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def send(self, data: bytes) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        assert self.started, "a body goes after its head"
+        if self.gone or not self.streaming:
+            raise ClientGone
+        self.chunks.append(data)
+        now = trio.current_time()
+        for item in self._decoder.feed(data):
+            self.items.append(item)
+            self.times.append(now)
+        self._changed.unpark_all()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def end(self) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self.close()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def wait_disconnected(self) -> None:
+        await self._disconnected.wait()
+
+    # -- what the client does
+
+    def close(self) -> None:
+        """End the response (what a front does when the runtime returns); idempotent."""
+        self.streaming = False
+        if not self.ended:
+            self.ended = True
+            self.ended_at = trio.current_time()
+        self._changed.unpark_all()
+
+    def disconnect(self) -> None:
+        """The client goes away."""
+        self.gone = True
+        self._disconnected.set()
+        self._changed.unpark_all()
+
+    # -- reading the answer
+
+    def json(self) -> Any:
+        """The complete response's body, decoded."""
+        assert self.ended and not self.chunks, "not a complete response"
+        return orjson.loads(self.body)
+
+    def events(self) -> list[ServerSentEvent]:
+        """The events received so far (comments left out)."""
+        return [item for item in self.items if isinstance(item, ServerSentEvent)]
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The JSON-RPC messages received so far, decoded."""
+        return [orjson.loads(event.data) for event in self.events() if event.data]
+
+    def heartbeats(self) -> list[float]:
+        """The trio times the comments (heartbeats) received so far arrived."""
+        return [
+            at
+            for at, item in zip(self.times, self.items, strict=True)
+            if isinstance(item, SSEComment)
+        ]
+
+    async def next_item(self, wait: float = 600.0) -> SSEItem | None:
+        """The next event or comment, or ``None`` once the response is over
+        (``wait`` is in seconds of the trio clock)."""
+        with trio.fail_after(wait):
+            while self._next == len(self.items):
+                if self.ended or self.gone:
+                    return None
+                await self._changed.park()
+        index = self._next
+        self._next += 1
+        self.read_at = self.times[index]
+        return self.items[index]
+
+    async def next_event(self, wait: float = 600.0) -> ServerSentEvent | None:
+        """The next event (comments skipped), or ``None`` once the response is over."""
+        while (item := await self.next_item(wait)) is not None:
+            if isinstance(item, ServerSentEvent):
+                return item
+        return None
+
+    async def next_message(self, wait: float = 600.0) -> dict[str, Any] | None:
+        """The next event that carries a JSON-RPC message, decoded."""
+        while (event := await self.next_event(wait)) is not None:
+            if event.data:
+                message: dict[str, Any] = orjson.loads(event.data)
+                return message
+        return None
+
+    async def wait_started(self, wait: float = 600.0) -> None:
+        """Return once the head was sent (or the response is over)."""
+        with trio.fail_after(wait):
+            while not self.started and not self.ended:
+                await self._changed.park()
+
+    async def wait_ended(self, wait: float = 600.0) -> None:
+        """Return once the response is over."""
+        with trio.fail_after(wait):
+            while not self.ended:
+                await self._changed.park()
+
+
+def mcp_headers(
+    session_id: str | None = None, version: str | None = None, **extra: str
+) -> dict[str, str]:
+    """The headers of a streamable-HTTP request (``last_event_id=`` is ``last-event-id``)."""
+    headers = {"content-type": "application/json", "accept": JSON_AND_SSE}
+    if session_id is not None:
+        headers["mcp-session-id"] = session_id
+    if version is not None:
+        headers["mcp-protocol-version"] = version
+    headers.update({name.replace("_", "-"): value for name, value in extra.items()})
+    return headers
+
+
+def http_request(
+    method: str,
+    body: object = b"",
+    headers: Mapping[str, str] | None = None,
+    *,
+    path: str = "/mcp",
+) -> HttpRequest:
+    """The request a front would hand over; ``body`` is JSON-encoded unless bytes."""
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    fields = (("host", "localhost"), *((k.lower(), v) for k, v in (headers or {}).items()))
+    return HttpRequest.from_parsed(method, path, fields, data)
+
+
+async def answer_request(
+    runtime: Runtime, request: HttpRequest, responder: MemoryResponder
+) -> None:
+    """Have ``runtime`` answer ``request``; the response ends when it returns, as on a front."""
+    try:
+        await runtime.handle_http(request, responder)
+    finally:
+        responder.close()
+
+
+async def post(
+    runtime: Runtime,
+    body: object,
+    headers: Mapping[str, str] | None = None,
+    *,
+    path: str = "/mcp",
+) -> MemoryResponder:
+    """POST ``body`` and wait for the whole answer."""
+    responder = MemoryResponder()
+    await answer_request(runtime, http_request("POST", body, headers, path=path), responder)
+    return responder
+
+
+def post_stream(
+    nursery: trio.Nursery,
+    runtime: Runtime,
+    body: object,
+    headers: Mapping[str, str] | None = None,
+    *,
+    path: str = "/mcp",
+) -> MemoryResponder:
+    """POST ``body`` in the background: its answer, to read as it comes."""
+    responder = MemoryResponder()
+    request = http_request("POST", body, headers, path=path)
+    nursery.start_soon(answer_request, runtime, request, responder)
+    return responder
+
+
+def get(
+    nursery: trio.Nursery,
+    runtime: Runtime,
+    headers: Mapping[str, str] | None = None,
+    *,
+    path: str = "/mcp",
+) -> MemoryResponder:
+    """GET a stream in the background: its answer, to read as it comes."""
+    responder = MemoryResponder()
+    nursery.start_soon(
+        answer_request, runtime, http_request("GET", b"", headers, path=path), responder
+    )
+    return responder
+
+
+async def open_session(
+    runtime: Runtime, version: str = "2025-11-25", capabilities: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """``initialize`` and ``notifications/initialized`` in memory: the headers
+    of the session's later requests."""
+    reply = await post(
+        runtime, initialize_request(version, capabilities, request_id=0), mcp_headers()
+    )
+    assert reply.status == 200, reply.body
+    headers = mcp_headers(
+        reply.headers["mcp-session-id"], reply.json()["result"]["protocolVersion"]
+    )
+    ack = await post(runtime, INITIALIZED, headers)
+    assert ack.status == 202, ack.body
+    return headers
+
+
+@asynccontextmanager
+async def serving_in_memory(runtime: Runtime) -> AsyncIterator[trio.Nursery]:
+    """Run ``runtime`` with no front: the nursery its requests run in. On exit
+    the node drains, then what still runs is cancelled, as a front does."""
+    async with runtime.run(), trio.open_nursery() as front:
+        yield front
+        await runtime.drain()
+        front.cancel_scope.cancel()
