@@ -16,8 +16,8 @@ from scaled_mcp.protocol._meta import (
     META_PROGRESS_TOKEN,
     META_PROTOCOL_VERSION,
 )
+from scaled_mcp.protocol._notifications import LOG_LEVELS
 from scaled_mcp.protocol._request_state import RequestStateSealer
-from scaled_mcp.protocol._state import LOG_LEVELS
 from scaled_mcp.protocol._stateless import (
     StatelessDispatcher,
     StatelessRequest,

@@ -323,6 +323,12 @@ from ._node_messages import (
     stream_id_for as stream_id_for,
 )
 from ._notifications import (
+    LOG_LEVELS as LOG_LEVELS,
+)
+from ._notifications import (
+    LogLevel as LogLevel,
+)
+from ._notifications import (
     list_changed_notification as list_changed_notification,
 )
 from ._notifications import (
@@ -392,16 +398,7 @@ from ._results import (
     complete_result as complete_result,
 )
 from ._session import (
-    DEFAULT_MAX_IN_FLIGHT as DEFAULT_MAX_IN_FLIGHT,
-)
-from ._session import (
-    DEFAULT_MAX_PENDING as DEFAULT_MAX_PENDING,
-)
-from ._session import (
     TRANSITIONS as TRANSITIONS,
-)
-from ._session import (
-    ServerConfig as ServerConfig,
 )
 from ._session import (
     ServerSession as ServerSession,
@@ -414,6 +411,15 @@ from ._session import (
 )
 from ._session import (
     render_state_diagram as render_state_diagram,
+)
+from ._session_config import (
+    DEFAULT_MAX_IN_FLIGHT as DEFAULT_MAX_IN_FLIGHT,
+)
+from ._session_config import (
+    DEFAULT_MAX_PENDING as DEFAULT_MAX_PENDING,
+)
+from ._session_config import (
+    ServerConfig as ServerConfig,
 )
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE as DEFAULT_MAX_EVENT_SIZE,
@@ -465,9 +471,6 @@ from ._sse import (
 )
 from ._sse import (
     parse_event_id as parse_event_id,
-)
-from ._state import (
-    LOG_LEVELS as LOG_LEVELS,
 )
 from ._state import (
     SessionPhase as SessionPhase,
@@ -722,6 +725,7 @@ __all__ = [
     "ListRootsResult",
     "ListToolsResult",
     "LocalProtocolError",
+    "LogLevel",
     "MAX_EVENT_SEQ",
     "MAX_INPUT_KEY_LENGTH",
     "MAX_INPUT_REQUESTS",

@@ -8,7 +8,6 @@ they read, and the decision or the session to look up that follows.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from typing import Final
 from urllib.parse import parse_qsl
@@ -40,7 +39,15 @@ from ._http_request import (
     decode_header_value,
     is_valid_session_id,
 )
-from ._jsonrpc import DecodedBody, Message, Notification, Request, RequestId, decode_body
+from ._jsonrpc import (
+    _ABSENT,
+    DecodedBody,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    decode_body,
+)
 from ._meta import META_PROTOCOL_VERSION, check_protocol_version
 from ._versions import HANDSHAKE_VERSIONS, STATELESS_VERSIONS, Era, allows_batches
 
@@ -90,13 +97,6 @@ def _version_header(view: _HeaderView) -> str | None:
     if value is _DUPLICATE:
         raise _header_mismatch("more than one MCP-Protocol-Version header", None)
     return value
-
-
-class _Absent(enum.Enum):
-    ABSENT = "absent"
-
-
-_ABSENT: Final = _Absent.ABSENT
 
 
 def _meta_version(message: Message | RemoteProtocolError | None) -> object:

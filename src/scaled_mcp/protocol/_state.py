@@ -14,8 +14,9 @@ from typing import Any
 import attrs
 
 from ._errors import LocalProtocolError
+from ._notifications import LOG_LEVELS
 
-__all__ = ["LOG_LEVELS", "SessionPhase", "SessionState"]
+__all__ = ["SessionPhase", "SessionState"]
 
 
 class SessionPhase(enum.Enum):
@@ -30,19 +31,6 @@ class SessionPhase(enum.Enum):
     OPERATING = "operating"
     #: Terminated (HTTP DELETE, expiry, or the server ended it).
     CLOSED = "closed"
-
-
-#: The syslog severities of ``notifications/message``, least severe first.
-LOG_LEVELS: tuple[str, ...] = (
-    "debug",
-    "info",
-    "notice",
-    "warning",
-    "error",
-    "critical",
-    "alert",
-    "emergency",
-)
 
 
 @attrs.frozen(slots=True)

@@ -22,6 +22,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ErrorCode, RemoteProtocolError
+from ._trusted import trusted_init
 
 __all__ = [
     "Annotations",
@@ -630,44 +631,11 @@ def _generate_unstructure(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
     return function
 
 
-def _generate_init(cls: type[Any]) -> Callable[..., None]:
-    """A keyword-only ``__init__`` that fills the frozen slots through their descriptors.
-
-    It does what attrs' own ``__init__`` does for these classes (no validators,
-    no converters), about twice as fast: results are built on every tool call.
-    """
-    namespace: dict[str, Any] = {}
-    parameters: list[str] = []
-    body: list[str] = []
-    for field in attrs.fields(cls):
-        setter = f"_set_{field.name}"
-        namespace[setter] = cls.__dict__[field.name].__set__
-        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-            namespace[f"_factory_{field.name}"] = field.default.factory
-            parameters.append(f"{field.name}=_NOTHING")
-            body.append(
-                f"    {setter}(self, _factory_{field.name}() "
-                f"if {field.name} is _NOTHING else {field.name})"
-            )
-        else:
-            if field.default is not attrs.NOTHING:
-                namespace[f"_default_{field.name}"] = field.default
-                parameters.append(f"{field.name}=_default_{field.name}")
-            else:
-                parameters.append(field.name)
-            body.append(f"    {setter}(self, {field.name})")
-    namespace["_NOTHING"] = attrs.NOTHING
-    source = f"def __init__(self, *, {', '.join(parameters)}):\n" + "\n".join(body) + "\n"
-    exec(compile(source, f"<init {cls.__name__}>", "exec"), namespace)
-    init: Callable[..., None] = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    return init
-
-
 for _cls in _MODEL_CLASSES:
     _UNSTRUCTURE[_cls] = _generate_unstructure(_cls)
     converter.register_unstructure_hook(_cls, _UNSTRUCTURE[_cls])
-    _cls.__init__ = _generate_init(_cls)
+    # Users build results on every tool call, and these classes check nothing.
+    trusted_init(_cls)
 
 T = TypeVar("T")
 

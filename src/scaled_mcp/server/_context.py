@@ -29,6 +29,7 @@ from ..protocol import (
     Era,
     ErrorCode,
     InputRequest,
+    LogLevel,
     RemoteProtocolError,
     RequestId,
     Root,
@@ -38,8 +39,6 @@ from ..protocol import (
 )
 
 __all__ = ["Context", "Exchange", "InputNeeded", "LogLevel", "McpError", "ToolError"]
-
-LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 
 
 class McpError(Exception):
