@@ -325,17 +325,17 @@ class ServerSession:
     def _receive_request(self, request: Request) -> list[Event]:
         method = request.method
         request_id = request.id
-        if method not in self._app_methods:
-            return self._receive_core_request(request)
-        # The hot path: a request the application answers.
         if request_id in self._incoming:
             # "The request ID MUST NOT match the ID of any other request the sender
-            # has issued and not yet received a response for."
+            # has issued and not yet received a response for": whoever would answer it.
             raise _error(
                 f"Invalid request: id {request_id!r} is already in flight",
                 ErrorCode.INVALID_REQUEST,
                 request_id,
             )
+        if method not in self._app_methods:
+            return self._receive_core_request(request)
+        # The hot path: a request the application answers.
         phase = self.phase
         if phase is not _OPERATING or not _REQUEST_KEEPS_OPERATING:
             self._move(SessionInput.REQUEST, request_id)
