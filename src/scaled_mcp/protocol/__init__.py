@@ -619,15 +619,6 @@ from ._types import (
 from ._types import (
     ToolUseContent as ToolUseContent,
 )
-from ._types import (
-    converter as converter,
-)
-from ._types import (
-    from_wire as from_wire,
-)
-from ._types import (
-    to_wire as to_wire,
-)
 from ._versions import (
     HANDSHAKE_VERSIONS as HANDSHAKE_VERSIONS,
 )
@@ -663,6 +654,15 @@ from ._versions import (
 )
 from ._versions import (
     primes_sse_streams as primes_sse_streams,
+)
+from ._wire import (
+    converter as converter,
+)
+from ._wire import (
+    from_wire as from_wire,
+)
+from ._wire import (
+    to_wire as to_wire,
 )
 
 __all__ = [
