@@ -398,19 +398,10 @@ from ._results import (
     complete_result as complete_result,
 )
 from ._session import (
-    TRANSITIONS as TRANSITIONS,
-)
-from ._session import (
     ServerSession as ServerSession,
 )
 from ._session import (
-    SessionInput as SessionInput,
-)
-from ._session import (
     node_of_request_id as node_of_request_id,
-)
-from ._session import (
-    render_state_diagram as render_state_diagram,
 )
 from ._session_config import (
     DEFAULT_MAX_IN_FLIGHT as DEFAULT_MAX_IN_FLIGHT,
@@ -473,10 +464,19 @@ from ._sse import (
     parse_event_id as parse_event_id,
 )
 from ._state import (
+    TRANSITIONS as TRANSITIONS,
+)
+from ._state import (
+    SessionInput as SessionInput,
+)
+from ._state import (
     SessionPhase as SessionPhase,
 )
 from ._state import (
     SessionState as SessionState,
+)
+from ._state import (
+    render_state_diagram as render_state_diagram,
 )
 from ._stateless import (
     STATELESS_METHODS as STATELESS_METHODS,

@@ -6,9 +6,10 @@ phase, and says what to do (events) or what is wrong (:class:`RemoteProtocolErro
 carrying the JSON-RPC code, with the request's id). It owns the table of
 requests in flight each way, keyed by JSON-RPC id, like h2's streams.
 
-Phases move only through :data:`TRANSITIONS`. A message whose (phase, kind) is
-not in the table is a protocol error answered on its own: JSON-RPC messages
-stand alone, so one bad message does not end a session (only ``close`` does).
+Phases move only through :data:`TRANSITIONS` (in :mod:`._state`). A message
+whose (phase, kind) is not in the table is a protocol error answered on its
+own: JSON-RPC messages stand alone, so one bad message does not end a session
+(only ``close`` does).
 
 One instance per session per node: the outgoing request ids it mints count
 up from 1 and carry the node id, and its in-flight tables are node-local work.
@@ -16,7 +17,6 @@ up from 1 and carry the node id, and its in-flight tables are node-local work.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -50,57 +50,15 @@ from ._notifications import (
 from ._params import check_tool_call_params
 from ._progress import ProgressOrder
 from ._session_config import ServerConfig, _session_methods
-from ._state import SessionPhase, SessionState
+from ._state import TRANSITIONS, SessionInput, SessionPhase, SessionState
 from ._trusted import trusted_constructor
 from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
 
 __all__ = [
-    "TRANSITIONS",
     "ServerSession",
-    "SessionInput",
     "node_of_request_id",
-    "render_state_diagram",
 ]
 
-
-class SessionInput(enum.Enum):
-    """What kind of message moves the session (the table's second key)."""
-
-    INITIALIZE = "initialize request"
-    INITIALIZED = "initialized notification"
-    PING = "ping request"
-    REQUEST = "other request"
-    NOTIFICATION = "other notification"
-    RESPONSE = "response"
-    CLOSE = "close"
-
-
-_P = SessionPhase
-_I = SessionInput
-
-#: Every legal move: ``{(phase, input): next phase}``. Anything else is a protocol error.
-TRANSITIONS: Final[Mapping[tuple[SessionPhase, SessionInput], SessionPhase]] = {
-    # "The initialization phase MUST be the first interaction between client and server."
-    (_P.NEW, _I.INITIALIZE): _P.INITIALIZING,
-    # "The client SHOULD NOT send requests other than pings before the server has
-    # responded to the initialize request."
-    (_P.NEW, _I.PING): _P.NEW,
-    (_P.NEW, _I.CLOSE): _P.CLOSED,
-    (_P.INITIALIZING, _I.INITIALIZED): _P.OPERATING,
-    (_P.INITIALIZING, _I.PING): _P.INITIALIZING,
-    # Over HTTP a request may overtake the initialized notification: it can only
-    # have been sent after the client received the initialize result.
-    (_P.INITIALIZING, _I.REQUEST): _P.OPERATING,
-    (_P.INITIALIZING, _I.NOTIFICATION): _P.INITIALIZING,
-    (_P.INITIALIZING, _I.RESPONSE): _P.INITIALIZING,
-    (_P.INITIALIZING, _I.CLOSE): _P.CLOSED,
-    (_P.OPERATING, _I.INITIALIZED): _P.OPERATING,
-    (_P.OPERATING, _I.PING): _P.OPERATING,
-    (_P.OPERATING, _I.REQUEST): _P.OPERATING,
-    (_P.OPERATING, _I.NOTIFICATION): _P.OPERATING,
-    (_P.OPERATING, _I.RESPONSE): _P.OPERATING,
-    (_P.OPERATING, _I.CLOSE): _P.CLOSED,
-}
 
 _OPERATING: Final = SessionPhase.OPERATING
 # The hot path skips the table lookup for this move, which the table itself decides.
@@ -637,12 +595,3 @@ class ServerSession:
         self._incoming.clear()
         self._progress.clear()
         self._outgoing.clear()
-
-
-def render_state_diagram() -> str:
-    """The session's phases as a Mermaid state diagram, from :data:`TRANSITIONS`."""
-    lines = ["stateDiagram-v2", "    [*] --> new"]
-    for (phase, kind), target in TRANSITIONS.items():
-        lines.append(f"    {phase.value} --> {target.value}: {kind.value}")
-    lines.append("    closed --> [*]")
-    return "\n".join(lines) + "\n"
