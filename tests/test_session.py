@@ -293,6 +293,14 @@ def test_set_level_filters_logs() -> None:
         session.log("loud", "x")
 
 
+@pytest.mark.parametrize("level", ["loud", None, 3, [], {}])
+def test_set_level_refuses_what_is_not_a_level(level: object) -> None:
+    session = operating()
+    request = Request(id=1, method="logging/setLevel", params={"level": level})
+    assert error_code(session, request) == ErrorCode.INVALID_PARAMS
+    assert session.state.log_level is None
+
+
 def test_subscriptions() -> None:
     session = operating()
     subscribe = Request(id=1, method="resources/subscribe", params={"uri": "test://a"})

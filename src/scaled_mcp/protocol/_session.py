@@ -377,7 +377,7 @@ class ServerSession:
 
     def _set_level(self, request: Request, params: Mapping[str, Any]) -> list[Event]:
         level = params.get("level")
-        if level not in _LOG_RANK:
+        if type(level) is not str or level not in _LOG_RANK:
             raise _params_error(f"unknown log level {level!r}", request.id)
         self.log_level = level
         return [ReplyReady(Response(id=request.id, result={}))]
