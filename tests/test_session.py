@@ -211,6 +211,35 @@ def test_duplicate_in_flight_id_is_refused_and_ids_are_reusable_after_the_answer
     assert session.receive(Request(id="a", method="tools/list"), now=0)
 
 
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("ping", None),
+        ("logging/setLevel", {"level": "info"}),
+        ("resources/subscribe", {"uri": "test://a"}),
+        ("resources/unsubscribe", {"uri": "test://a"}),
+        ("no/such/method", None),
+    ],
+)
+def test_a_request_the_core_answers_may_not_reuse_an_id_in_flight(
+    method: str, params: dict[str, Any] | None
+) -> None:
+    # "The request ID MUST NOT have been previously used by the requestor within
+    # the same session": answering it would send the client two responses with that id.
+    session = operating()
+    session.receive(Request(id=7, method="tools/call", params={"name": "slow"}), now=0)
+    with pytest.raises(RemoteProtocolError) as info:
+        session.receive(Request(id=7, method=method, params=params), now=0)
+    assert info.value.code == ErrorCode.INVALID_REQUEST
+    assert info.value.request_id == 7
+    assert session.state.log_level is None
+    assert session.state.subscriptions == frozenset()
+    assert session.is_in_flight(7)
+    assert phase(session) is SessionPhase.OPERATING
+    session.send_response(7, {"content": []})
+    assert session.receive(Request(id=7, method="ping"), now=0)
+
+
 def test_answering_twice_is_a_local_error() -> None:
     session = operating()
     session.receive(Request(id=1, method="tools/list"), now=0)
@@ -263,6 +292,14 @@ def test_set_level_filters_logs() -> None:
     assert session.log("error", "loud") is not None
     with pytest.raises(LocalProtocolError):
         session.log("loud", "x")
+
+
+@pytest.mark.parametrize("level", ["loud", None, 3, [], {}])
+def test_set_level_refuses_what_is_not_a_level(level: object) -> None:
+    session = operating()
+    request = Request(id=1, method="logging/setLevel", params={"level": level})
+    assert error_code(session, request) == ErrorCode.INVALID_PARAMS
+    assert session.state.log_level is None
 
 
 def test_subscriptions() -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from typing import Final, Generic, TypeVar
+from typing import Final
 
 import attrs
 
+from ._bounded_cache import _BoundedCache
 from ._errors import LocalProtocolError
 from ._http_request import Headers, _HeaderView
 from ._versions import HANDSHAKE_VERSIONS, STATELESS_VERSIONS, SUPPORTED_VERSIONS
@@ -42,36 +43,6 @@ _MAX_REMEMBERED_HOSTS: Final = 1024
 _MAX_CHECKED_HEADS: Final = 1024
 
 _PORT = re.compile(r"[0-9]{1,5}")
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-class _BoundedCache(Generic[_K, _V]):
-    """Results of a pure function of the config that owns them, at most ``limit``.
-
-    ``entries`` is a plain dict: a look-up is one ``entries.get``. When full, the
-    cache either starts afresh (``clear_when_full``: what recurs now is what is
-    worth keeping) or keeps what it has and remembers nothing more (the values
-    seen first are the common ones, and a flood of new ones must not push them
-    out).
-    """
-
-    __slots__ = ("clear_when_full", "entries", "limit")
-
-    def __init__(self, limit: int, *, clear_when_full: bool) -> None:
-        self.entries: dict[_K, _V] = {}
-        self.limit = limit
-        self.clear_when_full = clear_when_full
-
-    def remember(self, key: _K, value: _V) -> None:
-        """Keep ``value`` for ``key``, within the limit."""
-        entries = self.entries
-        if len(entries) >= self.limit:
-            if not self.clear_when_full:
-                return
-            entries.clear()
-        entries[key] = value
 
 
 class _Route(enum.Enum):

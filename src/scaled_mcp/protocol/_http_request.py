@@ -14,13 +14,14 @@ import binascii
 import enum
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final, TypeAlias
 
 import attrs
 
 from ._errors import ErrorCode, RemoteProtocolError
-from ._jsonrpc import RequestId, _trusted
+from ._jsonrpc import RequestId
+from ._trusted import trusted_constructor
 
 __all__ = ["Headers", "HttpRequest", "decode_header_value", "is_valid_session_id"]
 
@@ -88,10 +89,7 @@ class HttpRequest:
             ]
         )
         # Every field is already in its final form: skip the converter.
-        request: HttpRequest = _trusted(
-            cls, method=_latin1(method), path=path, query=query, headers=lowered, body=body
-        )
-        return request
+        return _http_request(_latin1(method), path, query, lowered, body)
 
     @classmethod
     def from_parsed(
@@ -100,10 +98,12 @@ class HttpRequest:
         """Like :meth:`from_wire`, for a parser that has decoded the head as
         ISO-8859-1 and lower-cased the header names already."""
         path, _, query = target.partition("?")
-        request: HttpRequest = _trusted(
-            cls, method=method, path=path, query=query, headers=headers, body=body
-        )
-        return request
+        return _http_request(method, path, query, headers, body)
+
+
+_http_request: Callable[[str, str, str, Headers, bytes], HttpRequest] = trusted_constructor(
+    HttpRequest
+)
 
 
 class _Duplicate(enum.Enum):

@@ -9,13 +9,15 @@ batches"); the caller says whether a body may be one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeAlias
+import enum
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeAlias
 
 import attrs
 import orjson
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from ._trusted import trusted_constructor
 
 __all__ = [
     "DecodedBody",
@@ -37,7 +39,15 @@ __all__ = [
 RequestId: TypeAlias = str | int
 """A JSON-RPC request id as MCP allows it: a string or an integer, never null."""
 
-_MISSING: Any = object()
+
+class _Absent(enum.Enum):
+    """The value of a JSON object member that is not there (a JSON ``null`` is ``None``)."""
+
+    ABSENT = "absent"
+
+
+#: What ``dict.get(key, _ABSENT)`` returns for a member the object does not have.
+_ABSENT: Final = _Absent.ABSENT
 
 
 def _check_request_id(value: object) -> None:
@@ -53,28 +63,6 @@ def _check_method(value: object) -> None:
 def _check_params(value: object) -> None:
     if value is not None and type(value) is not dict:
         raise LocalProtocolError(f"params must be a JSON object or absent, not {value!r}")
-
-
-_SLOT_SETTERS: dict[type[Any], dict[str, Any]] = {}
-
-
-def _trusted(cls: type[Any], **fields: Any) -> Any:
-    # The caller has already checked every field: build without re-validating,
-    # through the slots' own descriptors (frozen classes refuse plain setattr).
-    setters = _SLOT_SETTERS.get(cls)
-    if setters is None:
-        setters = _SLOT_SETTERS[cls] = {
-            field.name: cls.__dict__[field.name].__set__ for field in attrs.fields(cls)
-        }
-    instance = object.__new__(cls)
-    for name, value in fields.items():
-        setters[name](instance, value)
-    return instance
-
-
-def _slot_setters(cls: type[Any], *names: str) -> tuple[Any, ...]:
-    # The slots' own descriptors: the cheapest way to fill a frozen, slotted instance.
-    return tuple(cls.__dict__[name].__set__ for name in names)
 
 
 @attrs.frozen(slots=True)
@@ -142,35 +130,16 @@ class ErrorResponse:
 Message: TypeAlias = Request | Notification | Response | ErrorResponse
 """Any single JSON-RPC message."""
 
-_new = object.__new__
-_SET_REQUEST_ID, _SET_REQUEST_METHOD, _SET_REQUEST_PARAMS = _slot_setters(
-    Request, "id", "method", "params"
+# The trusted fast path: every field is checked by the caller (message_from_json,
+# the session's send_response, the stateless dispatcher's complete).
+_request: Callable[[RequestId, str, dict[str, Any] | None], Request] = trusted_constructor(Request)
+_notification: Callable[[str, dict[str, Any] | None], Notification] = trusted_constructor(
+    Notification
 )
-_SET_NOTIFICATION_METHOD, _SET_NOTIFICATION_PARAMS = _slot_setters(Notification, "method", "params")
-_SET_RESPONSE_ID, _SET_RESPONSE_RESULT = _slot_setters(Response, "id", "result")
-
-
-def _request(request_id: RequestId, method: str, params: dict[str, Any] | None) -> Request:
-    request: Request = _new(Request)
-    _SET_REQUEST_ID(request, request_id)
-    _SET_REQUEST_METHOD(request, method)
-    _SET_REQUEST_PARAMS(request, params)
-    return request
-
-
-def _notification(method: str, params: dict[str, Any] | None) -> Notification:
-    notification: Notification = _new(Notification)
-    _SET_NOTIFICATION_METHOD(notification, method)
-    _SET_NOTIFICATION_PARAMS(notification, params)
-    return notification
-
-
-def _response(request_id: RequestId, result: dict[str, Any]) -> Response:
-    """A response whose fields the caller has checked (the trusted fast path)."""
-    response: Response = _new(Response)
-    _SET_RESPONSE_ID(response, request_id)
-    _SET_RESPONSE_RESULT(response, result)
-    return response
+_response: Callable[[RequestId, dict[str, Any]], Response] = trusted_constructor(Response)
+_error_response: Callable[[RequestId | None, int, str, Any], ErrorResponse] = trusted_constructor(
+    ErrorResponse
+)
 
 
 @attrs.frozen(slots=True)
@@ -205,8 +174,8 @@ def message_from_json(obj: Any) -> Message:
     if type(obj) is not dict:
         raise _invalid("a message must be a JSON object")
     get = obj.get
-    method = get("method", _MISSING)
-    request_id = get("id", _MISSING)
+    method = get("method", _ABSENT)
+    request_id = get("id", _ABSENT)
     params = get("params")
     # The common case first: a well-formed request with object params.
     if (
@@ -221,7 +190,7 @@ def message_from_json(obj: Any) -> Message:
         return _request(request_id, method, params)
     if get("jsonrpc") != "2.0":
         raise _invalid('"jsonrpc" must be exactly "2.0"', _readable_id(obj))
-    if method is not _MISSING:
+    if method is not _ABSENT:
         if type(method) is not str or not method:
             raise _invalid('"method" must be a non-empty string', _readable_id(obj))
         if "result" in obj or "error" in obj:
@@ -235,7 +204,7 @@ def message_from_json(obj: Any) -> Message:
                     request_id=_readable_id(obj),
                 )
             raise _invalid('"params" must be a JSON object', _readable_id(obj))
-        if request_id is _MISSING:
+        if request_id is _ABSENT:
             return _notification(method, params)
         if type(request_id) is not int and type(request_id) is not str:
             # "Requests MUST include a string or integer ID ... MUST NOT be null."
@@ -252,7 +221,7 @@ def message_from_json(obj: Any) -> Message:
         if type(result) is not dict:
             raise _invalid('"result" must be a JSON object', request_id)
         return _response(request_id, result)
-    if request_id is _MISSING or request_id is None:
+    if request_id is _ABSENT or request_id is None:
         request_id = None
     elif type(request_id) is not int and type(request_id) is not str:
         raise _invalid('an error response "id" must be a string, an integer or null')
@@ -265,9 +234,7 @@ def message_from_json(obj: Any) -> Message:
         raise _invalid('"error.code" must be an integer', request_id)
     if type(message) is not str:
         raise _invalid('"error.message" must be a string', request_id)
-    return _trusted(  # type: ignore[no-any-return]
-        ErrorResponse, id=request_id, code=code, message=message, data=error.get("data")
-    )
+    return _error_response(request_id, code, message, error.get("data"))
 
 
 def _parse_json(data: bytes | bytearray | memoryview | str) -> Any:

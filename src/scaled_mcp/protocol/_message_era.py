@@ -11,23 +11,19 @@ declaration alone decides: :func:`message_era`.
 
 from __future__ import annotations
 
-import enum
 from typing import Final
 
 from ._errors import RemoteProtocolError
-from ._jsonrpc import Message, Notification, Request
+from ._jsonrpc import _ABSENT, Message, Notification, Request
 from ._meta import META_PROTOCOL_VERSION
 from ._versions import STATELESS_VERSIONS, Era
 
 __all__ = ["UNDECLARED", "declared_version", "message_era"]
 
 
-class _Undeclared(enum.Enum):
-    UNDECLARED = "undeclared"
-
-
-#: What :func:`declared_version` returns for a message that declares no version.
-UNDECLARED: Final = _Undeclared.UNDECLARED
+#: What :func:`declared_version` returns for a message that declares no version
+#: (the core's one "absent" sentinel).
+UNDECLARED: Final = _ABSENT
 
 
 def declared_version(message: Message | RemoteProtocolError | None) -> object:

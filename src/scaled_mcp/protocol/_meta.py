@@ -15,16 +15,16 @@ unsupported version -32022 / 400 and a missing client capability -32021 / 400.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from ._jsonrpc import Notification, Request, RequestId, _slot_setters
-from ._notifications import log_notification, progress_notification_for
+from ._jsonrpc import _ABSENT, Notification, Request, RequestId
+from ._notifications import _LOG_RANK, log_notification, progress_notification_for
 from ._params import _invalid_params
-from ._state import LOG_LEVELS
+from ._trusted import trusted_constructor
 
 __all__ = [
     "META_CLIENT_CAPABILITIES",
@@ -60,9 +60,6 @@ META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
 #: Notification/result ``_meta`` key: the id of the ``subscriptions/listen`` request.
 META_SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
 
-#: The syslog levels of ``notifications/message``, least severe first.
-_LOG_RANK: Final[Mapping[str, int]] = {level: rank for rank, level in enumerate(LOG_LEVELS)}
-
 _CLIENT_CAPABILITY_OBJECTS: Final = (
     "elicitation",
     "sampling",
@@ -70,9 +67,6 @@ _CLIENT_CAPABILITY_OBJECTS: Final = (
     "experimental",
     "extensions",
 )
-
-
-_ABSENT: Final[Any] = object()
 
 
 # -- the envelope ------------------------------------------------------------------
@@ -150,15 +144,11 @@ def _check_client_capabilities(value: object) -> dict[str, Any]:
     return value
 
 
-_REQUEST_META_SETTERS: Final = _slot_setters(
+# _parse_request_meta checks every field before it builds one (the hot path).
+_request_meta: Callable[
+    [str, dict[str, Any], dict[str, Any] | None, str | None, str | int | None, dict[str, Any]],
     RequestMeta,
-    "protocol_version",
-    "client_capabilities",
-    "client_info",
-    "log_level",
-    "progress_token",
-    "raw",
-)
+] = trusted_constructor(RequestMeta)
 
 
 def parse_request_meta(request: Request) -> RequestMeta:
@@ -224,15 +214,7 @@ def _parse_request_meta(params: dict[str, Any] | None) -> RequestMeta:
         token = int(token)
     elif type(token) is not str and type(token) is not int:
         raise _invalid_params("_meta progressToken must be a string or an integer")
-    # Every field is checked: fill the frozen instance through its slots (hot path).
-    request_meta: RequestMeta = object.__new__(RequestMeta)
-    for setter, value in zip(
-        _REQUEST_META_SETTERS,
-        (version, capabilities, client_info, log_level, token, meta),
-        strict=True,
-    ):
-        setter(request_meta, value)
-    return request_meta
+    return _request_meta(version, capabilities, client_info, log_level, token, meta)
 
 
 def check_protocol_version(

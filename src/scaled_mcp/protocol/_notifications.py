@@ -2,23 +2,39 @@
 
 The era decides *whether* one is sent (a session's log level or a request's
 ``_meta``; a session's in-flight table or a request's envelope); this module
-owns what the notification looks like.
+owns what the notification looks like, and the log levels with their order.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import typing
+from collections.abc import Mapping
+from typing import Any, Final, Literal, TypeAlias
 
 from ._errors import LocalProtocolError
 from ._jsonrpc import Notification
 
 __all__ = [
+    "LOG_LEVELS",
+    "LogLevel",
     "list_changed_notification",
     "log_notification",
     "progress_notification_for",
     "resource_updated_notification",
 ]
+
+LogLevel: TypeAlias = Literal[
+    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"
+]
+"""A ``LoggingLevel``: the syslog severities of ``notifications/message``, least severe first."""
+
+#: The syslog severities of ``notifications/message``, least severe first.
+LOG_LEVELS: Final[tuple[LogLevel, ...]] = typing.get_args(LogLevel)
+
+# Each level's rank in that order: a client that asks for a level gets it and
+# every more severe one (logging: "at or above the requested level").
+_LOG_RANK: Final[Mapping[str, int]] = {level: rank for rank, level in enumerate(LOG_LEVELS)}
 
 
 def _check_number(name: str, value: object) -> None:

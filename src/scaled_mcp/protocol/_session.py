@@ -6,9 +6,10 @@ phase, and says what to do (events) or what is wrong (:class:`RemoteProtocolErro
 carrying the JSON-RPC code, with the request's id). It owns the table of
 requests in flight each way, keyed by JSON-RPC id, like h2's streams.
 
-Phases move only through :data:`TRANSITIONS`. A message whose (phase, kind) is
-not in the table is a protocol error answered on its own: JSON-RPC messages
-stand alone, so one bad message does not end a session (only ``close`` does).
+Phases move only through :data:`TRANSITIONS` (in :mod:`._state`). A message
+whose (phase, kind) is not in the table is a protocol error answered on its
+own: JSON-RPC messages stand alone, so one bad message does not end a session
+(only ``close`` does).
 
 One instance per session per node: the outgoing request ids it mints count
 up from 1 and carry the node id, and its in-flight tables are node-local work.
@@ -16,11 +17,8 @@ up from 1 and carry the node id, and its in-flight tables are node-local work.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
-
-import attrs
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from ._events import (
@@ -41,9 +39,9 @@ from ._jsonrpc import (
     RequestId,
     Response,
     _response,
-    _slot_setters,
 )
 from ._notifications import (
+    _LOG_RANK,
     list_changed_notification,
     log_notification,
     progress_notification_for,
@@ -51,95 +49,23 @@ from ._notifications import (
 )
 from ._params import check_tool_call_params
 from ._progress import ProgressOrder
-from ._state import LOG_LEVELS, SessionPhase, SessionState
+from ._session_config import ServerConfig, _session_methods
+from ._state import TRANSITIONS, SessionInput, SessionPhase, SessionState
+from ._trusted import trusted_constructor
 from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
 
 __all__ = [
-    "DEFAULT_MAX_IN_FLIGHT",
-    "DEFAULT_MAX_PENDING",
-    "TRANSITIONS",
-    "ServerConfig",
     "ServerSession",
-    "SessionInput",
     "node_of_request_id",
-    "render_state_diagram",
 ]
 
-#: How many client requests may be in flight at once in one session.
-DEFAULT_MAX_IN_FLIGHT: Final = 1024
-#: How many server→client requests may await an answer at once in one session.
-DEFAULT_MAX_PENDING: Final = 256
 
-
-class SessionInput(enum.Enum):
-    """What kind of message moves the session (the table's second key)."""
-
-    INITIALIZE = "initialize request"
-    INITIALIZED = "initialized notification"
-    PING = "ping request"
-    REQUEST = "other request"
-    NOTIFICATION = "other notification"
-    RESPONSE = "response"
-    CLOSE = "close"
-
-
-_P = SessionPhase
-_I = SessionInput
-
-#: Every legal move: ``{(phase, input): next phase}``. Anything else is a protocol error.
-TRANSITIONS: Final[Mapping[tuple[SessionPhase, SessionInput], SessionPhase]] = {
-    # "The initialization phase MUST be the first interaction between client and server."
-    (_P.NEW, _I.INITIALIZE): _P.INITIALIZING,
-    # "The client SHOULD NOT send requests other than pings before the server has
-    # responded to the initialize request."
-    (_P.NEW, _I.PING): _P.NEW,
-    (_P.NEW, _I.CLOSE): _P.CLOSED,
-    (_P.INITIALIZING, _I.INITIALIZED): _P.OPERATING,
-    (_P.INITIALIZING, _I.PING): _P.INITIALIZING,
-    # Over HTTP a request may overtake the initialized notification: it can only
-    # have been sent after the client received the initialize result.
-    (_P.INITIALIZING, _I.REQUEST): _P.OPERATING,
-    (_P.INITIALIZING, _I.NOTIFICATION): _P.INITIALIZING,
-    (_P.INITIALIZING, _I.RESPONSE): _P.INITIALIZING,
-    (_P.INITIALIZING, _I.CLOSE): _P.CLOSED,
-    (_P.OPERATING, _I.INITIALIZED): _P.OPERATING,
-    (_P.OPERATING, _I.PING): _P.OPERATING,
-    (_P.OPERATING, _I.REQUEST): _P.OPERATING,
-    (_P.OPERATING, _I.NOTIFICATION): _P.OPERATING,
-    (_P.OPERATING, _I.RESPONSE): _P.OPERATING,
-    (_P.OPERATING, _I.CLOSE): _P.CLOSED,
-}
-
+_OPERATING: Final = SessionPhase.OPERATING
 # The hot path skips the table lookup for this move, which the table itself decides.
-_REQUEST_KEEPS_OPERATING: Final = (
-    TRANSITIONS[(SessionPhase.OPERATING, SessionInput.REQUEST)] is SessionPhase.OPERATING
-)
+_REQUEST_KEEPS_OPERATING: Final = TRANSITIONS[(_OPERATING, SessionInput.REQUEST)] is _OPERATING
 
-# Client requests of the handshake era, and the server capability each needs.
-_REQUEST_CAPABILITY: Final[Mapping[str, str | None]] = {
-    "tools/list": "tools",
-    "tools/call": "tools",
-    "resources/list": "resources",
-    "resources/templates/list": "resources",
-    "resources/read": "resources",
-    "resources/subscribe": "resources",
-    "resources/unsubscribe": "resources",
-    "prompts/list": "prompts",
-    "prompts/get": "prompts",
-    "logging/setLevel": "logging",
-    "completion/complete": "completions",
-    "tasks/get": "tasks",
-    "tasks/result": "tasks",
-    "tasks/list": "tasks",
-    "tasks/cancel": "tasks",
-}
-_TASK_METHODS: Final = frozenset({"tasks/get", "tasks/result", "tasks/list", "tasks/cancel"})
 _CLIENT_NOTIFICATIONS: Final = frozenset(
     {"notifications/progress", "notifications/roots/list_changed"}
-)
-# Requests the core answers by itself once the session exists.
-_CORE_ANSWERED: Final = frozenset(
-    {"ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
 )
 # Requests whose params the core checks (see _check_params; tools/call: check_tool_call_params).
 _PARAMS_CHECKED: Final = frozenset(
@@ -157,7 +83,6 @@ _PARAMS_CHECKED: Final = frozenset(
     }
 )
 _NO_PARAMS: Final[Mapping[str, Any]] = {}
-_LOG_RANK: Final[Mapping[str, int]] = {level: rank for rank, level in enumerate(LOG_LEVELS)}
 _LIST_KINDS: Final = frozenset({"tools", "resources", "prompts"})
 
 
@@ -209,51 +134,10 @@ def node_of_request_id(request_id: object) -> str | None:
     return node
 
 
-@attrs.frozen(slots=True)
-class ServerConfig:
-    """What the server says of itself in ``initialize``.
-
-    ``server_info`` is the ``Implementation`` object (``name``, ``version`` …),
-    ``capabilities`` the ``ServerCapabilities`` object: it also decides which
-    methods exist. ``extension_methods`` are further request methods handed
-    to the application as they are.
-    """
-
-    server_info: dict[str, Any]
-    capabilities: dict[str, Any] = attrs.field(factory=dict)
-    instructions: str | None = None
-    extension_methods: frozenset[str] = frozenset()
-    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
-    max_pending: int = DEFAULT_MAX_PENDING
-
-    def __attrs_post_init__(self) -> None:
-        info = self.server_info
-        if type(info) is not dict or type(info.get("name")) is not str:
-            raise LocalProtocolError('server_info must be an object with a string "name"')
-        if type(info.get("version")) is not str:
-            raise LocalProtocolError('server_info must have a string "version"')
-        if type(self.capabilities) is not dict:
-            raise LocalProtocolError("capabilities must be an object")
-
-
-(_SET_RECEIVED_REQUEST,) = _slot_setters(RequestReceived, "request")
-_new = object.__new__
-
+# What the application gets of a request the session has checked (the hot path).
+_request_received: Callable[[Request], RequestReceived] = trusted_constructor(RequestReceived)
 
 _NO_SUBSCRIPTIONS: Final[frozenset[str]] = frozenset()
-_METHOD_SETS: dict[frozenset[str], tuple[frozenset[str], frozenset[str]]] = {}
-
-
-def _shared_method_sets(methods: set[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """The method sets of a negotiated session, shared by every session that has
-    the same ones (a server has a handful of combinations, and a node many sessions)."""
-    key = frozenset(methods)
-    found = _METHOD_SETS.get(key)
-    if found is None:
-        if len(_METHOD_SETS) >= 64:
-            _METHOD_SETS.clear()
-        found = _METHOD_SETS[key] = (key, key - _CORE_ANSWERED)
-    return found
 
 
 class ServerSession:
@@ -364,18 +248,7 @@ class ServerSession:
 
     def _negotiated(self, version: str) -> None:
         self.protocol_version = version
-        capabilities = self.config.capabilities
-        methods = {"ping"} | set(self.config.extension_methods)
-        for method, capability in _REQUEST_CAPABILITY.items():
-            if method in _TASK_METHODS and version < V2025_11_25:
-                continue
-            if capability == "completions" and version < V2025_03_26:
-                methods.add(method)  # 2024-11-05 had completion with no capability.
-            elif capability in capabilities:
-                methods.add(method)
-        if not (capabilities.get("resources") or {}).get("subscribe"):
-            methods -= {"resources/subscribe", "resources/unsubscribe"}
-        self._methods, self._app_methods = _shared_method_sets(methods)
+        self._methods, self._app_methods = _session_methods(self.config, version)
 
     # -- the table -------------------------------------------------------------
 
@@ -418,19 +291,19 @@ class ServerSession:
     def _receive_request(self, request: Request) -> list[Event]:
         method = request.method
         request_id = request.id
-        if method not in self._app_methods:
-            return self._receive_core_request(request)
-        # The hot path: a request the application answers.
         if request_id in self._incoming:
             # "The request ID MUST NOT match the ID of any other request the sender
-            # has issued and not yet received a response for."
+            # has issued and not yet received a response for": whoever would answer it.
             raise _error(
                 f"Invalid request: id {request_id!r} is already in flight",
                 ErrorCode.INVALID_REQUEST,
                 request_id,
             )
+        if method not in self._app_methods:
+            return self._receive_core_request(request)
+        # The hot path: a request the application answers.
         phase = self.phase
-        if phase is not SessionPhase.OPERATING or not _REQUEST_KEEPS_OPERATING:
+        if phase is not _OPERATING or not _REQUEST_KEEPS_OPERATING:
             self._move(SessionInput.REQUEST, request_id)
         params = request.params if request.params is not None else _NO_PARAMS
         try:
@@ -458,9 +331,7 @@ class ServerSession:
             self.phase = phase
             raise
         self._incoming[request_id] = token
-        event: RequestReceived = _new(RequestReceived)
-        _SET_RECEIVED_REQUEST(event, request)
-        return [event]
+        return [_request_received(request)]
 
     def _receive_core_request(self, request: Request) -> list[Event]:
         """Requests the core answers itself, and those that do not exist."""
@@ -514,7 +385,7 @@ class ServerSession:
 
     def _set_level(self, request: Request, params: Mapping[str, Any]) -> list[Event]:
         level = params.get("level")
-        if level not in _LOG_RANK:
+        if type(level) is not str or level not in _LOG_RANK:
             raise _params_error(f"unknown log level {level!r}", request.id)
         self.log_level = level
         return [ReplyReady(Response(id=request.id, result={}))]
@@ -732,12 +603,3 @@ class ServerSession:
         self._incoming.clear()
         self._progress.clear()
         self._outgoing.clear()
-
-
-def render_state_diagram() -> str:
-    """The session's phases as a Mermaid state diagram, from :data:`TRANSITIONS`."""
-    lines = ["stateDiagram-v2", "    [*] --> new"]
-    for (phase, kind), target in TRANSITIONS.items():
-        lines.append(f"    {phase.value} --> {target.value}: {kind.value}")
-    lines.append("    closed --> [*]")
-    return "\n".join(lines) + "\n"

@@ -53,12 +53,13 @@ looked at a bounded number of times.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final, TypeAlias
 
 import attrs
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from ._jsonrpc import _trusted
+from ._trusted import trusted_constructor
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -197,6 +198,13 @@ class SSEComment:
 
 SSEItem: TypeAlias = ServerSentEvent | SSEComment
 """What :meth:`SSEDecoder.feed` returns, in stream order: events and comments."""
+
+# The decoder's fast path: it gives what the stream held, without the checks
+# made on events and comments a server builds to send.
+_event: Callable[[str, str, str | None, int | None], ServerSentEvent] = trusted_constructor(
+    ServerSentEvent
+)
+_comment: Callable[[str], SSEComment] = trusted_constructor(SSEComment)
 
 
 class SSEDecoder:
@@ -379,7 +387,7 @@ class SSEDecoder:
             return
         if line[0] == 0x3A:
             text = line[2:] if line[1:2] == b" " else line[1:]
-            out.append(_trusted(SSEComment, text=text.decode("utf-8", "replace")))
+            out.append(_comment(text.decode("utf-8", "replace")))
             return
         self._event_size += len(line)
         if self._event_size > self.max_event_size:
@@ -410,12 +418,11 @@ class SSEDecoder:
         if self._data:
             # One LF per data line, less the final one: the lines joined by LF.
             out.append(
-                _trusted(
-                    ServerSentEvent,
-                    data="\n".join(self._data),
-                    event=self._event_type or "message",
-                    id=self._event_id,
-                    retry=self._event_retry,
+                _event(
+                    "\n".join(self._data),
+                    self._event_type or "message",
+                    self._event_id,
+                    self._event_retry,
                 )
             )
             self._data = []
@@ -567,6 +574,10 @@ _STREAM_ID = re.compile(rf"[\x21-\x39\x3b-\x7e]{{1,{MAX_STREAM_ID_LENGTH}}}")
 _SEQ = re.compile(rf"0|[1-9][0-9]{{0,{len(str(MAX_EVENT_SEQ)) - 1}}}")
 
 
+# parse_event_id checks both parts before it builds one.
+_event_id: Callable[[str, int], EventId] = trusted_constructor(EventId)
+
+
 def _is_stream_id(value: object) -> bool:
     return type(value) is str and _STREAM_ID.fullmatch(value) is not None
 
@@ -604,7 +615,7 @@ def parse_event_id(value: str | bytes) -> EventId:
         if colon and _STREAM_ID.fullmatch(stream_id) and _SEQ.fullmatch(seq):
             number = int(seq)
             if number <= MAX_EVENT_SEQ:
-                return _trusted(EventId, stream_id=stream_id, seq=number)  # type: ignore[no-any-return]
+                return _event_id(stream_id, number)
     shown = value if len(value) <= 80 else value[:80]
     raise RemoteProtocolError(
         f"Invalid request: malformed Last-Event-ID {shown!r} "

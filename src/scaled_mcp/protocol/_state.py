@@ -1,21 +1,35 @@
-"""A handshake-era session's state as plain data.
+"""A handshake-era session's phases, the one table of their moves, and its state as plain data.
 
-Whatever a node needs to serve a session lives here, and round-trips through
-JSON-able values (``to_json`` / ``from_json``) so that a cluster store can keep
-it without pickling objects. Work in flight (requests being handled, requests
-the server is waiting on) is node-local and deliberately not part of it.
+:class:`SessionPhase` is where a session is in its lifecycle and
+:data:`TRANSITIONS` every legal move, ``{(phase, input): next phase}``: the
+session machine (:mod:`._session`) moves only through it, and the state
+diagram in the docs is generated from it (:func:`render_state_diagram`).
+
+Whatever a node needs to serve a session lives in :class:`SessionState`, and
+round-trips through JSON-able values (``to_json`` / ``from_json``) so that a
+cluster store can keep it without pickling objects. Work in flight (requests
+being handled, requests the server is waiting on) is node-local and
+deliberately not part of it.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 import attrs
 
 from ._errors import LocalProtocolError
+from ._notifications import LOG_LEVELS
 
-__all__ = ["LOG_LEVELS", "SessionPhase", "SessionState"]
+__all__ = [
+    "TRANSITIONS",
+    "SessionInput",
+    "SessionPhase",
+    "SessionState",
+    "render_state_diagram",
+]
 
 
 class SessionPhase(enum.Enum):
@@ -32,17 +46,53 @@ class SessionPhase(enum.Enum):
     CLOSED = "closed"
 
 
-#: The syslog severities of ``notifications/message``, least severe first.
-LOG_LEVELS: tuple[str, ...] = (
-    "debug",
-    "info",
-    "notice",
-    "warning",
-    "error",
-    "critical",
-    "alert",
-    "emergency",
-)
+class SessionInput(enum.Enum):
+    """What kind of message moves the session (the table's second key)."""
+
+    INITIALIZE = "initialize request"
+    INITIALIZED = "initialized notification"
+    PING = "ping request"
+    REQUEST = "other request"
+    NOTIFICATION = "other notification"
+    RESPONSE = "response"
+    CLOSE = "close"
+
+
+_P = SessionPhase
+_I = SessionInput
+
+#: Every legal move: ``{(phase, input): next phase}``. Anything else is a protocol error.
+TRANSITIONS: Final[Mapping[tuple[SessionPhase, SessionInput], SessionPhase]] = {
+    # "The initialization phase MUST be the first interaction between client and server."
+    (_P.NEW, _I.INITIALIZE): _P.INITIALIZING,
+    # "The client SHOULD NOT send requests other than pings before the server has
+    # responded to the initialize request."
+    (_P.NEW, _I.PING): _P.NEW,
+    (_P.NEW, _I.CLOSE): _P.CLOSED,
+    (_P.INITIALIZING, _I.INITIALIZED): _P.OPERATING,
+    (_P.INITIALIZING, _I.PING): _P.INITIALIZING,
+    # Over HTTP a request may overtake the initialized notification: it can only
+    # have been sent after the client received the initialize result.
+    (_P.INITIALIZING, _I.REQUEST): _P.OPERATING,
+    (_P.INITIALIZING, _I.NOTIFICATION): _P.INITIALIZING,
+    (_P.INITIALIZING, _I.RESPONSE): _P.INITIALIZING,
+    (_P.INITIALIZING, _I.CLOSE): _P.CLOSED,
+    (_P.OPERATING, _I.INITIALIZED): _P.OPERATING,
+    (_P.OPERATING, _I.PING): _P.OPERATING,
+    (_P.OPERATING, _I.REQUEST): _P.OPERATING,
+    (_P.OPERATING, _I.NOTIFICATION): _P.OPERATING,
+    (_P.OPERATING, _I.RESPONSE): _P.OPERATING,
+    (_P.OPERATING, _I.CLOSE): _P.CLOSED,
+}
+
+
+def render_state_diagram() -> str:
+    """The session's phases as a Mermaid state diagram, from :data:`TRANSITIONS`."""
+    lines = ["stateDiagram-v2", "    [*] --> new"]
+    for (phase, kind), target in TRANSITIONS.items():
+        lines.append(f"    {phase.value} --> {target.value}: {kind.value}")
+    lines.append("    closed --> [*]")
+    return "\n".join(lines) + "\n"
 
 
 @attrs.frozen(slots=True)

@@ -24,7 +24,7 @@ and a JSON-RPC error with code ``-32601``").
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -39,7 +39,7 @@ from ._input_required import (
     parse_input_responses,
     parse_request_state,
 )
-from ._jsonrpc import Notification, Request, RequestId, Response, _response, _slot_setters
+from ._jsonrpc import Notification, Request, RequestId, Response, _response
 from ._meta import (
     META_SERVER_INFO,
     RequestMeta,
@@ -52,6 +52,7 @@ from ._params import _invalid_params, check_tool_call_params
 from ._request_state import RequestBinding, RequestStateSealer
 from ._results import _NO_STORE, CACHEABLE_METHODS, RESULT_TYPE_COMPLETE, CacheHint, complete_result
 from ._subscriptions import MAX_RESOURCE_SUBSCRIPTIONS, Subscription, SubscriptionFilter
+from ._trusted import trusted_constructor
 from ._versions import STATELESS_VERSIONS
 
 __all__ = [
@@ -183,15 +184,11 @@ def _check_server_info(value: object) -> dict[str, Any]:
     return value
 
 
-_STATELESS_REQUEST_SETTERS: Final = _slot_setters(
+# The dispatcher checks every field before it builds one (the hot path).
+_stateless_request: Callable[
+    [RequestId, str, dict[str, Any], RequestMeta, InputResponses | None, str | None],
     StatelessRequest,
-    "request_id",
-    "method",
-    "params",
-    "meta",
-    "input_responses",
-    "request_state",
-)
+] = trusted_constructor(StatelessRequest)
 
 
 @attrs.frozen(slots=True)
@@ -367,15 +364,7 @@ class StatelessDispatcher:
                 max_entries=config.max_input_responses,
             )
             request_state = parse_request_state(params.get("requestState"))
-        # Every field is checked above: fill the frozen instance through its slots.
-        handled: StatelessRequest = object.__new__(StatelessRequest)
-        for setter, value in zip(
-            _STATELESS_REQUEST_SETTERS,
-            (request.id, method, params, meta, input_responses, request_state),
-            strict=True,
-        ):
-            setter(handled, value)
-        return handled
+        return _stateless_request(request.id, method, params, meta, input_responses, request_state)
 
     def _method_not_found(self, method: str) -> RemoteProtocolError:
         supported = list(self._config.supported_versions)

@@ -8,16 +8,18 @@ The notifications' builders, the syslog severities of ``notifications/message``
 from __future__ import annotations
 
 from ._notifications import (
+    LOG_LEVELS,
+    LogLevel,
     list_changed_notification,
     log_notification,
     progress_notification_for,
     resource_updated_notification,
 )
 from ._progress import ProgressOrder
-from ._state import LOG_LEVELS
 
 __all__ = [
     "LOG_LEVELS",
+    "LogLevel",
     "ProgressOrder",
     "list_changed_notification",
     "log_notification",

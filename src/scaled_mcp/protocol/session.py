@@ -19,17 +19,9 @@ from ._events import (
     ResponseReceived,
     SessionInitialized,
 )
-from ._session import (
-    DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_MAX_PENDING,
-    TRANSITIONS,
-    ServerConfig,
-    ServerSession,
-    SessionInput,
-    node_of_request_id,
-    render_state_diagram,
-)
-from ._state import SessionPhase, SessionState
+from ._session import ServerSession, node_of_request_id
+from ._session_config import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING, ServerConfig
+from ._state import TRANSITIONS, SessionInput, SessionPhase, SessionState, render_state_diagram
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",

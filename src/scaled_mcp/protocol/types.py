@@ -48,10 +48,8 @@ from ._types import (
     ToolAnnotations,
     ToolResultContent,
     ToolUseContent,
-    converter,
-    from_wire,
-    to_wire,
 )
+from ._wire import converter, from_wire, to_wire
 
 __all__ = [
     "Annotations",

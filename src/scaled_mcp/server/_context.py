@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeVar
 import trio
 
 from ..protocol.jsonrpc import ErrorCode, RemoteProtocolError, RequestId
-from ..protocol.notifications import LOG_LEVELS
+from ..protocol.notifications import LOG_LEVELS, LogLevel
 from ..protocol.stateless import InputRequest
 from ..protocol.types import (
     CreateMessageResult,
@@ -39,8 +39,6 @@ from ..protocol.versions import Era
 from ..runtime import Exchange, InputNeeded, McpError
 
 __all__ = ["Context", "LogLevel", "ToolError"]
-
-LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 
 
 class ToolError(Exception):
