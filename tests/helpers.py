@@ -15,10 +15,18 @@ from typing import Any, Final
 
 import orjson
 import trio
+from hypothesis import strategies as st
 
 from scaled_mcp import Context, McpError, MCPServer, ToolError
 from scaled_mcp.protocol.http import Headers, HttpRequest
-from scaled_mcp.protocol.jsonrpc import RequestId
+from scaled_mcp.protocol.jsonrpc import (
+    ErrorResponse,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+)
 from scaled_mcp.protocol.sse import ServerSentEvent, SSEComment, SSEDecoder, SSEItem
 from scaled_mcp.protocol.stateless import InputRequest
 from scaled_mcp.protocol.versions import Era
@@ -520,3 +528,43 @@ async def serving_in_memory(runtime: Runtime) -> AsyncIterator[trio.Nursery]:
         yield front
         await runtime.drain()
         front.cancel_scope.cancel()
+
+
+# -- hypothesis strategies of JSON-RPC messages ------------------------------------------------
+
+#: JSON-RPC ids: integers of the 64-bit range and strings.
+request_ids = st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=10))
+#: Any JSON value (small).
+json_values: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=10,
+)
+#: JSON objects (params, results).
+json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+#: Notifications with any method and params.
+notifications = st.builds(
+    Notification, method=st.text(min_size=1, max_size=12), params=st.none() | json_objects
+)
+#: Every kind of JSON-RPC message.
+messages: st.SearchStrategy[Message] = st.one_of(
+    st.builds(
+        Request,
+        id=request_ids,
+        method=st.text(min_size=1, max_size=12),
+        params=st.none() | json_objects,
+    ),
+    notifications,
+    st.builds(Response, id=request_ids, result=json_objects),
+    st.builds(
+        ErrorResponse,
+        id=st.none() | request_ids,
+        code=st.integers(-(2**31), 2**31),
+        message=st.text(max_size=10),
+        data=st.none() | json_values,
+    ),
+)

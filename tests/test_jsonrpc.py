@@ -27,6 +27,7 @@ from scaled_mcp.protocol.jsonrpc import (
     message_from_json,
     message_to_json,
 )
+from tests.helpers import json_values, messages
 from tests.spec import examples, validate
 
 
@@ -145,42 +146,15 @@ def test_every_official_example_message_parses() -> None:
     assert parsed >= 30
 
 
-_ids = st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=10))
-_json: st.SearchStrategy[Any] = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=10,
-)
-_objects = st.dictionaries(st.text(max_size=8), _json, max_size=4)
-_messages: st.SearchStrategy[Message] = st.one_of(
-    st.builds(
-        Request, id=_ids, method=st.text(min_size=1, max_size=12), params=st.none() | _objects
-    ),
-    st.builds(Notification, method=st.text(min_size=1, max_size=12), params=st.none() | _objects),
-    st.builds(Response, id=_ids, result=_objects),
-    st.builds(
-        ErrorResponse,
-        id=st.none() | _ids,
-        code=st.integers(-(2**31), 2**31),
-        message=st.text(max_size=10),
-        data=st.none() | _json,
-    ),
-)
-
-
 @settings(max_examples=300)
-@given(_messages)
+@given(messages)
 def test_round_trips(message: Message) -> None:
     assert message_from_json(message_to_json(message)) == message
     assert decode_message(encode_message(message)) == message
 
 
 @settings(max_examples=300)
-@given(_json)
+@given(json_values)
 def test_any_json_value_is_a_message_or_a_remote_error(value: Any) -> None:
     try:
         message_from_json(value)

@@ -3,8 +3,6 @@ a node gives for the requests of a dead node's stream."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 from hypothesis import given, strategies as st
@@ -34,39 +32,12 @@ from scaled_mcp.protocol.nodes import (
     orphaned_replies,
     stream_id_for,
 )
+from tests.helpers import messages, notifications
 
-_ids = st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=10))
-_json: st.SearchStrategy[Any] = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=10,
-)
-_objects = st.dictionaries(st.text(max_size=8), _json, max_size=4)
-_notifications = st.builds(
-    Notification, method=st.text(min_size=1, max_size=12), params=st.none() | _objects
-)
-_messages: st.SearchStrategy[Message] = st.one_of(
-    st.builds(
-        Request, id=_ids, method=st.text(min_size=1, max_size=12), params=st.none() | _objects
-    ),
-    _notifications,
-    st.builds(Response, id=_ids, result=_objects),
-    st.builds(
-        ErrorResponse,
-        id=st.none() | _ids,
-        code=st.integers(-(2**31), 2**31),
-        message=st.text(max_size=10),
-        data=st.none() | _json,
-    ),
-)
 _node_ids = st.text(st.characters(blacklist_characters="."), min_size=1, max_size=10)
 
 
-@given(st.integers(0, 2**62), _notifications)
+@given(st.integers(0, 2**62), notifications)
 def test_a_broadcast_round_trips(seq: int, notification: Notification) -> None:
     broadcast = Broadcast(seq, notification)
     assert decode_broadcast(encode_broadcast(broadcast)) == broadcast
@@ -83,7 +54,7 @@ def test_the_broadcast_payload() -> None:
     }
 
 
-@given(st.text(min_size=1, max_size=12), _messages)
+@given(st.text(min_size=1, max_size=12), messages)
 def test_a_forwarded_message_round_trips(session_id: str, message: Message) -> None:
     forwarded = ForwardedMessage(session_id, message)
     assert decode_forwarded(encode_forwarded(forwarded)) == forwarded
@@ -130,13 +101,13 @@ def test_a_malformed_forwarded_message_is_the_clusters_fault(payload: bytes) -> 
         decode_forwarded(payload)
 
 
-@given(_messages, _node_ids)
+@given(messages, _node_ids)
 def test_any_message_goes_to_one_channel_or_none(message: Message, node: str) -> None:
     channel = forward_channel(message, node)
     assert channel in (None, CANCEL_CHANNEL) or channel.startswith("node:")
 
 
-def test_where_messages_for_other_nodes_go() -> None:
+def test_wheremessages_for_other_nodes_go() -> None:
     assert forward_channel(Response("b.1", {}), "a") == node_channel("b")
     assert forward_channel(ErrorResponse("b.7", -1, "no"), "a") == node_channel("b")
     assert forward_channel(Response("a.1", {}), "a") is None  # its own: already answered
