@@ -16,9 +16,9 @@ from typing import Any, Final
 
 import attrs
 
-from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from ._errors import LocalProtocolError, RemoteProtocolError
 from ._jsonrpc import RequestId
-from ._meta import META_SERVER_INFO, missing_client_capabilities
+from ._meta import META_SERVER_INFO, missing_capability_error, missing_client_capabilities
 from ._params import _invalid_params
 from ._results import RESULT_TYPE_INPUT_REQUIRED
 
@@ -192,12 +192,7 @@ def input_required_result(
     if client_capabilities is not None and needed:
         missing = missing_client_capabilities(client_capabilities, needed)
         if missing:
-            raise RemoteProtocolError(
-                f"Missing required client capability: {', '.join(sorted(missing))}",
-                code=ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY,
-                http_status=400,
-                data={"requiredCapabilities": missing},
-            )
+            raise missing_capability_error(missing)
     out: dict[str, Any] = {"resultType": RESULT_TYPE_INPUT_REQUIRED}
     if requests:
         out["inputRequests"] = {key: request.to_json() for key, request in requests.items()}

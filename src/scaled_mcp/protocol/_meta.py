@@ -37,6 +37,7 @@ __all__ = [
     "RequestMeta",
     "check_protocol_version",
     "log_message",
+    "missing_capability_error",
     "missing_client_capabilities",
     "parse_request_meta",
     "progress_notification",
@@ -287,13 +288,22 @@ def require_client_capabilities(
     """
     missing = missing_client_capabilities(meta.client_capabilities, required)
     if missing:
-        raise RemoteProtocolError(
-            f"Missing required client capability: {', '.join(sorted(missing))}",
-            code=ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY,
-            http_status=400,
-            data={"requiredCapabilities": missing},
-            request_id=request_id,
-        )
+        raise missing_capability_error(missing, request_id=request_id)
+
+
+def missing_capability_error(
+    missing: dict[str, Any], *, request_id: RequestId | None = None
+) -> RemoteProtocolError:
+    """The ``MissingRequiredClientCapabilityError`` (-32021, HTTP 400) naming
+    ``missing`` (from :func:`missing_client_capabilities`) in
+    ``data.requiredCapabilities``."""
+    return RemoteProtocolError(
+        f"Missing required client capability: {', '.join(sorted(missing))}",
+        code=ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY,
+        http_status=400,
+        data={"requiredCapabilities": missing},
+        request_id=request_id,
+    )
 
 
 # -- request-scoped notifications ----------------------------------------------------
