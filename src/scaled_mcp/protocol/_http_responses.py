@@ -13,6 +13,7 @@ from typing import Final
 from urllib.parse import quote
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from ._event_ids import parse_event_id
 from ._http_config import HttpConfig, ResponseMode
 from ._http_decisions import OpenStream, Reject, reject_for
 from ._http_request import (
@@ -25,7 +26,6 @@ from ._http_request import (
     _HeaderView,
     _visible_ascii,
 )
-from ._sse import parse_event_id
 from ._versions import Era
 
 __all__ = [

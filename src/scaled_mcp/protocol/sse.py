@@ -7,13 +7,17 @@ items; the ``encode_*`` functions write events, comments and ``retry`` fields;
 
 from __future__ import annotations
 
+from ._event_ids import (
+    MAX_EVENT_SEQ,
+    MAX_STREAM_ID_LENGTH,
+    EventId,
+    format_event_id,
+    parse_event_id,
+)
 from ._sse import (
     DEFAULT_MAX_EVENT_SIZE,
     DEFAULT_MAX_LINE_SIZE,
-    MAX_EVENT_SEQ,
     MAX_RETRY_MS,
-    MAX_STREAM_ID_LENGTH,
-    EventId,
     ServerSentEvent,
     SSEComment,
     SSEDecoder,
@@ -23,8 +27,6 @@ from ._sse import (
     encode_message_event,
     encode_priming_event,
     encode_retry,
-    format_event_id,
-    parse_event_id,
 )
 
 __all__ = [
