@@ -47,7 +47,7 @@ from ._notifications import (
     progress_notification_for,
     resource_updated_notification,
 )
-from ._params import check_tool_call_params
+from ._params import _PARAMS_CHECKED, _check_params, check_tool_call_params
 from ._progress import ProgressOrder
 from ._session_config import ServerConfig, _session_methods
 from ._state import TRANSITIONS, SessionInput, SessionPhase, SessionState
@@ -67,21 +67,6 @@ _REQUEST_KEEPS_OPERATING: Final = TRANSITIONS[(_OPERATING, SessionInput.REQUEST)
 _CLIENT_NOTIFICATIONS: Final = frozenset(
     {"notifications/progress", "notifications/roots/list_changed"}
 )
-# Requests whose params the core checks (see _check_params; tools/call: check_tool_call_params).
-_PARAMS_CHECKED: Final = frozenset(
-    {
-        "resources/read",
-        "resources/subscribe",
-        "resources/unsubscribe",
-        "prompts/get",
-        "completion/complete",
-        "tools/list",
-        "resources/list",
-        "resources/templates/list",
-        "prompts/list",
-        "tasks/list",
-    }
-)
 _NO_PARAMS: Final[Mapping[str, Any]] = {}
 _LIST_KINDS: Final = frozenset({"tools", "resources", "prompts"})
 
@@ -92,32 +77,6 @@ def _error(message: str, code: int, request_id: RequestId | None) -> RemoteProto
 
 def _params_error(message: str, request_id: RequestId) -> RemoteProtocolError:
     return _error(f"Invalid params: {message}", ErrorCode.INVALID_PARAMS, request_id)
-
-
-def _require_string(params: Mapping[str, Any], key: str, request: Request) -> None:
-    if type(params.get(key)) is not str:
-        raise _params_error(f'{request.method} needs a string "{key}"', request.id)
-
-
-def _check_params(request: Request, params: Mapping[str, Any]) -> None:
-    """The shape checks the core owns; the application checks the rest."""
-    method = request.method
-    if method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
-        _require_string(params, "uri", request)
-    elif method == "prompts/get":
-        _require_string(params, "name", request)
-        arguments = params.get("arguments")
-        if arguments is not None and (
-            type(arguments) is not dict or any(type(v) is not str for v in arguments.values())
-        ):
-            raise _params_error('prompt "arguments" must map names to strings', request.id)
-    elif method == "completion/complete":
-        if type(params.get("ref")) is not dict or type(params.get("argument")) is not dict:
-            raise _params_error('completion/complete needs "ref" and "argument"', request.id)
-    elif method.endswith("/list"):
-        cursor = params.get("cursor")
-        if cursor is not None and type(cursor) is not str:
-            raise _params_error('"cursor" must be a string', request.id)
 
 
 def node_of_request_id(request_id: object) -> str | None:
