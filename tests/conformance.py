@@ -107,5 +107,43 @@ def run_harness(url: str, spec_version: str, output: Path) -> list[dict[str, obj
     return checks
 
 
+def run_client_harness(
+    command: str, spec_version: str | None, output: Path
+) -> list[dict[str, object]]:
+    """Run every client scenario (of ``spec_version``, or each at its own revision when
+    None) against the client that ``command URL`` runs; every check it recorded."""
+    leg = ["--spec-version", spec_version] if spec_version is not None else []
+    result = subprocess.run(
+        [
+            str(node()),
+            str(HARNESS),
+            "client",
+            "--command",
+            command,
+            "--suite",
+            "all",
+            *leg,
+            "--timeout",
+            "60000",
+            "-o",
+            str(output),
+        ],
+        cwd=HARNESS_DIR,
+        capture_output=True,
+        timeout=1200,
+        env={**os.environ, "NO_COLOR": "1"},
+        check=False,
+    )
+    checks: list[dict[str, object]] = []
+    for path in sorted(output.rglob("checks.json")):
+        scenario = path.parent.relative_to(output).as_posix()
+        for check in json.loads(path.read_text()):
+            check["scenario"] = scenario
+            checks.append(check)
+    if not checks:
+        raise AssertionError(f"the harness recorded no checks: {result.stdout[-2000:]!r}")
+    return checks
+
+
 if __name__ == "__main__":
     install()
