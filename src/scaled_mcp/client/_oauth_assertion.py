@@ -51,7 +51,7 @@ class PrivateKeyJWT:
     :meth:`authenticate` adds the assertion to a token request's form.
     """
 
-    method: Final = "private_key_jwt"
+    method: str = "private_key_jwt"
 
     def __init__(
         self,
