@@ -13,6 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from jwt.algorithms import ECAlgorithm
 
 from scaled_mcp.client._oauth_dpop import DPoP
@@ -177,3 +178,57 @@ def test_a_plain_401_is_not_a_nonce_challenge() -> None:
     again = httpx2.Request("POST", RESOURCE)
     dpop.resource_request(again, Tokens("tok"))
     assert verify(again.headers["DPoP"])[1]["nonce"] == "n"
+
+
+class NonceRetries(RuleBasedStateMachine):
+    """Any interleaving of challenges from two servers: a request is retried exactly when the
+    challenge names a nonce its proof did not carry, and every proof carries its server's
+    latest nonce, never the other server's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dpop = DPoP()
+        self.latest: dict[str, str] = {}
+        self.requests = {
+            TOKEN_ENDPOINT: self._signed(TOKEN_ENDPOINT),
+            RESOURCE: self._signed(RESOURCE),
+        }
+
+    def _signed(self, url: str) -> httpx2.Request:
+        request = httpx2.Request("POST", url)
+        if url == TOKEN_ENDPOINT:
+            self.dpop.token_request(request)
+        else:
+            self.dpop.resource_request(request, Tokens("tok"))
+        return request
+
+    def _carried(self, url: str) -> str | None:
+        nonce = verify(self.requests[url].headers["DPoP"])[1].get("nonce")
+        assert nonce is None or isinstance(nonce, str)
+        return nonce
+
+    @rule(
+        url=st.sampled_from([TOKEN_ENDPOINT, RESOURCE]),
+        nonce=st.sampled_from(["n1", "n2", "n3"]),
+    )
+    def challenge(self, url: str, nonce: str) -> None:
+        answer = _as_challenge(nonce) if url == TOKEN_ENDPOINT else _rs_challenge(nonce)
+        expected = self._carried(url) != nonce
+        assert self.dpop.retry(self.requests[url], answer) is expected
+        self.latest[url] = nonce
+        if expected:
+            self.requests[url] = self._signed(url)
+
+    @rule(url=st.sampled_from([TOKEN_ENDPOINT, RESOURCE]))
+    def new_request(self, url: str) -> None:
+        self.requests[url] = self._signed(url)
+
+    @invariant()
+    def proofs_carry_their_servers_latest_nonce(self) -> None:
+        for url, request in self.requests.items():
+            if "DPoP" in request.headers:
+                assert self._carried(url) == self.latest.get(url)
+
+
+NonceRetries.TestCase.settings = settings(max_examples=30, stateful_step_count=12, deadline=None)
+test_nonce_retries = NonceRetries.TestCase
