@@ -413,6 +413,12 @@ class OAuth(httpx2.Auth):
                     while True:
                         grant_response = yield grant_request
                         await _read_bounded(grant_response)
+                        if self._proof is not None and self._proof.retry(
+                            grant_request, grant_response
+                        ):
+                            self._proof.token_request(grant_request)
+                            grant_response = yield grant_request
+                            await _read_bounded(grant_response)
                         grant_request = exchange.send(grant_response)
                 except StopIteration as stop:
                     granted = stop.value
