@@ -2,17 +2,18 @@
 
 The conformance authorization servers approve every request at once, so the
 redirect step is a plain GET of the authorization URL whose ``Location`` carries
-the code (:func:`follow_redirect`), as a browser would follow it.
+the code (:func:`follow_redirect`), as a browser would follow it. The extension
+scenarios (client credentials, DPoP, workload identity, enterprise-managed) are
+built by ``conformance_auth_ext.ext_auth_for``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
+from conformance_auth_ext import ext_auth_for
 
 from scaled_mcp.client import OAuth
 from scaled_mcp.protocol.oauth import OAuthError
@@ -32,19 +33,6 @@ async def follow_redirect(authorization_url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(location).query, keep_blank_values=True))
 
 
-def _extension_auth(scenario: str, context: dict[str, Any]) -> httpx2.Auth | None:
-    """The extension scenarios' auth (client credentials, DPoP, ...), when that module exists."""
-    path = Path(__file__).with_name("conformance_auth_ext.py")
-    if not path.exists():
-        return None
-    spec = importlib.util.spec_from_file_location("conformance_auth_ext", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    auth: httpx2.Auth | None = module.ext_auth_for(scenario, context)
-    return auth
-
-
 def auth_for(scenario: str, context: dict[str, Any], url: str) -> httpx2.Auth | None:
     """The ``auth=`` for a conformance scenario (``None`` for the scenarios without auth).
 
@@ -52,7 +40,7 @@ def auth_for(scenario: str, context: dict[str, Any], url: str) -> httpx2.Auth | 
     """
     if not scenario.startswith("auth/"):
         return None
-    extension = _extension_auth(scenario, context)
+    extension = ext_auth_for(scenario, context)
     if extension is not None:
         return extension
     client_id: str | None = None
