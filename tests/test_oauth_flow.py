@@ -393,14 +393,33 @@ _INPUTS = st.one_of(
 )
 
 
-@settings(max_examples=300)
-@given(st.lists(_INPUTS, max_size=12), st.booleans())
-def test_every_input_gives_an_action_or_an_oauth_error(
-    inputs: list[tuple[str, object]], correct_state: bool
-) -> None:
-    flow = AuthorizationFlow(
+_FLOWS: list[Callable[[], AuthorizationFlow]] = [
+    lambda: AuthorizationFlow(
         FlowConfig(MCP), challenge=BearerChallenge("bearer", {"scope": "a"}), entropy=ENTROPY
-    )
+    ),
+    lambda: AuthorizationFlow(
+        FlowConfig(MCP, client_metadata_url="https://c/m.json"), challenge=None, entropy=ENTROPY
+    ),
+    lambda: AuthorizationFlow(
+        FlowConfig(MCP, client=ClientInformation("c", "s")),
+        challenge=None,
+        entropy=ENTROPY,
+        refresh=TokenSet("a", refresh_token="r", issuer=AS),
+    ),
+    lambda: AuthorizationFlow(
+        FlowConfig(MCP, authorization_code=False), challenge=None, entropy=ENTROPY
+    ),
+]
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(_FLOWS), st.lists(_INPUTS, max_size=12), st.booleans())
+def test_every_input_gives_an_action_or_an_oauth_error(
+    make_flow: Callable[[], AuthorizationFlow],
+    inputs: list[tuple[str, object]],
+    correct_state: bool,
+) -> None:
+    flow = make_flow()
     for kind, value in inputs:
         before = flow.phase
         flow_input = {"start": FlowInput.START, "response": FlowInput.RESPONSE}.get(

@@ -286,6 +286,8 @@ class OAuth(httpx2.Auth):
         self, request: httpx2.Request
     ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         """Send ``request`` authorized; authorize, step up or refresh as the answers require."""
+        # The request may be sent again after an authorization: its body must be replayable.
+        await request.aread()
         server_url = _server_url(request)
         record = await self._storage.load(server_url)
         tokens = record.tokens if record is not None else None
