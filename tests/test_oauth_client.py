@@ -25,7 +25,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from scaled_mcp.client import InMemoryTokenStorage, OAuth
+from scaled_mcp.client import BrowserRedirect, InMemoryTokenStorage, OAuth
 from scaled_mcp.protocol.oauth import OAuthError
 
 Scope = dict[str, Any]
@@ -306,3 +306,37 @@ async def test_step_up_has_a_limit_and_errors_are_clear() -> None:
             with pytest.raises(OAuthError) as raised:
                 await call(http, f"{base}/mcp", "tools/list")
         assert raised.value.error == "no_redirect_handler"
+
+
+async def test_browser_redirect_on_a_loopback_port() -> None:
+    with trio.socket.socket() as probe:
+        await probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    opened: list[str] = []
+    ready = trio.Event()
+
+    def open_browser(url: str) -> None:  # runs in a worker thread, as webbrowser.open does
+        opened.append(url)
+        trio.from_thread.run_sync(ready.set)
+
+    redirect = BrowserRedirect(port, open_browser=open_browser)
+    assert redirect.redirect_uri == f"http://localhost:{port}/callback"
+    answers: list[int] = []
+
+    async def browser() -> None:
+        await ready.wait()
+        async with httpx2.AsyncClient() as http:
+            answers.append((await http.get(f"http://127.0.0.1:{port}/favicon.ico")).status_code)
+            answers.append(
+                (
+                    await http.get(f"http://127.0.0.1:{port}/callback?code=c1&state=s1&iss=x")
+                ).status_code
+            )
+
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(browser)
+            params = await redirect("http://as/authorize?state=s1")
+    assert opened == ["http://as/authorize?state=s1"]
+    assert params == {"code": "c1", "state": "s1", "iss": "x"}
+    assert answers == [404, 200]

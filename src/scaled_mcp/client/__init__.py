@@ -17,10 +17,12 @@ from ._oauth import (
     TokenStorage,
 )
 from ._oauth_assertion import PrivateKeyJWT
+from ._oauth_browser import BrowserRedirect
 from ._oauth_dpop import DPoP
 from ._oauth_grants import ClientCredentials, EnterpriseManaged, JwtBearer
 
 __all__ = [
+    "BrowserRedirect",
     "ClientAuthenticator",
     "ClientCredentials",
     "DPoP",
