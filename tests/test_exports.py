@@ -24,6 +24,7 @@ NAMESPACES = {
     "jsonrpc",
     "nodes",
     "notifications",
+    "oauth",
     "session",
     "sse",
     "stateless",

@@ -14,7 +14,8 @@ namespaces, each documented where it is defined:
 * :mod:`.http1` -- HTTP/1.1 framing of the plain request, on bytes;
 * :mod:`.sse` -- the server-sent events codec;
 * :mod:`.stateless` -- the 2026-07-28 wire: dispatch, ``_meta``, results, ``requestState``;
-* :mod:`.nodes` -- what the nodes of a cluster send each other.
+* :mod:`.nodes` -- what the nodes of a cluster send each other;
+* :mod:`.oauth` -- OAuth 2.1 for clients: discovery, registration, flows, tokens.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from . import (
     jsonrpc,
     nodes,
     notifications,
+    oauth,
     session,
     sse,
     stateless,
@@ -61,6 +63,7 @@ __all__ = [
     "jsonrpc",
     "nodes",
     "notifications",
+    "oauth",
     "session",
     "sse",
     "stateless",
