@@ -30,7 +30,7 @@ from scaled_mcp.protocol.jsonrpc import (
 from scaled_mcp.protocol.sse import ServerSentEvent, SSEComment, SSEDecoder, SSEItem
 from scaled_mcp.protocol.stateless import InputRequest
 from scaled_mcp.protocol.versions import Era
-from scaled_mcp.runtime import ClientGone, Runtime, RuntimeConfig, serve_h11
+from scaled_mcp.runtime import ClientGone, Runtime, RuntimeConfig, SessionStateHandle, serve_h11
 from scaled_mcp_hypercorn import serve as serve_hypercorn
 
 # -- messages ---------------------------------------------------------------------------
@@ -115,6 +115,8 @@ class BareExchange:
 
     async def close_stream(self) -> None:
         return None
+
+    session_state = SessionStateHandle.unavailable("no session here")
 
 
 def ctx() -> Context:

@@ -4,9 +4,18 @@ from ._application import Application, ChangeListener, Exchange, InputNeeded, Mc
 from ._front import ClientGone, Responder
 from ._h11 import H11Config, serve_h11
 from ._runtime import Runtime, RuntimeConfig
+from ._session_state import (
+    DEFAULT_SESSION_STATE_ATTEMPTS,
+    SessionStateConflict,
+    SessionStateError,
+    SessionStateGone,
+    SessionStateHandle,
+    SessionStateUnavailable,
+)
 from ._stdio import serve_stdio
 
 __all__ = [
+    "DEFAULT_SESSION_STATE_ATTEMPTS",
     "Application",
     "ChangeListener",
     "ClientGone",
@@ -17,6 +26,11 @@ __all__ = [
     "Responder",
     "Runtime",
     "RuntimeConfig",
+    "SessionStateConflict",
+    "SessionStateError",
+    "SessionStateGone",
+    "SessionStateHandle",
+    "SessionStateUnavailable",
     "serve_h11",
     "serve_stdio",
 ]

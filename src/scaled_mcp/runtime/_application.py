@@ -14,11 +14,14 @@ runtime of changes through a :data:`ChangeListener`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..protocol.jsonrpc import RequestId
 from ..protocol.stateless import InputRequest
 from ..protocol.versions import Era
+
+if TYPE_CHECKING:
+    from ._session_state import SessionStateHandle
 
 __all__ = ["Application", "ChangeListener", "Exchange", "InputNeeded", "McpError"]
 
@@ -101,6 +104,12 @@ class Exchange(Protocol):
 
     async def close_stream(self) -> None:
         """End the response stream now; the client resumes it (resumable streams only)."""
+        ...
+
+    @property
+    def session_state(self) -> SessionStateHandle:
+        """The application's state of the request's session (made when first read;
+        unavailable on the stateless wire)."""
         ...
 
 

@@ -67,6 +67,7 @@ from ..protocol.jsonrpc import (
 from ..protocol.nodes import forward_channel
 from ..protocol.notifications import list_changed_notification, resource_updated_notification
 from ..protocol.session import (
+    DEFAULT_MAX_SESSION_DOCUMENT,
     ErrorReceived,
     ReplyReady,
     RequestCancelled,
@@ -84,6 +85,7 @@ from ._legacy import LegacyTransport
 from ._node import LEGACY_STREAM, Node
 from ._outlets import Outlet, PostOutlet
 from ._peers import Peers
+from ._session_state import DEFAULT_SESSION_STATE_ATTEMPTS
 from ._sessions import LiveSession
 from ._stateless_wire import StatelessWire
 from ._streams import GetStreams
@@ -116,7 +118,11 @@ class RuntimeConfig:
     * ``request_state_ttl`` -- seconds a sealed ``requestState`` stays valid;
     * ``sse_retry_ms`` -- the ``retry`` field of priming events;
     * ``node_heartbeat_ttl`` -- seconds after its last heartbeat (sent every third of
-      it) a node counts as dead, and its unfinished streams are answered with errors.
+      it) a node counts as dead, and its unfinished streams are answered with errors;
+    * ``max_session_state`` -- bytes of JSON an application's session state
+      (``ctx.session_state``) may take;
+    * ``session_state_attempts`` -- tries of ``ctx.session_state.update`` against
+      concurrent writers before it gives up.
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -130,6 +136,8 @@ class RuntimeConfig:
     request_state_ttl: float = 600.0
     sse_retry_ms: int = 1000
     node_heartbeat_ttl: float = 6.0
+    max_session_state: int = DEFAULT_MAX_SESSION_DOCUMENT
+    session_state_attempts: int = DEFAULT_SESSION_STATE_ATTEMPTS
 
 
 class Runtime:
