@@ -8,6 +8,7 @@ import datetime
 import enum
 import math
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ import trio
 import trio.testing
 from hypothesis import given, settings, strategies as st
 
+from scaled_mcp import Context, MCPServer
 from scaled_mcp.cluster import MemoryBackend, MemorySessionStore, SessionNotFound, StoredDocument
 from scaled_mcp.protocol.jsonrpc import ErrorCode, LocalProtocolError
 from scaled_mcp.protocol.session import (
@@ -448,3 +450,20 @@ async def test_on_the_stateless_wire_session_state_is_a_clear_error(
         assert body["error"]["code"] == ErrorCode.INTERNAL_ERROR
         assert "not available on the stateless 2026-07-28 wire" in body["error"]["message"]
     assert store.calls == 0
+
+
+async def test_the_readme_example_keeps_a_cart() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    source = readme.split("### Session state\n", 1)[1].split("```python\n", 1)[1]
+    shop = MCPServer("shop", "1")
+    exec(compile(source.split("```", 1)[0], "README.md", "exec"), {"app": shop, "Context": Context})
+    runtime = Runtime(shop, config=RuntimeConfig(shutdown_grace=1))
+    stop = trio.Event()
+    async with runtime.run(), trio.open_nursery() as nursery:
+        mcp = McpHttp(HttpClient("127.0.0.1", await start_front("h11", runtime, stop, nursery)))
+        await mcp.initialize()
+        for item in ("tea", "milk"):
+            await tool(mcp, "add_to_cart", {"item": item})
+        listed = (await tool(mcp, "cart"))["result"]
+        assert [item["text"] for item in listed["content"]] == ["tea", "milk"]
+        stop.set()
