@@ -41,6 +41,7 @@ from scaled_mcp.runtime import (
 from .helpers import start_front, stateless_meta, text_of
 from .http_client import HttpClient, McpHttp, stateless_headers
 from .session_state_app import app
+from .test_stdio import call as stdio_call, stdio
 
 # -- the document codec ------------------------------------------------------------------
 
@@ -467,3 +468,14 @@ async def test_the_readme_example_keeps_a_cart() -> None:
         listed = (await tool(mcp, "cart"))["result"]
         assert [item["text"] for item in listed["content"]] == ["tea", "milk"]
         stop.set()
+
+
+async def test_a_stdio_session_keeps_its_state_in_the_process() -> None:
+    async with stdio(app) as client:
+        await client.initialize()
+        await client.send(stdio_call(1, "remember", {"key": "a", "value": 1}))
+        assert text_of((await client.receive())["result"]) == '{"a":1}'
+        await client.send(stdio_call(2, "count", {"times": 2}))
+        assert text_of((await client.receive())["result"]) == "2"
+        await client.send(stdio_call(3, "recall"))
+        assert text_of((await client.receive())["result"]) == '{"a":1,"n":2}'
