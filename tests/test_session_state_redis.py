@@ -4,10 +4,13 @@ costs in Redis; two nodes updating one session's state at once."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import trio
+from hypothesis import given, settings, strategies as st
 
 from scaled_mcp.cluster import MemoryBackend, SessionNotFound, SessionStore, StoredDocument
 from scaled_mcp.protocol.session import SessionPhase, SessionState, decode_session_document
@@ -148,3 +151,88 @@ async def test_two_nodes_updating_at_once_lose_no_write(
     print(f"updates: {done} written, {conflicts} gave up")
     assert done + conflicts == 240
     assert final["n"] == done == final["a"] + final["b"]
+
+
+_sessions = st.sampled_from(["s1", "s2"])
+_operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("save"), _sessions),
+        st.tuples(
+            st.just("write"),
+            _sessions,
+            st.integers(min_value=0, max_value=3),
+            st.sampled_from([b"", b'{"a":1}', b'{"b":"x:y"}']),
+        ),
+        st.tuples(st.just("delete"), _sessions),
+        st.tuples(st.just("touch"), _sessions),
+        st.tuples(st.just("load"), _sessions),
+    ),
+    max_size=20,
+)
+
+
+class _Model:
+    """What the document port promises, in plain Python."""
+
+    def __init__(self) -> None:
+        self.sessions: set[str] = set()
+        self.documents: dict[str, StoredDocument] = {}
+
+    def apply(self, operation: tuple[Any, ...]) -> object:
+        kind, session_id = operation[0], operation[1]
+        if kind == "save":
+            self.sessions.add(session_id)
+            return None
+        if kind == "write":
+            if session_id not in self.sessions:
+                return "gone"
+            held = self.documents.get(session_id, StoredDocument())
+            if held.version != operation[2]:
+                return None
+            self.documents[session_id] = StoredDocument(held.version + 1, operation[3])
+            return held.version + 1
+        if kind == "delete":
+            self.documents.pop(session_id, None)
+            existed = session_id in self.sessions
+            self.sessions.discard(session_id)
+            return existed
+        if kind == "touch":
+            return session_id in self.sessions
+        return self.documents.get(session_id, StoredDocument())
+
+
+async def _apply(store: SessionStore, operation: tuple[Any, ...]) -> object:
+    kind, session_id = operation[0], operation[1]
+    if kind == "save":
+        await store.save(state(session_id), ttl=30)
+        return None
+    if kind == "write":
+        try:
+            return await store.write_document(session_id, operation[3], version=operation[2])
+        except SessionNotFound:
+            return "gone"
+    if kind == "delete":
+        return await store.delete(session_id)
+    if kind == "touch":
+        return await store.touch(session_id, ttl=30)
+    return await store.load_document(session_id)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_operations)
+def test_both_stores_keep_the_promises_of_the_port(
+    redis: Redis, operations: list[tuple[Any, ...]]
+) -> None:
+    async def main() -> None:
+        prefix = f"h{secrets.token_hex(4)}:"
+        async with (
+            MemoryBackend().run() as memory,
+            RedisBackend(redis.url, prefix=prefix).run() as backend,
+        ):
+            model = _Model()
+            for operation in operations:
+                expected = model.apply(operation)
+                assert await _apply(memory.sessions, operation) == expected, operation
+                assert await _apply(backend.sessions, operation) == expected, operation
+
+    trio.run(main)
