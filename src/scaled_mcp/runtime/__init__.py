@@ -1,6 +1,14 @@
 """The trio runtime: drives the core and the application; the direct h11 front; stdio."""
 
-from ._application import Application, ChangeListener, Exchange, InputNeeded, McpError
+from ._application import (
+    Application,
+    Arrival,
+    ChangeListener,
+    Exchange,
+    InputNeeded,
+    McpError,
+    StartupError,
+)
 from ._front import ClientGone, Responder
 from ._h11 import H11Config, serve_h11
 from ._runtime import Runtime, RuntimeConfig
@@ -17,6 +25,7 @@ from ._stdio import serve_stdio
 __all__ = [
     "DEFAULT_SESSION_STATE_ATTEMPTS",
     "Application",
+    "Arrival",
     "ChangeListener",
     "ClientGone",
     "Exchange",
@@ -26,6 +35,7 @@ __all__ = [
     "Responder",
     "Runtime",
     "RuntimeConfig",
+    "StartupError",
     "SessionStateConflict",
     "SessionStateError",
     "SessionStateGone",

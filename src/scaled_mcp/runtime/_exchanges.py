@@ -70,6 +70,11 @@ class SessionExchange:
             )
         return self._state
 
+    @property
+    def lifespan(self) -> Any:
+        """The value of the application's lifespan on this node."""
+        return self._node.lifespan
+
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:
         notification = self._live.session.progress(self.request_id, progress, total, message)
         if notification is not None:
@@ -142,6 +147,11 @@ class StatelessExchange:
         self.progress_token: str | int | None = request.meta.progress_token
         # Made with the first progress notification: most requests send none.
         self._progress: ProgressOrder | None = None
+
+    @property
+    def lifespan(self) -> Any:
+        """The value of the application's lifespan on this node."""
+        return self._node.lifespan
 
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:
         notification = self._node.dispatcher.progress(

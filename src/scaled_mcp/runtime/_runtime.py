@@ -29,7 +29,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import attrs
@@ -77,8 +77,9 @@ from ..protocol.session import (
 )
 from ..protocol.stateless import RequestStateSealer, StatelessDispatcher, StatelessServerConfig
 from ..protocol.versions import Era, primes_sse_streams
+from ._admission import admit_messages
 from ._answers import reject, reject_quietly, respond
-from ._application import Application, InputNeeded, McpError
+from ._application import Application, InputNeeded, McpError, StartupError
 from ._exchanges import SessionExchange
 from ._front import ClientGone, Responder
 from ._legacy import LegacyTransport
@@ -144,8 +145,9 @@ class Runtime:
     """Serves ``app`` (any :class:`Application`, such as an ``MCPServer``) over
     every transport of one node.
 
-    Use ``async with runtime.run():`` around the fronts: it connects the
-    backend, runs the background work (broadcasts, expiry) and drains on exit.
+    Use ``async with runtime.run():`` around the fronts: it enters the
+    application's lifespan, connects the backend, runs the background work
+    (broadcasts, expiry), and on exit drains, then leaves the lifespan.
     """
 
     def __init__(
@@ -190,7 +192,23 @@ class Runtime:
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[Runtime]:
-        """Run the node: backend, broadcaster, expiry; drain and stop on exit."""
+        """Run the node: lifespan, backend, broadcaster, expiry; drain and stop on
+        exit, then leave the lifespan. Raises :class:`StartupError` (one line)
+        if the lifespan fails on entry."""
+        async with AsyncExitStack() as lifespan:
+            try:
+                self._node.lifespan = await lifespan.enter_async_context(self.app.running())
+            except Exception as exc:
+                detail = " ".join(str(exc).split()) or type(exc).__name__
+                raise StartupError(f"the lifespan failed: {detail}") from exc
+            try:
+                async with self._serving() as runtime:
+                    yield runtime
+            finally:
+                self._node.lifespan = None
+
+    @asynccontextmanager
+    async def _serving(self) -> AsyncIterator[Runtime]:
         self.app.add_listener(self._on_app_change)
         try:
             async with self.backend.run(), trio.open_nursery() as nursery:
@@ -336,9 +354,17 @@ class Runtime:
             )
             await reject(responder, full, extra)
             return
+        assert isinstance(message, Request)
+        if self.app.admit is not None:
+            _, refused = await admit_messages(
+                self.app.admit, (message,), session_id=None, client_info={}
+            )
+            if refused:
+                answer = post_reply(refused, batch=False, era=Era.HANDSHAKE)
+                await respond(responder, answer, extra)
+                return
         session = self._sessions.new_session()
         session_id = session.session_id
-        assert isinstance(message, Request)
         try:
             events = session.receive(message, now=time.time())
         except RemoteProtocolError as exc:
@@ -412,7 +438,12 @@ class Runtime:
     ) -> None:
         """Feed a POST's messages to the session; run the requests; answer."""
         before = live.session.shared_fields()
+        refused: list[Message] = []
+        if self.app.admit is not None:
+            messages, refused = await self.admit(live, messages)
         replies, calls = self.receive_messages(live, messages)
+        if refused:
+            replies = refused + replies
         if live.forward:
             await self._peers.forward(live)
         await self._sessions.save(live, before)
@@ -431,6 +462,18 @@ class Runtime:
                     nursery.start_soon(run, index, request)
             replies.extend(a for a in answers if a is not None)
         await outlet.finish(replies, batch=batch, era=Era.HANDSHAKE)
+
+    async def admit(
+        self, live: LiveSession, messages: tuple[Message | RemoteProtocolError, ...]
+    ) -> tuple[tuple[Message | RemoteProtocolError, ...], list[Message]]:
+        """Show a body's requests and notifications to the application's ``admit``
+        (set: it has middleware) before the session sees them: those it admits,
+        and the errors answering the requests it refused."""
+        assert self.app.admit is not None
+        session = live.session
+        return await admit_messages(
+            self.app.admit, messages, session_id=session.session_id, client_info=session.client_info
+        )
 
     def _answered(self, live: LiveSession, event: ResponseReceived | ErrorReceived) -> None:
         answer = event.response if type(event) is ResponseReceived else event.error  # type: ignore[union-attr]

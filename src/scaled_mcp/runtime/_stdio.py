@@ -134,7 +134,13 @@ async def _handle_line(
             # 2026-07-28: on stdio, notifications/cancelled stops a request.
             stateless[cancel.request_id].cancel()
             return
-    replies, calls = runtime.receive_messages(live, body.items)
+    items = body.items
+    refused: list[Message] = []
+    if runtime.app.admit is not None:
+        items, refused = await runtime.admit(live, items)
+    replies, calls = runtime.receive_messages(live, items)
+    if refused:
+        replies = refused + replies
     if body.batch and calls:
         # A batch is answered as one array once every request is done.
         handlers.start_soon(_run_batch, runtime, live, calls, replies, outlet)

@@ -101,6 +101,12 @@ class Context:
         """The request's ``progressToken``, if it asked for progress."""
         return self._exchange.progress_token
 
+    @property
+    def lifespan(self) -> Any:
+        """The value of the server's lifespan (``MCPServer(lifespan=...)``) on
+        this node: a database pool, an HTTP client …; ``None`` without one."""
+        return self._exchange.lifespan
+
     # -- notifications ---------------------------------------------------------
 
     async def report_progress(
