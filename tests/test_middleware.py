@@ -4,12 +4,13 @@ core answers itself seen and refusable; nothing in the way without any."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 
-from scaled_mcp import MCPServer
+from scaled_mcp import Context, MCPServer
 from scaled_mcp.protocol.jsonrpc import ErrorCode
 from scaled_mcp.protocol.versions import Era
 from scaled_mcp.runtime import Runtime, RuntimeConfig, serve_stdio
@@ -290,3 +291,30 @@ def test_middleware_must_be_a_middleware_or_a_coroutine_function() -> None:
         app.add_middleware(lambda ctx, call_next: None)  # type: ignore[arg-type,return-value]
     with pytest.raises(TypeError):
         app.add_middleware(Guard(), methods=["tools/call"])
+
+
+async def test_the_readmes_examples_run() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    part = readme.split("### Middleware", 1)[1].split("### Session state", 1)[0]
+    app = _app()
+    scope: dict[str, Any] = {"app": app, "Context": Context, "MCPServer": MCPServer}
+    for block in part.split("```python\n")[1:]:
+        exec(compile(block.split("```", 1)[0], "README.md", "exec"), scope)
+    runtime = _runtime(app)
+    async with serving_in_memory(runtime):
+        user = EraClient(runtime, "stateless", "someone")
+        ops = EraClient(runtime, "handshake", "ops-console")
+        forecast = await user.result(
+            "tools/call", {"name": "weather_forecast", "arguments": {"city": "Oslo"}}
+        )
+        refused = await user.error("tools/call", {"name": "drop_tables"})
+        user_tools = await user.result("tools/list")
+        ops_tools = await ops.result("tools/list")
+        first = await user.result("resources/read", {"uri": "data://one"})
+        again = await ops.result("resources/read", {"uri": "data://one"})
+    assert text_of(forecast) == "sun in Oslo"
+    assert refused == {"code": -32001, "message": "not allowed"}
+    assert "purge_cache" not in [t["name"] for t in user_tools["tools"]]
+    assert "purge_cache" in [t["name"] for t in ops_tools["tools"]]
+    # The second read, on the other era, was answered from the cache.
+    assert first["contents"] == again["contents"] == scope["cache"]["data://one"]["contents"]

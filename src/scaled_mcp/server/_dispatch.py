@@ -323,9 +323,9 @@ class Dispatcher:
                 ask = {**params, "ref": inner_ref}
                 return await mount.server.handle("completion/complete", ask, mount.context(ctx))
         if kind == "ref/prompt":
-            prompt = self._prompts.get(target)  # type: ignore[arg-type]
-            hidden = prompt is not None and self._visible is not None
-            if prompt is None or (hidden and not self._visible(ctx, prompt.component)):  # type: ignore[misc]
+            prompt = self._prompts.get(str(target))
+            visible = self._visible
+            if prompt is None or (visible is not None and not visible(ctx, prompt.component)):
                 raise McpError(
                     ErrorCode.INVALID_PARAMS, f"Invalid params: unknown prompt {target!r}"
                 )

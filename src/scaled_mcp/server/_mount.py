@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 
-from ..protocol.versions import Era
 from ..runtime import Exchange
 from ._context import Context
 from ._visibility import Component, ComponentKind
@@ -118,8 +117,3 @@ class Mount:
             resource = server.resource_entry(name)
             tags = resource.component.tags if resource is not None else tags
         return Component(kind, name, tags, item)
-
-
-def era_of(ctx: Context) -> Era:
-    """The request's era (for the not-found codes of a mounted server's resources)."""
-    return ctx.era
