@@ -35,6 +35,10 @@ def _app() -> MCPServer:
     async def audit() -> str:
         return "Audit everything"
 
+    @app.completion(prompt="audit")
+    async def nothing(argument: str, value: str, context_arguments: dict[str, str]) -> list[str]:
+        return []
+
     @app.visibility
     def admins_only(ctx: Context, component: Component) -> bool:
         return "admin" not in component.tags or ctx.client_info.get("name") == "admin-console"
@@ -82,12 +86,20 @@ async def test_a_hidden_component_answers_like_an_unknown_one(era: str) -> None:
         admin_read = await admin.result("resources/read", {"uri": "docs://intro"})
         hidden_prompt = await user.error("prompts/get", {"name": "audit"})
         missing_prompt = await user.error("prompts/get", {"name": "nothing"})
+        complete = {
+            "ref": {"type": "ref/prompt", "name": "audit"},
+            "argument": {"name": "x", "value": ""},
+        }
+        hidden_completion = await user.error("completion/complete", complete)
+        admin_completion = await admin.result("completion/complete", complete)
     assert hidden["code"] == missing["code"] == ErrorCode.INVALID_PARAMS
     assert hidden["message"] == missing["message"].replace("nothing", "purge")
     assert text_of(allowed) == "purged"
     assert hidden_read["code"] == missing_read["code"] == hidden_template["code"]
     assert admin_read["contents"][0]["text"] == "intro"
     assert hidden_prompt["code"] == missing_prompt["code"] == ErrorCode.INVALID_PARAMS
+    assert hidden_completion["code"] == ErrorCode.INVALID_PARAMS
+    assert admin_completion["completion"]["values"] == []
 
 
 @pytest.mark.parametrize("era", ERAS)
