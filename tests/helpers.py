@@ -30,7 +30,7 @@ from scaled_mcp.protocol.jsonrpc import (
 from scaled_mcp.protocol.sse import ServerSentEvent, SSEComment, SSEDecoder, SSEItem
 from scaled_mcp.protocol.stateless import InputRequest
 from scaled_mcp.protocol.versions import Era
-from scaled_mcp.runtime import ClientGone, Runtime, RuntimeConfig, serve_h11
+from scaled_mcp.runtime import ClientGone, Runtime, RuntimeConfig, SessionStateHandle, serve_h11
 from scaled_mcp_hypercorn import serve as serve_hypercorn
 
 # -- messages ---------------------------------------------------------------------------
@@ -92,6 +92,7 @@ class BareExchange:
     client_info: Mapping[str, Any] = {"name": "tests", "version": "1"}
     client_capabilities: Mapping[str, Any] = {}
     progress_token = None
+    lifespan: Any = None
 
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:
         return None
@@ -115,6 +116,8 @@ class BareExchange:
 
     async def close_stream(self) -> None:
         return None
+
+    session_state = SessionStateHandle.unavailable("no session here")
 
 
 def ctx() -> Context:
@@ -568,3 +571,73 @@ messages: st.SearchStrategy[Message] = st.one_of(
         data=st.none() | json_values,
     ),
 )
+
+
+# -- one client per era, in memory ------------------------------------------------------------
+
+#: The eras a feature is tested on: a handshake session, and the 2026-07-28 wire.
+ERAS: Final = ("handshake", "stateless")
+
+
+class EraClient:
+    """Requests to a runtime in memory on one era: ``handshake`` (a 2025-11-25
+    session, opened on first use) or ``stateless`` (2026-07-28 requests, each with
+    its ``_meta`` envelope and headers)."""
+
+    def __init__(self, runtime: Runtime, era: str, client_name: str = "tests") -> None:
+        self.runtime = runtime
+        self.era = era
+        self.client_name = client_name
+        self._headers: dict[str, str] | None = None
+        self._next_id = 0
+
+    async def _session(self) -> dict[str, str]:
+        if self._headers is None:
+            opening = initialize_request(request_id=0)
+            opening["params"]["clientInfo"]["name"] = self.client_name
+            reply = await post(self.runtime, opening, mcp_headers())
+            assert reply.status == 200, reply.body
+            session = reply.headers["mcp-session-id"]
+            self._headers = mcp_headers(session, reply.json()["result"]["protocolVersion"])
+            ack = await post(self.runtime, INITIALIZED, self._headers)
+            assert ack.status == 202, ack.body
+        return self._headers
+
+    async def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON-RPC response to ``method``."""
+        self._next_id += 1
+        body: dict[str, Any] = {"jsonrpc": "2.0", "id": self._next_id, "method": method}
+        params = dict(params or {})
+        if self.era == "stateless":
+            meta = stateless_meta()
+            meta["io.modelcontextprotocol/clientInfo"] = {"name": self.client_name, "version": "1"}
+            params["_meta"] = meta
+            name = params.get("name", params.get("uri"))
+            extra = {"mcp_method": method}
+            if method in ("tools/call", "prompts/get", "resources/read") and name is not None:
+                extra["mcp_name"] = str(name)
+            headers = mcp_headers(version="2026-07-28", **extra)
+        else:
+            headers = await self._session()
+        body["params"] = params
+        reply = await post(self.runtime, body, headers)
+        assert reply.status in (200, 400, 404), (reply.status, reply.body)
+        message = reply.json() if reply.body else reply.messages()[-1]
+        assert isinstance(message, dict)
+        return message
+
+    async def result(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The result of ``method`` (fails on an error answer)."""
+        message = await self.send(method, params)
+        assert "result" in message, message
+        result = message["result"]
+        assert isinstance(result, dict)
+        return result
+
+    async def error(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The error answering ``method`` (fails on a result)."""
+        message = await self.send(method, params)
+        assert "error" in message, message
+        error = message["error"]
+        assert isinstance(error, dict)
+        return error

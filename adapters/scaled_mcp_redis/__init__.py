@@ -4,6 +4,9 @@ What lives in Redis (every key under a prefix, ``mcp:`` by default):
 
 * ``s:<session>`` -- a handshake-era session's plain data (JSON), expiring after the
   idle timeout; rewritten (and so renewed) as the session is used;
+* ``a:<session>`` -- the application's document of a session (``ctx.session_state``),
+  only once written: ``<version>:<JSON>``, written by compare-and-set, renewed and
+  removed with its session;
 * ``e:<session>:<stream>`` -- the SSE events of one stream, a Redis Stream whose entry
   ids are ``0-<seq>`` (so an event id ``<stream>:<seq>`` names its entry), trimmed to
   about ``max_stream_events`` and expiring ``stream_ttl`` after the last append;

@@ -1,14 +1,57 @@
-"""The Lua scripts the event log and the leases run in Redis, each one atomic.
+"""The Lua scripts the sessions, the event log and the leases run in Redis, each one atomic.
 
-The keys of one stream (events, meta, the session's stream list) share the hash tag
-``{<session>}``, so a script touches one slot of a Redis Cluster.
+The keys of one session (its data, its document) and of one stream (events, meta, the
+session's stream list) share the hash tag ``{<session>}``, so a script touches one slot
+of a Redis Cluster.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["APPEND", "CLAIM", "CURSOR", "END", "OPEN", "RELEASE"]
+__all__ = [
+    "APPEND",
+    "CLAIM",
+    "CURSOR",
+    "END",
+    "OPEN",
+    "RELEASE",
+    "SAVE_SESSION",
+    "TOUCH_SESSION",
+    "WRITE_DOCUMENT",
+]
+
+# The document is renewed with its session, so that it lives exactly as long.
+# KEYS: session, document. ARGV: session data, ttl ms.
+SAVE_SESSION: Final = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+# KEYS: session, document. ARGV: ttl ms.
+TOUCH_SESSION: Final = """
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
+"""
+# Compare-and-set of the document, stored as '<version>:<data>' and expiring with
+# the session. KEYS: session, document. ARGV: the version read, the new data.
+# Returns the new version; -1: no such session; -2: another write came first.
+WRITE_DOCUMENT: Final = """
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return -1 end
+local held = redis.call('GET', KEYS[2])
+local version = 0
+if held then version = tonumber(string.sub(held, 1, string.find(held, ':', 1, true) - 1)) end
+if version ~= tonumber(ARGV[1]) then return -2 end
+version = version + 1
+if ttl > 0 then
+  redis.call('SET', KEYS[2], version .. ':' .. ARGV[2], 'PX', ttl)
+else
+  redis.call('SET', KEYS[2], version .. ':' .. ARGV[2])
+end
+return version
+"""
 
 # KEYS: events, meta, session's stream list. ARGV: data, maxlen, ttl ms, stream id,
 # cursor ('' for none).

@@ -29,7 +29,7 @@ import trio
 
 from .cluster import Backend, MemoryBackend
 from .protocol.http import HttpConfig, ResponseMode
-from .runtime import Runtime, RuntimeConfig
+from .runtime import Runtime, RuntimeConfig, StartupError
 from .server import MCPServer
 
 __all__ = ["TargetError", "load_target", "main"]
@@ -354,6 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             trio.run(_serve, runtime, args)
     except KeyboardInterrupt:
         return 130
+    except StartupError as exc:
+        print(f"scaled-mcp: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

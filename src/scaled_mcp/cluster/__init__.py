@@ -18,7 +18,9 @@ from ._ports import (
     EventLog,
     EventRead,
     NodeRegistry,
+    SessionNotFound,
     SessionStore,
+    StoredDocument,
 )
 
 __all__ = [
@@ -37,5 +39,7 @@ __all__ = [
     "MemoryNodeRegistry",
     "MemorySessionStore",
     "NodeRegistry",
+    "SessionNotFound",
     "SessionStore",
+    "StoredDocument",
 ]

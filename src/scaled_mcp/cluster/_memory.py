@@ -25,7 +25,7 @@ __all__ = [
     "MemorySessionStore",
 ]
 
-from ._ports import EventRead
+from ._ports import EventRead, SessionNotFound, StoredDocument
 
 #: The most events a stream keeps; older ones are trimmed.
 DEFAULT_MAX_STREAM_EVENTS: Final = 1000
@@ -38,10 +38,12 @@ _SWEEP_INTERVAL: Final = 30.0
 
 
 class MemorySessionStore:
-    """Sessions in a dict, each with an expiry on the trio clock."""
+    """Sessions in a dict, each with an expiry on the trio clock, and the
+    application's documents in another, dropped with their sessions."""
 
     def __init__(self) -> None:
         self._states: dict[str, tuple[SessionState, float]] = {}
+        self._documents: dict[str, StoredDocument] = {}
 
     def __len__(self) -> int:
         return len(self._states)
@@ -52,6 +54,7 @@ class MemorySessionStore:
             return None
         if entry[1] <= trio.current_time():
             del self._states[session_id]
+            self._documents.pop(session_id, None)
             return None
         return entry[0]
 
@@ -59,6 +62,7 @@ class MemorySessionStore:
         self._states[state.session_id] = (state, trio.current_time() + ttl)
 
     async def delete(self, session_id: str) -> bool:
+        self._documents.pop(session_id, None)
         return self._states.pop(session_id, None) is not None
 
     async def touch(self, session_id: str, *, ttl: float) -> bool:
@@ -68,11 +72,27 @@ class MemorySessionStore:
         self._states[session_id] = (state, trio.current_time() + ttl)
         return True
 
+    async def load_document(self, session_id: str) -> StoredDocument:
+        if await self.load(session_id) is None:
+            return StoredDocument()
+        return self._documents.get(session_id) or StoredDocument()
+
+    async def write_document(self, session_id: str, data: bytes, *, version: int) -> int | None:
+        if await self.load(session_id) is None:
+            raise SessionNotFound(session_id)
+        # No await between the comparison and the write: atomic on the trio loop.
+        held = self._documents.get(session_id)
+        if (held.version if held is not None else 0) != version:
+            return None
+        self._documents[session_id] = StoredDocument(version + 1, data)
+        return version + 1
+
     def sweep(self, now: float) -> list[str]:
-        """Drop expired sessions; their ids."""
+        """Drop expired sessions (and their documents); their ids."""
         gone = [key for key, (_, expires) in self._states.items() if expires <= now]
         for key in gone:
             del self._states[key]
+            self._documents.pop(key, None)
         return gone
 
 

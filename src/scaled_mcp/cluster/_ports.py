@@ -5,7 +5,9 @@ scope, the server-to-client requests it awaits). Everything else goes through
 three small ports, so that any node can serve any request of any session:
 
 * :class:`SessionStore` -- a handshake-era session's plain data
-  (:class:`~scaled_mcp.protocol.session.SessionState`), with an idle expiry;
+  (:class:`~scaled_mcp.protocol.session.SessionState`), with an idle expiry, and
+  the application's own document of the session (``ctx.session_state``), which
+  lives and dies with it and is written by compare-and-set on its version;
 * :class:`EventLog` -- every SSE event of a session, per stream, bounded, so
   that ``Last-Event-ID`` resumes a stream on any node;
 * :class:`Broker` -- publish/subscribe between nodes (a client's answer to a
@@ -35,12 +37,28 @@ __all__ = [
     "EventLog",
     "EventRead",
     "NodeRegistry",
+    "SessionNotFound",
     "SessionStore",
+    "StoredDocument",
 ]
 
 
 class BackendUnavailable(Exception):
     """The shared store cannot be reached: the request must fail with 503."""
+
+
+class SessionNotFound(Exception):
+    """The session is not in the store (it expired, or was deleted)."""
+
+
+@attrs.frozen(slots=True)
+class StoredDocument:
+    """The application's document of a session as stored: its encoded ``data``
+    (``b""`` for none) and its ``version``, 0 until first written, one more at
+    every write."""
+
+    version: int = 0
+    data: bytes = b""
 
 
 class SessionStore(Protocol):
@@ -60,6 +78,20 @@ class SessionStore(Protocol):
 
     async def touch(self, session_id: str, *, ttl: float) -> bool:
         """Renew the expiry of ``session_id`` without writing it; whether it exists."""
+        ...
+
+    async def load_document(self, session_id: str) -> StoredDocument:
+        """The application's document of ``session_id`` (an empty one, version 0,
+        if none was written or the session does not exist). Never read on the way
+        to a handler: only when the application asks for it."""
+        ...
+
+    async def write_document(self, session_id: str, data: bytes, *, version: int) -> int | None:
+        """Compare-and-set: replace the document with ``data`` if its version is
+        still ``version``; the new version, or ``None`` if another write came first.
+        The document expires with the session (renewed by :meth:`save` and
+        :meth:`touch`, removed by :meth:`delete`); raises :class:`SessionNotFound`
+        if the session does not exist."""
         ...
 
 

@@ -13,14 +13,28 @@ runtime of changes through a :data:`ChangeListener`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import attrs
 
 from ..protocol.jsonrpc import RequestId
 from ..protocol.stateless import InputRequest
 from ..protocol.versions import Era
 
-__all__ = ["Application", "ChangeListener", "Exchange", "InputNeeded", "McpError"]
+if TYPE_CHECKING:
+    from ._session_state import SessionStateHandle
+
+__all__ = [
+    "Application",
+    "Arrival",
+    "ChangeListener",
+    "Exchange",
+    "InputNeeded",
+    "McpError",
+    "StartupError",
+]
 
 ContextT = TypeVar("ContextT")
 
@@ -53,6 +67,25 @@ class InputNeeded(Exception):
         self.answered = answered
 
 
+class StartupError(Exception):
+    """The node could not start: the application's lifespan failed on entry
+    (the message is one line, for the command line to print)."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Arrival:
+    """A request or notification the core handles itself, shown to the
+    application's :attr:`Application.admit` before the core sees it.
+    ``request_id`` is ``None`` for a notification."""
+
+    method: str
+    params: Mapping[str, Any]
+    era: Era
+    session_id: str | None
+    request_id: RequestId | None
+    client_info: Mapping[str, Any]
+
+
 class Exchange(Protocol):
     """What the runtime offers one request in flight."""
 
@@ -70,6 +103,10 @@ class Exchange(Protocol):
     def client_capabilities(self) -> Mapping[str, Any]: ...
     @property
     def progress_token(self) -> str | int | None: ...
+    @property
+    def lifespan(self) -> Any:
+        """The value the application's lifespan gave on this node."""
+        ...
 
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:
         """Send progress for this request, if it asked for it."""
@@ -101,6 +138,12 @@ class Exchange(Protocol):
 
     async def close_stream(self) -> None:
         """End the response stream now; the client resumes it (resumable streams only)."""
+        ...
+
+    @property
+    def session_state(self) -> SessionStateHandle:
+        """The application's state of the request's session (made when first read;
+        unavailable on the stateless wire)."""
         ...
 
 
@@ -164,3 +207,12 @@ class Application(Protocol[ContextT]):
     def remove_listener(self, listener: ChangeListener) -> None:
         """Stop telling ``listener``."""
         ...
+
+    def running(self) -> AbstractAsyncContextManager[Any]:
+        """The application's lifespan: entered by each node before it serves, left
+        after it drained; its value is what handlers reach (:attr:`Exchange.lifespan`)."""
+        ...
+
+    #: Called with each request and notification the core handles itself, before
+    #: it does (raise :class:`McpError` to refuse it); ``None``: not called.
+    admit: Callable[[Arrival], Awaitable[None]] | None

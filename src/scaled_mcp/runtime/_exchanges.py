@@ -5,7 +5,9 @@ On a handshake session a handler's progress, logs and questions to the
 client are live messages on the request's outlet, answered through the
 session machine. On the stateless wire there is no session: the dispatcher
 makes the notifications, and a question is answered by the client's next
-round (input-required results and ``requestState``).
+round (input-required results and ``requestState``). The application's
+session state is the session's on a handshake session, and unavailable on the
+stateless wire.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..protocol.stateless import InputRequest, StatelessRequest
 from ..protocol.versions import Era, closes_sse_streams_early
 from ._application import McpError
 from ._outlets import Outlet
+from ._session_state import SessionStateHandle
 from ._sessions import LiveSession, Waiter
 
 if TYPE_CHECKING:
@@ -51,6 +54,26 @@ class SessionExchange:
         self.client_info = session.client_info
         self.client_capabilities = session.client_capabilities
         self.progress_token: str | int | None = session.progress_token(request.id)
+        self._state: SessionStateHandle | None = None
+
+    @property
+    def session_state(self) -> SessionStateHandle:
+        if self._state is None:
+            live = self._live
+            config = self._node.config
+            store = live.store if live.store is not None else self._node.backend.sessions
+            self._state = SessionStateHandle(
+                store,
+                live.session.session_id,
+                limit=config.max_session_state,
+                attempts=config.session_state_attempts,
+            )
+        return self._state
+
+    @property
+    def lifespan(self) -> Any:
+        """The value of the application's lifespan on this node."""
+        return self._node.lifespan
 
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:
         notification = self._live.session.progress(self.request_id, progress, total, message)
@@ -125,6 +148,11 @@ class StatelessExchange:
         # Made with the first progress notification: most requests send none.
         self._progress: ProgressOrder | None = None
 
+    @property
+    def lifespan(self) -> Any:
+        """The value of the application's lifespan on this node."""
+        return self._node.lifespan
+
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:
         notification = self._node.dispatcher.progress(
             self._request, progress, total=total, message=message
@@ -163,3 +191,14 @@ class StatelessExchange:
 
     async def close_stream(self) -> None:
         return  # "streams are not resumable" on the stateless wire
+
+    @property
+    def session_state(self) -> SessionStateHandle:
+        return _NO_SESSION_STATE
+
+
+_NO_SESSION_STATE = SessionStateHandle.unavailable(
+    "session state is not available on the stateless 2026-07-28 wire: a request there"
+    " belongs to no session (keep state in the application's own store, keyed by what"
+    " the client sends)"
+)

@@ -60,6 +60,7 @@ class Node:
         "closing_scopes",
         "config",
         "dispatcher",
+        "lifespan",
         "node_id",
         "nursery",
         "server_config",
@@ -86,6 +87,8 @@ class Node:
         self.closing = trio.Event()
         self.closing_scopes: set[trio.CancelScope] = set()
         self.nursery: trio.Nursery | None = None
+        #: What the application's lifespan gave, while the node runs.
+        self.lifespan: Any = None
         self._stream_counter = 0
         self._in_flight = 0
         self._idle = trio.Event()

@@ -29,7 +29,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import attrs
@@ -67,6 +67,7 @@ from ..protocol.jsonrpc import (
 from ..protocol.nodes import forward_channel
 from ..protocol.notifications import list_changed_notification, resource_updated_notification
 from ..protocol.session import (
+    DEFAULT_MAX_SESSION_DOCUMENT,
     ErrorReceived,
     ReplyReady,
     RequestCancelled,
@@ -76,14 +77,16 @@ from ..protocol.session import (
 )
 from ..protocol.stateless import RequestStateSealer, StatelessDispatcher, StatelessServerConfig
 from ..protocol.versions import Era, primes_sse_streams
+from ._admission import admit_messages
 from ._answers import reject, reject_quietly, respond
-from ._application import Application, InputNeeded, McpError
+from ._application import Application, InputNeeded, McpError, StartupError
 from ._exchanges import SessionExchange
 from ._front import ClientGone, Responder
 from ._legacy import LegacyTransport
 from ._node import LEGACY_STREAM, Node
 from ._outlets import Outlet, PostOutlet
 from ._peers import Peers
+from ._session_state import DEFAULT_SESSION_STATE_ATTEMPTS
 from ._sessions import LiveSession
 from ._stateless_wire import StatelessWire
 from ._streams import GetStreams
@@ -116,7 +119,11 @@ class RuntimeConfig:
     * ``request_state_ttl`` -- seconds a sealed ``requestState`` stays valid;
     * ``sse_retry_ms`` -- the ``retry`` field of priming events;
     * ``node_heartbeat_ttl`` -- seconds after its last heartbeat (sent every third of
-      it) a node counts as dead, and its unfinished streams are answered with errors.
+      it) a node counts as dead, and its unfinished streams are answered with errors;
+    * ``max_session_state`` -- bytes of JSON an application's session state
+      (``ctx.session_state``) may take;
+    * ``session_state_attempts`` -- tries of ``ctx.session_state.update`` against
+      concurrent writers before it gives up.
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -130,14 +137,17 @@ class RuntimeConfig:
     request_state_ttl: float = 600.0
     sse_retry_ms: int = 1000
     node_heartbeat_ttl: float = 6.0
+    max_session_state: int = DEFAULT_MAX_SESSION_DOCUMENT
+    session_state_attempts: int = DEFAULT_SESSION_STATE_ATTEMPTS
 
 
 class Runtime:
     """Serves ``app`` (any :class:`Application`, such as an ``MCPServer``) over
     every transport of one node.
 
-    Use ``async with runtime.run():`` around the fronts: it connects the
-    backend, runs the background work (broadcasts, expiry) and drains on exit.
+    Use ``async with runtime.run():`` around the fronts: it enters the
+    application's lifespan, connects the backend, runs the background work
+    (broadcasts, expiry), and on exit drains, then leaves the lifespan.
     """
 
     def __init__(
@@ -182,7 +192,23 @@ class Runtime:
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[Runtime]:
-        """Run the node: backend, broadcaster, expiry; drain and stop on exit."""
+        """Run the node: lifespan, backend, broadcaster, expiry; drain and stop on
+        exit, then leave the lifespan. Raises :class:`StartupError` (one line)
+        if the lifespan fails on entry."""
+        async with AsyncExitStack() as lifespan:
+            try:
+                self._node.lifespan = await lifespan.enter_async_context(self.app.running())
+            except Exception as exc:
+                detail = " ".join(str(exc).split()) or type(exc).__name__
+                raise StartupError(f"the lifespan failed: {detail}") from exc
+            try:
+                async with self._serving() as runtime:
+                    yield runtime
+            finally:
+                self._node.lifespan = None
+
+    @asynccontextmanager
+    async def _serving(self) -> AsyncIterator[Runtime]:
         self.app.add_listener(self._on_app_change)
         try:
             async with self.backend.run(), trio.open_nursery() as nursery:
@@ -328,9 +354,17 @@ class Runtime:
             )
             await reject(responder, full, extra)
             return
+        assert isinstance(message, Request)
+        if self.app.admit is not None:
+            _, refused = await admit_messages(
+                self.app.admit, (message,), session_id=None, client_info={}
+            )
+            if refused:
+                answer = post_reply(refused, batch=False, era=Era.HANDSHAKE)
+                await respond(responder, answer, extra)
+                return
         session = self._sessions.new_session()
         session_id = session.session_id
-        assert isinstance(message, Request)
         try:
             events = session.receive(message, now=time.time())
         except RemoteProtocolError as exc:
@@ -404,7 +438,12 @@ class Runtime:
     ) -> None:
         """Feed a POST's messages to the session; run the requests; answer."""
         before = live.session.shared_fields()
+        refused: list[Message] = []
+        if self.app.admit is not None:
+            messages, refused = await self.admit(live, messages)
         replies, calls = self.receive_messages(live, messages)
+        if refused:
+            replies = refused + replies
         if live.forward:
             await self._peers.forward(live)
         await self._sessions.save(live, before)
@@ -423,6 +462,18 @@ class Runtime:
                     nursery.start_soon(run, index, request)
             replies.extend(a for a in answers if a is not None)
         await outlet.finish(replies, batch=batch, era=Era.HANDSHAKE)
+
+    async def admit(
+        self, live: LiveSession, messages: tuple[Message | RemoteProtocolError, ...]
+    ) -> tuple[tuple[Message | RemoteProtocolError, ...], list[Message]]:
+        """Show a body's requests and notifications to the application's ``admit``
+        (set: it has middleware) before the session sees them: those it admits,
+        and the errors answering the requests it refused."""
+        assert self.app.admit is not None
+        session = live.session
+        return await admit_messages(
+            self.app.admit, messages, session_id=session.session_id, client_info=session.client_info
+        )
 
     def _answered(self, live: LiveSession, event: ResponseReceived | ErrorReceived) -> None:
         answer = event.response if type(event) is ResponseReceived else event.error  # type: ignore[union-attr]

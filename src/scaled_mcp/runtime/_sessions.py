@@ -14,7 +14,7 @@ import time
 import attrs
 import trio
 
-from ..cluster import Backend
+from ..cluster import Backend, SessionStore
 from ..protocol.jsonrpc import ErrorResponse, Message, RequestId, Response
 from ..protocol.session import ServerConfig, ServerSession, SessionState
 
@@ -39,11 +39,15 @@ class LiveSession:
         "saved",
         "saved_at",
         "session",
+        "store",
         "waiting",
     )
 
-    def __init__(self, session: ServerSession) -> None:
+    def __init__(self, session: ServerSession, store: SessionStore | None = None) -> None:
         self.session = session
+        # Where the application's state of the session lives when not in the
+        # cluster's store (stdio's one session keeps it in the process).
+        self.store = store
         self.running: dict[RequestId, trio.CancelScope] = {}
         self.waiting: dict[RequestId, Waiter] = {}
         self.saved: SessionState | None = None

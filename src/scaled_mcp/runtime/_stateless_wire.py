@@ -41,6 +41,7 @@ from ..protocol.nodes import BROADCAST_CHANNEL, decode_broadcast
 from ..protocol.sse import encode_comment, encode_message_event
 from ..protocol.stateless import CoreAnswer, InputRequest, StatelessRequest, Subscription
 from ..protocol.versions import Era
+from ._admission import refusal, stateless_client_info
 from ._answers import cancel_when, reject, respond
 from ._application import InputNeeded, McpError
 from ._exchanges import StatelessExchange
@@ -70,7 +71,8 @@ class StatelessWire:
         """Answer a 2026-07-28 POST (one message: a notification or a request)."""
         message = decision.messages[0]
         if type(message) is Notification:
-            self._dispatcher.handle_notification(message)
+            if self._app.admit is None or await self._refusal(message) is None:
+                self._dispatcher.handle_notification(message)
             await respond(responder, post_reply((), batch=False, era=Era.STATELESS), extra)
             return
         assert isinstance(message, Request)
@@ -81,11 +83,14 @@ class StatelessWire:
         except RemoteProtocolError as exc:
             await reject(responder, reject_for(exc), extra)
             return
-        if type(handled) is Subscription:
+        refused = None
+        if self._app.admit is not None and type(handled) is not StatelessRequest:
+            refused = await self._refusal(message)
+        if type(handled) is Subscription and refused is None:
             await self._listen(handled, responder, extra)
             return
         if type(handled) is not StatelessRequest:
-            answer = handled.response  # type: ignore[union-attr]
+            answer = refused or handled.response  # type: ignore[union-attr]
             await respond(responder, post_reply((answer,), batch=False, era=Era.STATELESS), extra)
             return
         # The stream begins with the first message the handler emits, not
@@ -102,6 +107,18 @@ class StatelessWire:
         reply = await self._call(handled, outlet, responder)
         if reply is not None:
             await outlet.finish([reply], batch=False, era=Era.STATELESS)
+
+    async def _refusal(self, message: Request | Notification) -> ErrorResponse | None:
+        """The application's refusal of a message the core answers (its middleware
+        sees it first), or ``None``."""
+        assert self._app.admit is not None
+        return await refusal(
+            self._app.admit,
+            message,
+            era=Era.STATELESS,
+            session_id=None,
+            client_info=stateless_client_info(message.params),
+        )
 
     def _check_param_headers(self, request: StatelessRequest, headers: Headers) -> None:
         name = request.target
@@ -148,6 +165,10 @@ class StatelessWire:
             handled = self._dispatcher.handle_request(request)
         except RemoteProtocolError as exc:
             return error_response_for(exc)
+        if self._app.admit is not None and type(handled) is not StatelessRequest:
+            refused = await self._refusal(request)
+            if refused is not None:
+                return refused
         if type(handled) is CoreAnswer:
             return handled.response
         if type(handled) is Subscription:

@@ -12,11 +12,13 @@ statelessly, next to the session (2026-07-28 stdio clients send no ``initialize`
 from __future__ import annotations
 
 import logging
+import math
 import os
 from typing import Final
 
 import trio
 
+from ..cluster import MemorySessionStore
 from ..protocol.jsonrpc import (
     LineReader,
     Message,
@@ -79,11 +81,14 @@ async def serve_stdio(
     session = ServerSession(
         runtime.server_config, session_id=_STDIO_SESSION, node_id=runtime.node_id
     )
-    live = LiveSession(session)
+    # The one session's own state stays in this process, for as long as it runs.
+    live = LiveSession(session, MemorySessionStore())
     stateless: dict[RequestId, trio.CancelScope] = {}
     # Lines of at most DEFAULT_MAX_MESSAGE_LINE_SIZE bytes; a longer one is refused.
     lines = LineReader()
     async with runtime.run(), trio.open_nursery() as handlers:
+        assert live.store is not None
+        await live.store.save(session.state, ttl=math.inf)
         while True:
             data = await reader.receive_some(65536)
             if not data:
@@ -129,7 +134,13 @@ async def _handle_line(
             # 2026-07-28: on stdio, notifications/cancelled stops a request.
             stateless[cancel.request_id].cancel()
             return
-    replies, calls = runtime.receive_messages(live, body.items)
+    items = body.items
+    refused: list[Message] = []
+    if runtime.app.admit is not None:
+        items, refused = await runtime.admit(live, items)
+    replies, calls = runtime.receive_messages(live, items)
+    if refused:
+        replies = refused + replies
     if body.batch and calls:
         # A batch is answered as one array once every request is done.
         handlers.start_soon(_run_batch, runtime, live, calls, replies, outlet)

@@ -36,7 +36,7 @@ from ..protocol.types import (
     to_wire,
 )
 from ..protocol.versions import Era
-from ..runtime import Exchange, InputNeeded, McpError
+from ..runtime import Exchange, InputNeeded, McpError, SessionStateHandle
 
 __all__ = ["Context", "LogLevel", "ToolError"]
 
@@ -101,6 +101,12 @@ class Context:
         """The request's ``progressToken``, if it asked for progress."""
         return self._exchange.progress_token
 
+    @property
+    def lifespan(self) -> Any:
+        """The value of the server's lifespan (``MCPServer(lifespan=...)``) on
+        this node: a database pool, an HTTP client …; ``None`` without one."""
+        return self._exchange.lifespan
+
     # -- notifications ---------------------------------------------------------
 
     async def report_progress(
@@ -141,6 +147,18 @@ class Context:
     async def notify_resource_updated(self, uri: str) -> None:
         """``notifications/resources/updated`` to every client subscribed to ``uri``."""
         await self._exchange.resource_updated(uri)
+
+    # -- the application's state of the session ----------------------------------
+
+    @property
+    def session_state(self) -> SessionStateHandle:
+        """A small JSON object kept with the session in the cluster's store, read
+        by the next request on any node: ``await ctx.session_state.get()``,
+        ``await ctx.session_state.update(fn)`` (safe against concurrent writers),
+        ``set(doc)``, ``clear()``. Bounded in size; gone with the session. The
+        stateless 2026-07-28 wire has none: every call raises
+        :class:`~scaled_mcp.runtime.SessionStateUnavailable`."""
+        return self._exchange.session_state
 
     # -- questions to the client -----------------------------------------------
 

@@ -19,8 +19,10 @@ from ..protocol.types import CompleteResult, Completion, check_tool_call_params,
 from ..runtime import InputNeeded, McpError
 from ._context import Context, ToolError
 from ._handlers import invoke, parameter_names
+from ._mount import LISTED, Mount
 from ._registry import PromptEntry, ResourceEntry, ToolEntry
 from ._results import prompt_result, resource_result, tool_error, tool_result
+from ._visibility import ComponentKind, VisibilityRule
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -69,6 +71,7 @@ class Dispatcher:
     _templates: dict[str, ResourceEntry]
     _prompts: dict[str, PromptEntry]
     _completions: dict[tuple[str, str], Callable[..., Any]]
+    _mounts: list[Mount]
     #: Items on one page of a list result.
     page_size: int
 
@@ -85,6 +88,8 @@ class Dispatcher:
             "prompts/get": self._get_prompt,
             "completion/complete": self._complete,
         }
+        #: Every visibility rule in one (``None``: everything is visible).
+        self._visible: VisibilityRule | None = None
 
     #: Makes each request's context from the runtime's exchange and ask timeout
     #: (:meth:`Application.new_context <scaled_mcp.runtime.Application.new_context>`):
@@ -97,8 +102,9 @@ class Dispatcher:
         ``tools/call`` of a coroutine tool with no ``await`` in it."""
         if method == "tools/call":
             entry = self._tools.get(params.get("name"))  # type: ignore[arg-type]
-            return entry is None or entry.quick
-        return method in _LIST_METHODS
+            # A mounted server's tool may wait: it is not in this table.
+            return entry.quick if entry is not None else not self._mounts
+        return method in _LIST_METHODS and not self._mounts
 
     def serves(self, method: str) -> bool:
         """Whether :meth:`handle` answers ``method``."""
@@ -127,16 +133,68 @@ class Dispatcher:
         return result
 
     async def _list_tools(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        return self._page((e.wire for e in self._tools.values()), params, "tools")
+        if self._visible is None and not self._mounts:
+            return self._page((e.wire for e in self._tools.values()), params, "tools")
+        return await self._list_all("tools/list", self._tools.values(), params, ctx)
 
     async def _list_resources(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        return self._page((e.wire for e in self._resources.values()), params, "resources")
+        if self._visible is None and not self._mounts:
+            return self._page((e.wire for e in self._resources.values()), params, "resources")
+        return await self._list_all("resources/list", self._resources.values(), params, ctx)
 
     async def _list_templates(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        return self._page((e.wire for e in self._templates.values()), params, "resourceTemplates")
+        if self._visible is None and not self._mounts:
+            wires = (e.wire for e in self._templates.values())
+            return self._page(wires, params, "resourceTemplates")
+        method = "resources/templates/list"
+        return await self._list_all(method, self._templates.values(), params, ctx)
 
     async def _list_prompts(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        return self._page((e.wire for e in self._prompts.values()), params, "prompts")
+        if self._visible is None and not self._mounts:
+            return self._page((e.wire for e in self._prompts.values()), params, "prompts")
+        return await self._list_all("prompts/list", self._prompts.values(), params, ctx)
+
+    async def _list_all(
+        self,
+        method: str,
+        entries: Iterable[ToolEntry | ResourceEntry | PromptEntry],
+        params: Mapping[str, Any],
+        ctx: Context,
+    ) -> dict[str, Any]:
+        """A list of what the caller may see, mounted servers' items after the server's own."""
+        key, kind = LISTED[method]
+        visible = self._visible
+        items = [e.wire for e in entries if visible is None or visible(ctx, e.component)]
+        for mount in self._mounts:
+            for item in await mount.listed(method, ctx):
+                if visible is None or visible(ctx, mount.component(kind, item)):
+                    items.append(item)
+        return self._page(items, params, key)
+
+    def _mount_of(self, kind: ComponentKind, name: str, ctx: Context) -> tuple[Mount, str] | None:
+        """The mount serving tool or prompt ``name`` (if the caller may see it), and
+        the name it has there."""
+        visible = self._visible
+        for mount in self._mounts:
+            inner = mount.inside(name)
+            if inner is None or not mount.server.knows(kind, inner):
+                continue
+            if visible is not None and not visible(ctx, mount.component(kind, {"name": name})):
+                return None
+            return mount, inner
+        return None
+
+    def _mount_of_uri(self, uri: str, ctx: Context) -> Mount | None:
+        """The mount serving resource ``uri`` (if the caller may see it)."""
+        visible = self._visible
+        for mount in self._mounts:
+            if mount.server.knows("resource", uri):
+                if visible is not None and not visible(
+                    ctx, mount.component("resource", {"uri": uri})
+                ):
+                    return None
+                return mount
+        return None
 
     async def _call_tool(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         # The core's check of the params' shape (-32602), which the session
@@ -144,7 +202,12 @@ class Dispatcher:
         # caller of handle() that did not come through them.
         name = check_tool_call_params(params)
         entry = self._tools.get(name)
-        if entry is None:
+        if entry is None or (self._visible is not None and not self._visible(ctx, entry.component)):
+            mounted = self._mount_of("tool", name, ctx) if entry is None else None
+            if mounted is not None:
+                mount, inner = mounted
+                call = {**params, "name": inner}
+                return await mount.server.handle("tools/call", call, mount.context(ctx))
             # tools, Error Handling: "Unknown tools" are protocol errors (-32602).
             raise McpError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {name}")
         arguments = params.get("arguments")
@@ -193,6 +256,14 @@ class Dispatcher:
                 ErrorCode.INVALID_PARAMS, 'Invalid params: resources/read needs a string "uri"'
             )
         found = self._find_resource(uri)
+        if found is not None and self._visible is not None:
+            entry = found[0]
+            if not self._visible(ctx, entry.component):
+                found = None
+        elif found is None and self._mounts:
+            mount = self._mount_of_uri(uri, ctx)
+            if mount is not None:
+                return await mount.server.handle("resources/read", params, mount.context(ctx))
         if found is None:
             code = resource_not_found_code(ctx.era)
             raise McpError(code, f"Resource not found: {uri}", {"uri": uri})
@@ -206,6 +277,15 @@ class Dispatcher:
     async def _get_prompt(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         name = params.get("name")
         entry = self._prompts.get(name) if isinstance(name, str) else None
+        if entry is not None and self._visible is not None:
+            if not self._visible(ctx, entry.component):
+                entry = None
+        elif entry is None and self._mounts and isinstance(name, str):
+            mounted = self._mount_of("prompt", name, ctx)
+            if mounted is not None:
+                mount, inner = mounted
+                get = {**params, "name": inner}
+                return await mount.server.handle("prompts/get", get, mount.context(ctx))
         if entry is None:
             raise McpError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown prompt {name!r}")
         arguments = params.get("arguments") or {}
@@ -235,9 +315,20 @@ class Dispatcher:
             )
         kind = ref.get("type")
         target = ref.get("name") if kind == "ref/prompt" else ref.get("uri")
-        if kind == "ref/prompt" and target not in self._prompts:
-            raise McpError(ErrorCode.INVALID_PARAMS, f"Invalid params: unknown prompt {target!r}")
         handler = self._completions.get((str(kind), str(target)))
+        if handler is None and self._mounts:
+            mounted = self._completing_mount(str(kind), str(target), ctx)
+            if mounted is not None:
+                mount, inner_ref = mounted
+                ask = {**params, "ref": inner_ref}
+                return await mount.server.handle("completion/complete", ask, mount.context(ctx))
+        if kind == "ref/prompt":
+            prompt = self._prompts.get(str(target))
+            visible = self._visible
+            if prompt is None or (visible is not None and not visible(ctx, prompt.component)):
+                raise McpError(
+                    ErrorCode.INVALID_PARAMS, f"Invalid params: unknown prompt {target!r}"
+                )
         if handler is None:
             return {"completion": {"values": [], "total": 0, "hasMore": False}}
         context_args = (params.get("context") or {}).get("arguments") or {}
@@ -257,3 +348,20 @@ class Dispatcher:
                 has_more=True,
             )
         return to_wire(CompleteResult(completion=completion))
+
+    def _completing_mount(
+        self, kind: str, target: str, ctx: Context
+    ) -> tuple[Mount, dict[str, Any]] | None:
+        """The mount completing ``target`` (a prompt's name, a template's URI), and
+        the ``ref`` it knows it by."""
+        if kind == "ref/prompt":
+            mounted = self._mount_of("prompt", target, ctx)
+            if mounted is None:
+                return None
+            mount, inner = mounted
+            return mount, {"type": kind, "name": inner}
+        if kind == "ref/resource":
+            for mount in self._mounts:
+                if mount.server.knows("resource_template", target):
+                    return mount, {"type": kind, "uri": target}
+        return None

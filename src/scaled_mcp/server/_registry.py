@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -29,6 +29,7 @@ from ..protocol.types import (
 )
 from ..runtime import ChangeListener
 from ._handlers import context_params, is_context, never_waits, unstructured
+from ._mount import Mount
 from ._schema import (
     ArgumentBinder,
     ArgumentValidator,
@@ -37,6 +38,7 @@ from ._schema import (
     input_schema_for,
     output_schema_for,
 )
+from ._visibility import Component, ComponentKind, tags_of
 
 __all__ = [
     "PromptEntry",
@@ -70,6 +72,7 @@ class ToolEntry:
     context: tuple[str, ...]
     param_headers: dict[str, tuple[str, ...]]
     quick: bool
+    component: Component
 
 
 @attrs.define(slots=True)
@@ -80,6 +83,7 @@ class ResourceEntry:
     wire: dict[str, Any]
     mime_type: str | None
     context: tuple[str, ...]
+    component: Component
     pattern: re.Pattern[str] | None = None
 
 
@@ -92,6 +96,7 @@ class PromptEntry:
     required: tuple[str, ...]
     known: tuple[str, ...]
     context: tuple[str, ...]
+    component: Component
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
@@ -118,6 +123,8 @@ class Registry:
         self._completions: dict[tuple[str, str], Callable[..., Any]] = {}
         self._listeners: list[ChangeListener] = []
         self._declared: set[str] = set()
+        #: Servers mounted in this one, in the order mounted.
+        self._mounts: list[Mount] = []
 
     # -- what the server declares ----------------------------------------------
 
@@ -136,7 +143,7 @@ class Registry:
             caps["resources"] = {"subscribe": True, "listChanged": True}
         if "prompts" in self._declared:
             caps["prompts"] = {"listChanged": True}
-        if self._completions:
+        if self._completions or any("completions" in m.server.capabilities for m in self._mounts):
             caps["completions"] = {}
         return caps
 
@@ -180,6 +187,7 @@ class Registry:
         annotations: ToolAnnotations | None = None,
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Register a tool. Its ``inputSchema`` comes from the function's
         parameters and its ``outputSchema`` from the return annotation unless
@@ -196,6 +204,7 @@ class Registry:
                 annotations=annotations,
                 icons=icons,
                 meta=meta,
+                tags=tags,
             )
             return fn
 
@@ -213,6 +222,7 @@ class Registry:
         annotations: ToolAnnotations | None = None,
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
     ) -> None:
         """Register ``fn`` as a tool (see :meth:`tool`); replaces a tool of the same name."""
         tool_name = name or fn.__name__
@@ -233,15 +243,17 @@ class Registry:
             icons=icon_list(icons),
             meta=meta,
         )
+        wire = to_wire(tool)
         self._tools[tool_name] = ToolEntry(
             fn=fn,
-            wire=to_wire(tool),
+            wire=wire,
             validator=compile_validator(schema),
             binder=None if input_schema is not None else ArgumentBinder(fn, skip=is_context),
             output=shape,
             context=context,
             param_headers=param_header_paths(schema),
             quick=never_waits(fn),
+            component=Component("tool", tool_name, tags_of(tags), wire),
         )
         self._changed("tools")
 
@@ -263,6 +275,7 @@ class Registry:
         size: int | None = None,
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Register a resource, or a resource template when ``uri`` has
         ``{name}`` parts (each becomes a keyword argument of the handler).
@@ -282,6 +295,7 @@ class Registry:
                 size=size,
                 icons=icons,
                 meta=meta,
+                tags=tags,
             )
             return fn
 
@@ -299,6 +313,7 @@ class Registry:
         size: int | None = None,
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
     ) -> None:
         """Register ``fn`` for ``uri`` (see :meth:`resource`)."""
         context = context_params(fn)
@@ -321,8 +336,14 @@ class Registry:
                 icons=icon_list(icons),
                 meta=meta,
             )
+            wire = to_wire(template)
             self._templates[uri] = ResourceEntry(
-                fn, to_wire(template), mime_type, context, _template_pattern(uri)
+                fn,
+                wire,
+                mime_type,
+                context,
+                Component("resource_template", uri, tags_of(tags), wire),
+                _template_pattern(uri),
             )
         else:
             resource = Resource(
@@ -335,7 +356,9 @@ class Registry:
                 icons=icon_list(icons),
                 meta=meta,
             )
-            self._resources[uri] = ResourceEntry(fn, to_wire(resource), mime_type, context)
+            wire = to_wire(resource)
+            component = Component("resource", uri, tags_of(tags), wire)
+            self._resources[uri] = ResourceEntry(fn, wire, mime_type, context, component)
         self._changed("resources")
 
     def remove_resource(self, uri: str) -> None:
@@ -357,6 +380,7 @@ class Registry:
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         argument_descriptions: Mapping[str, str] | None = None,
+        tags: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Register a prompt; its arguments are the function's (string) parameters,
         required unless they have a default. The handler returns a string (one
@@ -371,6 +395,7 @@ class Registry:
                 icons=icons,
                 meta=meta,
                 argument_descriptions=argument_descriptions,
+                tags=tags,
             )
             return fn
 
@@ -386,6 +411,7 @@ class Registry:
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         argument_descriptions: Mapping[str, str] | None = None,
+        tags: Iterable[str] | None = None,
     ) -> None:
         """Register ``fn`` as a prompt (see :meth:`prompt`)."""
         context = context_params(fn)
@@ -410,8 +436,14 @@ class Registry:
             icons=icon_list(icons),
             meta=meta,
         )
+        wire = to_wire(prompt)
         self._prompts[prompt_name] = PromptEntry(
-            fn, to_wire(prompt), tuple(required), tuple(a.name for a in arguments), context
+            fn,
+            wire,
+            tuple(required),
+            tuple(a.name for a in arguments),
+            context,
+            Component("prompt", prompt_name, tags_of(tags), wire),
         )
         self._changed("prompts")
 
@@ -454,4 +486,49 @@ class Registry:
         """Tool ``name``'s ``x-mcp-header`` names and the argument paths they
         mirror (``None`` if there is no such tool)."""
         entry = self._tools.get(name)
-        return entry.param_headers if entry is not None else None
+        if entry is not None:
+            return entry.param_headers
+        for mount in self._mounts:
+            inner = mount.inside(name)
+            if inner is not None and mount.server.knows("tool", inner):
+                return mount.server.tool_param_headers(inner)
+        return None
+
+    def tool_entry(self, name: str) -> ToolEntry | None:
+        """Tool ``name`` of this server (not of its mounted servers)."""
+        return self._tools.get(name)
+
+    def prompt_entry(self, name: str) -> PromptEntry | None:
+        """Prompt ``name`` of this server (not of its mounted servers)."""
+        return self._prompts.get(name)
+
+    def resource_entry(self, uri: str) -> ResourceEntry | None:
+        """The resource of ``uri``, or the template of URI template ``uri``, of this server."""
+        return self._resources.get(uri) or self._templates.get(uri)
+
+    def knows(self, kind: ComponentKind, name: str) -> bool:
+        """Whether this server or a server mounted in it serves the tool or prompt
+        ``name``, the resource of URI ``name`` (directly or through a template),
+        or the template ``name``; whoever may see it."""
+        if kind == "tool" and name in self._tools:
+            return True
+        if kind == "prompt" and name in self._prompts:
+            return True
+        if kind == "resource_template" and name in self._templates:
+            return True
+        if kind == "resource" and (
+            name in self._resources
+            or any(
+                t.pattern is not None and t.pattern.fullmatch(name)
+                for t in self._templates.values()
+            )
+        ):
+            return True
+        for mount in self._mounts:
+            if kind in ("tool", "prompt"):
+                inner = mount.inside(name)
+                if inner is not None and mount.server.knows(kind, inner):
+                    return True
+            elif mount.server.knows(kind, name):
+                return True
+        return False
