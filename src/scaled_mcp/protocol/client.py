@@ -10,6 +10,9 @@ call through its rounds (input-required results, -32022 retries). The HTTP
 rules a client follows are pure functions (:func:`post_headers`,
 :func:`classify_http_response`, :func:`tool_param_headers`, ...), and
 :class:`SSEResumption` decides when a broken SSE stream is resumed.
+The skills extension's host side: skill entries (:func:`parse_skills_page`),
+``SKILL.md`` frontmatter (:func:`parse_frontmatter`) and verification
+(:func:`verify_skill_md`, :func:`verify_file`).
 """
 
 from __future__ import annotations
@@ -73,8 +76,66 @@ from ._client_stateless import (
     StatelessClient,
     should_fall_back_to_handshake,
 )
+from ._frontmatter import (
+    MAX_FRONTMATTER_DEPTH,
+    FrontmatterError,
+    parse_frontmatter,
+    parse_yaml_mapping,
+    split_frontmatter,
+)
+from ._skills import (
+    MAX_SKILL_RESOURCES,
+    MAX_SKILL_SIZE,
+    SKILL_MANIFEST,
+    SKILLS_EXTENSION,
+    InvalidSkillEntry,
+    LoadedSkill,
+    SkillEntry,
+    SkillError,
+    SkillFile,
+    SkillsPage,
+    SkillVerificationError,
+    declares_skills,
+    frontmatter_differences,
+    parse_skill_entry,
+    parse_skill_get_result,
+    parse_skills_page,
+    read_result_bytes,
+    skill_digest,
+    skill_name_of,
+    valid_skill_name,
+    verify_file,
+    verify_skill_md,
+)
 
 __all__ = [
+    "MAX_FRONTMATTER_DEPTH",
+    "MAX_SKILL_RESOURCES",
+    "MAX_SKILL_SIZE",
+    "SKILLS_EXTENSION",
+    "SKILL_MANIFEST",
+    "FrontmatterError",
+    "InvalidSkillEntry",
+    "LoadedSkill",
+    "SkillEntry",
+    "SkillError",
+    "SkillFile",
+    "SkillVerificationError",
+    "SkillsPage",
+    "declares_skills",
+    "frontmatter_differences",
+    "parse_frontmatter",
+    "parse_skill_entry",
+    "parse_skill_get_result",
+    "parse_skills_page",
+    "parse_yaml_mapping",
+    "read_result_bytes",
+    "skill_digest",
+    "skill_name_of",
+    "split_frontmatter",
+    "valid_skill_name",
+    "verify_file",
+    "verify_skill_md",
     "ACCEPT_POST",
     "CLIENT_TRANSITIONS",
     "DEFAULT_CLIENT_MAX_IN_FLIGHT",
