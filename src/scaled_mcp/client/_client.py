@@ -1,0 +1,666 @@
+"""The :class:`Client`: one connection to an MCP server, in either era.
+
+``async with Client(target) as client:`` opens a transport in a nursery the
+client owns, runs the handshake its ``mode`` asks for, and reads everything
+the server sends in one task, which routes each answer to the call awaiting
+it and serves the server's requests with the application's handlers. Every
+call waits with a deadline (its ``timeout``, else the client's); a call whose
+scope is cancelled (or that times out) tells the server so
+(``notifications/cancelled``). What to send and what an answer means are the
+core's decisions (:class:`ClientSession` in the handshake era,
+:class:`StatelessClient` in the stateless one); this module schedules.
+"""
+
+# Calls take a per-call ``timeout`` (MCP: "implementations SHOULD establish
+# timeouts for all sent requests"); each is applied with ``trio.fail_after``.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Final, Literal, TypeAlias
+
+import httpx2
+import trio
+
+from ..protocol.client import (
+    ClientSession,
+    Complete,
+    Failed,
+    HandshakeCompleted,
+    HandshakeFailed,
+    InputRequired,
+    ListChanged,
+    LogReceived,
+    ProgressReceived,
+    ReplyToServer,
+    RequestFailed,
+    ResourceUpdated,
+    ResultReceived,
+    RetryWithVersion,
+    ServerCancelled,
+    ServerRequest,
+    StatelessClient,
+    should_fall_back_to_handshake,
+)
+from ..protocol.jsonrpc import (
+    ErrorCode,
+    ErrorResponse,
+    LocalProtocolError,
+    Message,
+    Notification,
+    RemoteProtocolError,
+    Request,
+    RequestId,
+    Response,
+)
+from ..protocol.versions import (
+    HANDSHAKE_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    LATEST_VERSION,
+    STATELESS_VERSIONS,
+)
+from ..server import MCPServer
+from ._errors import ClientError, ConnectionLost
+from ._handlers import (
+    ElicitationHandler,
+    Handlers,
+    ListChangedHandler,
+    LogHandler,
+    ProgressHandler,
+    ResourceUpdatedHandler,
+    RootsSource,
+    SamplingHandler,
+    call_handler,
+)
+from ._http import StreamableHttpTransport
+from ._legacy_sse import LegacySseTransport
+from ._lines import MemoryTransport, StdioTransport
+from ._methods import ClientMethods
+from ._transport import INBOUND_BUFFER, Inbound, Lost, ParamHeaders, Transport
+
+__all__ = ["Client", "Mode", "Target"]
+
+_log = logging.getLogger("scaled_mcp.client")
+
+#: How the client starts: ``auto`` tries ``server/discover`` and falls back to
+#: ``initialize``; ``handshake`` and ``stateless`` use one era only.
+Mode: TypeAlias = Literal["auto", "handshake", "stateless"]
+#: A server: an ``http(s)://`` URL, an :class:`MCPServer` (in memory) or a command (argv).
+Target: TypeAlias = str | MCPServer | Sequence[str]
+
+#: Who the client says it is, unless told otherwise.
+DEFAULT_CLIENT_INFO: Final = {"name": "scaled-mcp", "version": "0.1.0"}
+#: Seconds a notification or a reply to the server may take to send.
+_SEND_DEADLINE: Final = 5.0
+
+
+class _Waiter:
+    """Where the answer to one request lands."""
+
+    __slots__ = ("answer", "done")
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.answer: object = None
+
+    def settle(self, answer: object) -> None:
+        if not self.done.is_set():
+            self.answer = answer
+            self.done.set()
+
+
+class Client(ClientMethods):
+    """A connection to one MCP server; use it as ``async with Client(target) as client:``.
+
+    ``target`` is an ``http(s)://`` URL (streamable HTTP; a path ending in
+    ``/sse`` uses the 2024-11-05 HTTP+SSE transport), an :class:`MCPServer`
+    (served in memory, in this trio run), or a command (argv list) run as a
+    child process speaking stdio. ``protocol_version`` pins the revision to
+    speak (its era then decides the mode). HTTP settings: static ``headers``,
+    a ``bearer`` token, ``auth`` (an ``httpx2.Auth``, such as OAuth),
+    ``verify`` and ``cert`` (TLS). ``timeout`` is the default deadline of
+    every call, in seconds. See :mod:`._handlers` for the handlers.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        mode: Mode = "auto",
+        sampling_handler: SamplingHandler | None = None,
+        elicitation_handler: ElicitationHandler | None = None,
+        roots: RootsSource | None = None,
+        log_handler: LogHandler | None = None,
+        progress_handler: ProgressHandler | None = None,
+        list_changed_handler: ListChangedHandler | None = None,
+        resource_updated_handler: ResourceUpdatedHandler | None = None,
+        headers: Mapping[str, str] | None = None,
+        bearer: str | None = None,
+        auth: httpx2.Auth | None = None,
+        verify: Any = True,
+        cert: Any = None,
+        timeout: float = 30.0,
+        client_info: Mapping[str, Any] | None = None,
+        capabilities: Mapping[str, Any] | None = None,
+        protocol_version: str | None = None,
+    ) -> None:
+        if mode not in ("auto", "handshake", "stateless"):
+            raise ValueError(f"mode must be auto, handshake or stateless, not {mode!r}")
+        if protocol_version is not None:
+            if protocol_version in STATELESS_VERSIONS:
+                mode = "stateless"
+            elif protocol_version in HANDSHAKE_VERSIONS:
+                mode = "handshake"
+            else:
+                raise ValueError(f"unknown protocol version {protocol_version!r}")
+        self._handlers = Handlers(
+            sampling=sampling_handler,
+            elicitation=elicitation_handler,
+            roots=roots,
+            log=log_handler,
+            progress=progress_handler,
+            list_changed=list_changed_handler,
+            resource_updated=resource_updated_handler,
+        )
+        self._capabilities = {**self._handlers.capabilities(), **(capabilities or {})}
+        self._client_info = dict(client_info or DEFAULT_CLIENT_INFO)
+        self._mode: Mode = mode
+        self._pinned_version = protocol_version
+        self._timeout = timeout
+        self._transport: Transport = _transport_for(
+            target,
+            headers=headers,
+            bearer=bearer,
+            auth=auth,
+            verify=verify,
+            cert=cert,
+            timeout=timeout,
+        )
+        if isinstance(self._transport, LegacySseTransport) and mode == "auto":
+            self._mode = "handshake"
+        self._session: ClientSession | None = None
+        self._stateless: StatelessClient | None = None
+        self._waiters: dict[RequestId, _Waiter] = {}
+        self._progress_handlers: dict[RequestId | str, ProgressHandler] = {}
+        self._serving: dict[RequestId, trio.CancelScope] = {}
+        self._tokens = itertools.count(1)
+        self._nursery_manager: Any = None
+        self._nursery: trio.Nursery | None = None
+        self._log_level: str | None = None
+        self._server_info: dict[str, Any] = {}
+        self._server_capabilities: dict[str, Any] = {}
+        self._instructions: str | None = None
+        self._protocol_version: str | None = None
+        self._closed = False
+        ClientMethods.__init__(self)
+
+    # -- what the handshake said ---------------------------------------------------------
+
+    @property
+    def server_info(self) -> dict[str, Any]:
+        """The server's ``Implementation`` (name, version …), ``{}`` if it gave none."""
+        return self._server_info
+
+    @property
+    def server_capabilities(self) -> dict[str, Any]:
+        """What the server declared it offers."""
+        return self._server_capabilities
+
+    @property
+    def protocol_version(self) -> str:
+        """The revision in use."""
+        assert self._protocol_version is not None, "the client is not open"
+        return self._protocol_version
+
+    @property
+    def instructions(self) -> str | None:
+        """The server's instructions, if it gave any."""
+        return self._instructions
+
+    @property
+    def stateless(self) -> bool:
+        """Whether the client speaks the stateless era (2026-07-28)."""
+        return self._stateless is not None
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Client:
+        self._nursery_manager = trio.open_nursery()
+        self._nursery = await self._nursery_manager.__aenter__()
+        try:
+            send, receive = trio.open_memory_channel[Inbound](INBOUND_BUFFER)
+            with trio.fail_after(self._timeout):
+                await self._transport.start(self._nursery, send)
+            self._nursery.start_soon(self._read, receive)
+            await self._open()
+        except BaseException as exc:
+            await self._shutdown()
+            await self._nursery_manager.__aexit__(type(exc), exc, exc.__traceback__)
+            if isinstance(exc, trio.TooSlowError):
+                raise ClientError(
+                    ErrorCode.REQUEST_TIMEOUT, "the server did not answer the handshake in time"
+                ) from None
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        await self._shutdown()
+        return bool(await self._nursery_manager.__aexit__(exc_type, exc, tb))
+
+    async def _shutdown(self) -> None:
+        self._closed = True
+        await self._transport.aclose()
+        for waiter in self._waiters.values():
+            waiter.settle(Lost(None, "the client is closed"))
+        assert self._nursery is not None
+        self._nursery.cancel_scope.cancel()
+
+    async def _open(self) -> None:
+        if self._mode != "handshake":
+            try:
+                if await self._discover():
+                    return
+            except ClientError as exc:
+                status = exc.data.get("status") if isinstance(exc.data, dict) else None
+                error = ErrorResponse(None, exc.code, exc.message, exc.data)
+                if self._mode == "stateless" or not should_fall_back_to_handshake(status, error):
+                    raise
+                _log.info("server/discover failed (%s): using initialize", exc.message)
+            self._stateless = None
+        await self._initialize()
+
+    async def _discover(self) -> bool:
+        """``server/discover``; whether a stateless revision both speak was found."""
+        stateless = StatelessClient(
+            client_info=self._client_info,
+            capabilities=self._capabilities,
+            protocol_version=self._pinned_version or LATEST_VERSION,
+        )
+        self._stateless = stateless
+        request = stateless.discover()
+        self._transport.protocol_version = stateless.protocol_version
+        answer = await self._exchange(request, timeout=self._timeout)
+        try:
+            found = stateless.read_discover(answer)
+        except RemoteProtocolError as exc:
+            raise ClientError(exc.code, exc.message, exc.data) from None
+        if found.version is None:
+            if self._mode == "stateless":
+                raise ClientError(
+                    ErrorCode.UNSUPPORTED_PROTOCOL_VERSION,
+                    "the server speaks no stateless revision this client speaks",
+                    {"supported": list(found.supported_versions)},
+                )
+            return False
+        self._protocol_version = found.version
+        self._transport.protocol_version = found.version
+        self._server_info = found.server_info or {}
+        self._server_capabilities = found.capabilities
+        self._instructions = found.instructions
+        return True
+
+    async def _initialize(self) -> None:
+        session = ClientSession(
+            client_info=self._client_info,
+            capabilities=self._capabilities,
+            protocol_version=self._pinned_version or LATEST_HANDSHAKE_VERSION,
+        )
+        self._session = session
+        self._transport.protocol_version = None
+        request = session.initialize()
+        answer = await self._exchange(request, timeout=self._timeout)
+        if isinstance(answer, HandshakeFailed):
+            error = answer.error
+            if error is not None:
+                raise ClientError.from_response(error)
+            raise ClientError(ErrorCode.INVALID_REQUEST, f"initialize failed: {answer.reason}")
+        assert isinstance(answer, HandshakeCompleted)
+        self._protocol_version = answer.protocol_version
+        self._server_info = answer.server_info
+        self._server_capabilities = answer.server_capabilities
+        self._instructions = answer.instructions
+        self._transport.protocol_version = answer.protocol_version
+        await self._transport.send(session.initialized())
+        await self._transport.open_server_stream()
+
+    async def _exchange(self, request: Request, *, timeout: float) -> Any:
+        """Send ``request``, wait (bounded) for what the reader settles its waiter with."""
+        waiter = self._waiters[request.id] = _Waiter()
+        try:
+            with trio.fail_after(timeout):
+                await self._transport.send(request)
+                await waiter.done.wait()
+        finally:
+            del self._waiters[request.id]
+        answer = waiter.answer
+        if isinstance(answer, Lost):
+            raise ConnectionLost(answer.reason)
+        return answer
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        progress_handler: ProgressHandler | None = None,
+        param_headers: ParamHeaders | None = None,
+    ) -> dict[str, Any]:
+        """Send any request; its result (a JSON object). Raises :class:`ClientError`
+        on an error answer, a lost answer or when ``timeout`` (default: the
+        client's) runs out; cancelling the caller cancels the request."""
+        if self._closed or self._nursery is None:
+            raise ConnectionLost("the client is not open")
+        deadline = self._timeout if timeout is None else timeout
+        try:
+            with trio.fail_after(deadline if deadline > 0 else math.inf):
+                if self._stateless is not None:
+                    return await self._stateless_request(
+                        method, params, progress_handler, param_headers
+                    )
+                return await self._session_request(method, params, progress_handler)
+        except trio.TooSlowError:
+            raise ClientError(
+                ErrorCode.REQUEST_TIMEOUT, f"{method} timed out after {deadline:g} s"
+            ) from None
+
+    async def _session_request(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        progress_handler: ProgressHandler | None,
+    ) -> dict[str, Any]:
+        session = self._session
+        assert session is not None
+        handler = progress_handler or self._handlers.progress
+        try:
+            request = session.send_request(method, params, progress_token=handler is not None)
+        except LocalProtocolError as exc:
+            raise ClientError(ErrorCode.INVALID_REQUEST, str(exc)) from None
+        if handler is not None:
+            self._progress_handlers[request.id] = handler
+        try:
+            answer = await self._await_answer(request, None)
+        finally:
+            self._progress_handlers.pop(request.id, None)
+        if isinstance(answer, ResultReceived):
+            return answer.result
+        if isinstance(answer, RequestFailed):
+            raise ClientError.from_response(answer.error)
+        raise ClientError(ErrorCode.INTERNAL_ERROR, f"unexpected answer {answer!r}")
+
+    async def _stateless_request(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        progress_handler: ProgressHandler | None,
+        param_headers: ParamHeaders | None,
+    ) -> dict[str, Any]:
+        stateless = self._stateless
+        assert stateless is not None
+        handler = progress_handler or self._handlers.progress
+        token = f"scaled-mcp-{next(self._tokens)}" if handler is not None else None
+        try:
+            call = stateless.call(method, params, progress_token=token, log_level=self._log_level)
+        except LocalProtocolError as exc:
+            raise ClientError(ErrorCode.INVALID_PARAMS, str(exc)) from None
+        if token is not None and handler is not None:
+            self._progress_handlers[token] = handler
+        try:
+            request = call.request
+            while True:
+                self._transport.protocol_version = stateless.protocol_version
+                answer = await self._await_answer(request, param_headers)
+                outcome = call.receive(answer)
+                if isinstance(outcome, Complete):
+                    return outcome.result
+                if isinstance(outcome, Failed):
+                    raise ClientError.from_response(outcome.error)
+                if isinstance(outcome, RetryWithVersion):
+                    self._protocol_version = outcome.version
+                    request = call.retry()
+                    continue
+                assert isinstance(outcome, InputRequired)
+                responses = {
+                    key: await self._handlers.answer(
+                        question["method"], question.get("params") or {}
+                    )
+                    for key, question in outcome.input_requests.items()
+                }
+                try:
+                    request = call.retry(responses)
+                except LocalProtocolError as exc:
+                    raise ClientError(ErrorCode.INTERNAL_ERROR, str(exc)) from None
+        finally:
+            if token is not None:
+                self._progress_handlers.pop(token, None)
+
+    async def _await_answer(self, request: Request, param_headers: ParamHeaders | None) -> Any:
+        """Send ``request`` and wait for its answer; a cancelled wait cancels it."""
+        waiter = self._waiters[request.id] = _Waiter()
+        try:
+            await self._transport.send(request, param_headers=param_headers)
+            await waiter.done.wait()
+        except BaseException:
+            if not waiter.done.is_set():
+                await self._cancel(request)
+            raise
+        finally:
+            del self._waiters[request.id]
+        answer = waiter.answer
+        if isinstance(answer, Lost):
+            if self._session is not None:
+                self._session.cancel(request.id)
+            raise ConnectionLost(answer.reason, {"method": request.method})
+        return answer
+
+    async def _cancel(self, request: Request) -> None:
+        """Tell the server a request is given up (cancellation: "the request
+        SHOULD still be in-flight"), bounded in time, whatever cancelled us."""
+        if self._session is not None:
+            notification = self._session.cancel(request.id, "the client cancelled the request")
+        else:
+            notification = Notification(
+                "notifications/cancelled",
+                {"requestId": request.id, "reason": "the client cancelled the request"},
+            )
+        if notification is None or self._closed:
+            return
+        with trio.CancelScope(shield=True), trio.move_on_after(_SEND_DEADLINE):
+            try:
+                await self._transport.send(notification)
+            except ClientError as exc:
+                _log.info("notifications/cancelled was not sent: %s", exc.message)
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send a notification (handshake era; the stateless era has no client notifications)."""
+        if self._session is None:
+            raise ClientError(ErrorCode.INVALID_REQUEST, f"{method}: no session to notify")
+        try:
+            notification = self._session.send_notification(method, params)
+        except LocalProtocolError as exc:
+            raise ClientError(ErrorCode.INVALID_REQUEST, str(exc)) from None
+        with trio.fail_after(_SEND_DEADLINE):
+            await self._transport.send(notification)
+
+    def _set_log_level(self, level: str) -> None:
+        self._log_level = level
+
+    # -- what the server sends --------------------------------------------------------------
+
+    async def _read(self, receive: trio.MemoryReceiveChannel[Inbound]) -> None:
+        async with receive:
+            async for item in receive:
+                if isinstance(item, Lost):
+                    ids = item.request_ids if item.request_ids is not None else list(self._waiters)
+                    for request_id in ids:
+                        waiter = self._waiters.get(request_id)
+                        if waiter is not None:
+                            waiter.settle(item)
+                    continue
+                try:
+                    await self._route(item)
+                except Exception:
+                    _log.exception("a handler failed on %r", item)
+
+    async def _route(self, message: Message) -> None:
+        session = self._session
+        if session is None:
+            await self._route_stateless(message)
+            return
+        for event in session.receive(message):
+            if isinstance(event, ResultReceived | RequestFailed):
+                self._settle(event.request.id, event)
+            elif isinstance(event, HandshakeCompleted | HandshakeFailed):
+                assert type(message) in (Response, ErrorResponse)
+                self._settle(message.id, event)  # type: ignore[union-attr]
+            elif isinstance(event, ServerRequest):
+                assert self._nursery is not None
+                self._nursery.start_soon(self._serve, event.request)
+            elif isinstance(event, ReplyToServer):
+                assert self._nursery is not None
+                self._nursery.start_soon(self._reply, event.message)
+            elif isinstance(event, ServerCancelled):
+                scope = self._serving.get(event.request_id)
+                if scope is not None:
+                    scope.cancel()
+            elif isinstance(event, ProgressReceived):
+                await self._progress(event.request.id, event.progress, event.total, event.message)
+            else:
+                await self._notified(event)
+
+    def _settle(self, request_id: RequestId | None, answer: object) -> None:
+        waiter = self._waiters.get(request_id) if request_id is not None else None
+        if waiter is not None:
+            waiter.settle(answer)
+
+    async def _progress(
+        self, key: RequestId | str, progress: float, total: float | None, message: str | None
+    ) -> None:
+        handler = self._progress_handlers.get(key)
+        if handler is not None:
+            await call_handler(handler, progress, total, message)
+
+    async def _notified(self, event: object) -> None:
+        handlers = self._handlers
+        if isinstance(event, LogReceived) and handlers.log is not None:
+            await call_handler(handlers.log, event.level, event.data, event.logger)
+        elif isinstance(event, ListChanged) and handlers.list_changed is not None:
+            await call_handler(handlers.list_changed, event.kind)
+        elif isinstance(event, ResourceUpdated) and handlers.resource_updated is not None:
+            await call_handler(handlers.resource_updated, event.uri)
+
+    async def _route_stateless(self, message: Message) -> None:
+        if type(message) is Response or type(message) is ErrorResponse:
+            self._settle(message.id, message)
+        elif type(message) is Notification:
+            params = message.params or {}
+            method = message.method
+            if method == "notifications/progress":
+                token = params.get("progressToken")
+                progress = params.get("progress")
+                if isinstance(token, str | int) and isinstance(progress, int | float):
+                    total = params.get("total")
+                    note = params.get("message")
+                    await self._progress(
+                        token,
+                        progress,
+                        total if isinstance(total, int | float) else None,
+                        note if isinstance(note, str) else None,
+                    )
+            elif method == "notifications/message":
+                level, logger = params.get("level"), params.get("logger")
+                if isinstance(level, str):
+                    await self._notified(
+                        LogReceived(
+                            level, params.get("data"), logger if isinstance(logger, str) else None
+                        )
+                    )
+            elif method == "notifications/resources/updated":
+                uri = params.get("uri")
+                if isinstance(uri, str):
+                    await self._notified(ResourceUpdated(uri))
+            elif method.endswith("/list_changed"):
+                await self._notified(ListChanged(method.split("/")[1]))
+        elif type(message) is Request:
+            # The stateless era has no server requests: input-required results replace them.
+            assert self._nursery is not None
+            refusal = ErrorResponse(
+                message.id, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {message.method}"
+            )
+            self._nursery.start_soon(self._reply, refusal)
+
+    async def _serve(self, request: Request) -> None:
+        """Answer a server request with the handlers; not at all if the server cancels it."""
+        session = self._session
+        assert session is not None
+        reply: Response | ErrorResponse
+        with trio.CancelScope() as scope:
+            self._serving[request.id] = scope
+            try:
+                result = await self._handlers.answer(request.method, request.params or {})
+                reply = session.answer(request.id, result)
+            except ClientError as exc:
+                reply = session.answer_error(request.id, exc.code, exc.message, exc.data)
+            except Exception:
+                _log.exception("the %s handler failed", request.method)
+                reply = session.answer_error(
+                    request.id, ErrorCode.INTERNAL_ERROR, "the client's handler failed"
+                )
+            finally:
+                del self._serving[request.id]
+            await self._reply(reply)
+
+    async def _reply(self, message: Response | ErrorResponse) -> None:
+        with trio.move_on_after(_SEND_DEADLINE):
+            try:
+                await self._transport.send(message)
+            except ClientError as exc:
+                _log.info("an answer to the server was not sent: %s", exc.message)
+
+
+def _transport_for(
+    target: Target,
+    *,
+    headers: Mapping[str, str] | None,
+    bearer: str | None,
+    auth: httpx2.Auth | None,
+    verify: Any,
+    cert: Any,
+    timeout: float,
+) -> Transport:
+    if isinstance(target, MCPServer):
+        return MemoryTransport(target)
+    if isinstance(target, str):
+        if not target.startswith(("http://", "https://")):
+            raise ValueError(f"not an http(s) URL: {target!r} (a command is a list of strings)")
+        all_headers = dict(headers or {})
+        if bearer is not None:
+            all_headers["Authorization"] = f"Bearer {bearer}"
+        http = httpx2.AsyncClient(
+            headers=all_headers,
+            auth=auth,
+            verify=verify,
+            cert=cert,
+            # A stream may stay quiet for long: reads wait as long as the call's deadline.
+            timeout=httpx2.Timeout(timeout, read=None),
+        )
+        path = httpx2.URL(target).path
+        if path.rstrip("/").endswith("/sse"):
+            return LegacySseTransport(target, http)
+        return StreamableHttpTransport(target, http)
+    if isinstance(target, Sequence) and all(isinstance(part, str) for part in target):
+        return StdioTransport(list(target))
+    raise TypeError(f"cannot reach a server through {target!r}")
