@@ -44,6 +44,7 @@ from ..protocol.client import (
     RetryWithVersion,
     ServerCancelled,
     ServerRequest,
+    StatelessCall,
     StatelessClient,
     should_fall_back_to_handshake,
 )
@@ -287,11 +288,10 @@ class Client(ClientMethods):
             protocol_version=self._pinned_version or LATEST_VERSION,
         )
         self._stateless = stateless
-        request = stateless.discover()
-        self._transport.protocol_version = stateless.protocol_version
-        answer = await self._exchange(request, timeout=self._timeout)
+        with trio.fail_after(self._timeout):
+            result = await self._run_call(stateless.call("server/discover"), None)
         try:
-            found = stateless.read_discover(answer)
+            found = stateless.read_discover(Response(0, result))
         except RemoteProtocolError as exc:
             raise ClientError(exc.code, exc.message, exc.data) from None
         if found.version is None:
@@ -419,33 +419,40 @@ class Client(ClientMethods):
         if token is not None and handler is not None:
             self._progress_handlers[token] = handler
         try:
-            request = call.request
-            while True:
-                self._transport.protocol_version = stateless.protocol_version
-                answer = await self._await_answer(request, param_headers)
-                outcome = call.receive(answer)
-                if isinstance(outcome, Complete):
-                    return outcome.result
-                if isinstance(outcome, Failed):
-                    raise ClientError.from_response(outcome.error)
-                if isinstance(outcome, RetryWithVersion):
-                    self._protocol_version = outcome.version
-                    request = call.retry()
-                    continue
-                assert isinstance(outcome, InputRequired)
-                responses = {
-                    key: await self._handlers.answer(
-                        question["method"], question.get("params") or {}
-                    )
-                    for key, question in outcome.input_requests.items()
-                }
-                try:
-                    request = call.retry(responses)
-                except LocalProtocolError as exc:
-                    raise ClientError(ErrorCode.INTERNAL_ERROR, str(exc)) from None
+            return await self._run_call(call, param_headers)
         finally:
             if token is not None:
                 self._progress_handlers.pop(token, None)
+
+    async def _run_call(
+        self, call: StatelessCall, param_headers: ParamHeaders | None
+    ) -> dict[str, Any]:
+        """Every round of a stateless call: input requests answered with the
+        handlers, -32022 retried with the revision the core picked."""
+        stateless = self._stateless
+        assert stateless is not None
+        request = call.request
+        while True:
+            self._transport.protocol_version = stateless.protocol_version
+            answer = await self._await_answer(request, param_headers)
+            outcome = call.receive(answer)
+            if isinstance(outcome, Complete):
+                return outcome.result
+            if isinstance(outcome, Failed):
+                raise ClientError.from_response(outcome.error)
+            if isinstance(outcome, RetryWithVersion):
+                self._protocol_version = outcome.version
+                request = call.retry()
+                continue
+            assert isinstance(outcome, InputRequired)
+            responses = {
+                key: await self._handlers.answer(question["method"], question.get("params") or {})
+                for key, question in outcome.input_requests.items()
+            }
+            try:
+                request = call.retry(responses)
+            except LocalProtocolError as exc:
+                raise ClientError(ErrorCode.INTERNAL_ERROR, str(exc)) from None
 
     async def _await_answer(self, request: Request, param_headers: ParamHeaders | None) -> Any:
         """Send ``request`` and wait for its answer; a cancelled wait cancels it."""

@@ -13,6 +13,7 @@ are the core's decisions (``post_headers``, ``classify_http_response``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Final
 
@@ -80,6 +81,8 @@ class StreamableHttpTransport:
         self._nursery: trio.Nursery | None = None
         self._inbound: trio.MemorySendChannel[Inbound] | None = None
         self._closing = False
+        # The cancel scopes of the background stream readers, cancelled on close.
+        self._readers: set[trio.CancelScope] = set()
 
     async def start(self, nursery: trio.Nursery, inbound: trio.MemorySendChannel[Inbound]) -> None:
         """Nothing to connect yet: the first POST opens the connection."""
@@ -117,7 +120,7 @@ class StreamableHttpTransport:
             if answer is HttpAnswer.ACCEPTED:
                 return
             if answer is HttpAnswer.SSE:
-                self._nursery.start_soon(self._read_stream, response, request_id)
+                self._nursery.start_soon(self._background, response, request_id)
                 handed_over = True
                 return
             body = await self._read_body(response)
@@ -163,14 +166,36 @@ class StreamableHttpTransport:
     async def open_server_stream(self) -> None:
         """Open the GET stream in the background (a server without one answers 405)."""
         assert self._nursery is not None
-        self._nursery.start_soon(self._listen)
+        self._nursery.start_soon(self._background, None, None)
 
-    async def _listen(self) -> None:
-        response = await self._get(
-            get_headers(protocol_version=self.protocol_version, session_id=self.session_id)
-        )
-        if response is not None:
-            await self._read_stream(response, None)
+    async def _background(
+        self, response: httpx2.Response | None, request_id: RequestId | None
+    ) -> None:
+        """Read a POST's stream (``response``) or open and read the GET stream
+        (``None``), until it ends or the transport closes."""
+        assert self._inbound is not None
+        with trio.CancelScope() as scope:
+            self._readers.add(scope)
+            try:
+                if self._closing:
+                    scope.cancel()
+                if response is None:
+                    response = await self._get(
+                        get_headers(
+                            protocol_version=self.protocol_version, session_id=self.session_id
+                        )
+                    )
+                    if response is None:
+                        return
+                await self._read_stream(response, request_id)
+            except Exception:
+                if not self._closing:
+                    _log.exception("reading an SSE stream from %s failed", self._url)
+                if request_id is not None:
+                    with trio.move_on_after(1), contextlib.suppress(trio.BrokenResourceError):
+                        await self._inbound.send(Lost((request_id,), "reading the stream failed"))
+            finally:
+                self._readers.discard(scope)
 
     async def _get(self, headers: list[tuple[str, str]]) -> httpx2.Response | None:
         """A GET stream, or ``None`` if the server has none to give."""
@@ -257,6 +282,8 @@ class StreamableHttpTransport:
     async def aclose(self) -> None:
         """End the session (DELETE, when there is one) and close the HTTP client."""
         self._closing = True
+        for scope in self._readers:
+            scope.cancel()
         with trio.CancelScope(shield=True):
             if self.session_id is not None:
                 headers = delete_headers(
