@@ -229,10 +229,18 @@ def _unescape_double(body: str, line_no: int) -> str:
             if len(digits) != width or not all(c in "0123456789abcdefABCDEF" for c in digits):
                 raise FrontmatterError(f"line {line_no}: a bad '\\{code}' escape")
             point = int(digits, 16)
-            if point > 0x10FFFF:
+            i += 2 + width
+            if 0xD800 <= point < 0xDC00 and body.startswith("\\u", i):
+                # A UTF-16 surrogate pair written as two escapes (as JSON writes them).
+                low_digits = body[i + 2 : i + 6]
+                if len(low_digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in low_digits):
+                    low = int(low_digits, 16)
+                    if 0xDC00 <= low < 0xE000:
+                        point = 0x10000 + ((point - 0xD800) << 10) + (low - 0xDC00)
+                        i += 6
+            if point > 0x10FFFF or 0xD800 <= point < 0xE000:
                 raise FrontmatterError(f"line {line_no}: '\\{code}{digits}' is not a character")
             out.append(chr(point))
-            i += 2 + width
         else:
             raise FrontmatterError(f"line {line_no}: unknown escape '\\{code}'")
     return "".join(out)
@@ -466,13 +474,19 @@ class _Parser:
         parts = [first_line]
         for offset, line in enumerate(more):
             stripped = line.strip(" \t")
-            if stripped.startswith("#"):
-                raise self._error("a comment inside a multi-line scalar", start + 1 + offset)
             cleaned = _strip_comment(stripped) if stripped else ""
             if cleaned != stripped:
-                raise self._error("a comment inside a multi-line scalar", start + 1 + offset)
+                # A comment ends the scalar: nothing of it may follow.
+                if any(rest.strip(" \t") for rest in more[offset + 1 :]):
+                    raise self._error("a comment inside a multi-line scalar", start + 1 + offset)
+                if cleaned:
+                    self._check_plain(cleaned, start + 1 + offset)
+                    parts.append(cleaned)
+                break
             self._check_plain(cleaned, start + 1 + offset)
             parts.append(cleaned)
+        while parts and parts[-1] == "":
+            parts.pop()
         return _fold(parts)
 
     def _check_plain(self, text: str, line: int | None = None) -> None:

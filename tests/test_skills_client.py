@@ -1,0 +1,607 @@
+"""The skills extension's host side: the SKILL.md frontmatter reader, skill
+entries, verification of what is read (size, digest, frontmatter), and the
+client's Skills over a server that serves skills."""
+
+import base64
+import json
+import math
+import string
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from hypothesis import assume, given, settings, strategies as st
+
+from scaled_mcp.protocol.client import (
+    MAX_FRONTMATTER_DEPTH,
+    FrontmatterError,
+    SkillEntry,
+    SkillError,
+    SkillVerificationError,
+    declares_skills,
+    frontmatter_differences,
+    parse_frontmatter,
+    parse_skill_entry,
+    parse_skill_get_result,
+    parse_skills_page,
+    read_result_bytes,
+    skill_digest,
+    skill_name_of,
+    split_frontmatter,
+    valid_skill_name,
+    verify_file,
+    verify_skill_md,
+)
+
+# -- a YAML writer of our own, to check the reader against ------------------------------
+
+_PLAIN_SAFE = string.ascii_letters + string.digits + " _.()/+="
+_RESERVED_PLAIN = {"null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE"}
+
+
+def _plain_ok(text: str) -> bool:
+    """Whether ``text`` can be written as a plain scalar and read back as the same string."""
+    if not text or text != text.strip() or any(c not in _PLAIN_SAFE for c in text):
+        return False
+    if text in _RESERVED_PLAIN or text.startswith((".", "+")):
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return not text[0].isdigit()
+    return False
+
+
+def _scalar(value: Any, style: int) -> str:
+    if value is None:
+        return ("null", "~", "")[style % 3]
+    if isinstance(value, bool):
+        return ("true", "True", "TRUE")[style % 3] if value else ("false", "False")[style % 2]
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    assert isinstance(value, str)
+    if style % 3 == 0 and _plain_ok(value):
+        return value
+    if style % 3 == 1 and "\n" not in value and all(c.isprintable() for c in value):
+        return "'" + value.replace("'", "''") + "'"
+    return json.dumps(value)  # JSON strings are YAML double-quoted scalars
+
+
+def _write(value: Any, indent: int, style: int, out: list[str], prefix: str) -> None:
+    """Append the lines of ``prefix`` (``key:`` or ``-``) followed by ``value``."""
+    pad = " " * indent
+    if isinstance(value, dict) and value and style % 4 != 3:
+        out.append(f"{pad}{prefix}")
+        for k, v in value.items():
+            _write(v, indent + 2, style * 7 + len(k), out, f"{json.dumps(k)}:")
+        return
+    if isinstance(value, list) and value and style % 4 != 3:
+        out.append(f"{pad}{prefix}")
+        for k, v in enumerate(value):
+            _write(v, indent + 2, style * 5 + k, out, "-")
+        return
+    if isinstance(value, (dict, list)):
+        out.append(f"{pad}{prefix} {_flow(value)}")
+        return
+    if isinstance(value, str) and "\n" in value and style % 2 == 0 and _literal_ok(value):
+        chomp = "" if value.endswith("\n") and not value.endswith("\n\n") else "-"
+        if chomp == "-" and value.endswith("\n"):
+            chomp = "+"
+        out.append(f"{pad}{prefix} |{chomp}")
+        body = value[:-1] if value.endswith("\n") and chomp == "" else value
+        if chomp == "+":
+            body = value[:-1]
+        for line in body.split("\n"):
+            out.append(f"{pad}  {line}" if line else "")
+        return
+    text = _scalar(value, style)
+    out.append(f"{pad}{prefix} {text}".rstrip() if text else f"{pad}{prefix}")
+
+
+def _literal_ok(value: str) -> bool:
+    lines = value.split("\n")
+    return (
+        bool(lines[0])
+        and not lines[0].startswith(" ")
+        and all(c.isprintable() for c in value.replace("\n", ""))
+        and all(line == line.rstrip(" ") or line.strip() for line in lines)
+        and all(line.strip() or line == "" for line in lines)
+    )
+
+
+def _flow(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def dump_frontmatter(frontmatter: Mapping[str, Any], style: int, body: str = "") -> str:
+    lines: list[str] = []
+    for k, (key, value) in enumerate(frontmatter.items()):
+        _write(value, 0, style + k, lines, f"{json.dumps(key)}:")
+    return "---\n" + "\n".join(lines) + "\n---\n" + body
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+_text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufeff"), max_size=20
+) | st.sampled_from(
+    ["plain words", "it's", 'say "hi"', "a: b", "# not a comment", "x #y", "-1", ""]
+)
+_multiline = st.lists(st.text(string.ascii_letters + " ", max_size=8), min_size=2, max_size=4).map(
+    "\n".join
+)
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False, width=64)
+    | _text
+    | _multiline
+)
+_keys = st.text(string.ascii_letters + string.digits + "-_. ", min_size=1, max_size=10)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=3),
+    max_leaves=8,
+)
+_frontmatters = st.dictionaries(_keys, _values, min_size=1, max_size=5)
+
+
+@settings(max_examples=300)
+@given(_frontmatters, st.integers(0, 1000), st.text(max_size=30))
+def test_a_written_frontmatter_reads_back_as_written(
+    frontmatter: dict[str, Any], style: int, body: str
+) -> None:
+    text = dump_frontmatter(frontmatter, style, body)
+    assert json_equal(parse_frontmatter(text), frontmatter), text
+    assert split_frontmatter(text)[1] == body
+
+
+@pytest.mark.parametrize(
+    ("yaml", "expected"),
+    [
+        ("a: 1\nb: 1.5\nc: 0x1f\nd: 0o17\ne: -3\nf: 1e3", {"a": 1, "b": 1.5, "c": 31, "d": 15}),
+        ("v: 2.1.0\nw: yes\nx: ~\ny: True\nz: .inf", {"v": "2.1.0", "w": "yes", "x": None}),
+        ("s: |\n  one\n    two\n\n  three\n", {"s": "one\n  two\n\nthree\n"}),
+        ("s: |-\n  one\n\n", {"s": "one"}),
+        ("s: |+\n  one\n", {"s": "one\n\n"}),
+        ("s: >\n  one\n  two\n\n  three\n", {"s": "one two\nthree\n"}),
+        ("s: >-\n  one\n    indented\n  two", {"s": "one\n  indented\ntwo"}),
+        ("s: |2\n    lead\n  x", {"s": "  lead\nx\n"}),
+        ('s: "a\\tb\\u00e9\\x41\\\\"', {"s": "a\tbéA\\"}),
+        ('s: "one\n  two\n\n  three"', {"s": "one two\nthree"}),
+        ('s: "one\\\n  two"', {"s": "onetwo"}),
+        ('s: "\\ud83d\\ude00 \\U0001F600"', {"s": "\U0001f600 \U0001f600"}),
+        ("s: 'it''s\n  folded'", {"s": "it's folded"}),
+        ("s: plain\n  continued\n\n  para  # c", {"s": "plain continued\npara"}),
+        ("# c\ns: x # trailing\nt: a#b", {"s": "x", "t": "a#b"}),
+        ("l:\n- a\n- - b\n  - c\n- k: v\n  w: 1", {"l": ["a", ["b", "c"], {"k": "v", "w": 1}]}),
+        ("l:\n  - 1\n  -\n    x: y", {"l": [1, {"x": "y"}]}),
+        ("f: [a, 'b c', {k: v, e}, []]", {"f": ["a", "b c", {"k": "v", "e": None}, []]}),
+        ("f: {a: [1,\n  2], b: c}", {"f": {"a": [1, 2], "b": "c"}}),
+        ("url: http://example.com/a:b\nm: {}", {"url": "http://example.com/a:b", "m": {}}),
+        ("'q k': 1\n\"d k\": 2", {"q k": 1, "d k": 2}),
+        ("e:\nn: null", {"e": None, "n": None}),
+    ],
+)
+def test_yaml_the_way_the_spec_reads_it(yaml: str, expected: dict[str, Any]) -> None:
+    parsed = parse_frontmatter(f"---\n{yaml}\n---\nbody")
+    for key, value in expected.items():
+        assert json_equal(parsed[key], value), (key, parsed[key])
+    if yaml.startswith("a: 1"):
+        assert parsed["f"] == 1000.0 and isinstance(parsed["f"], float)
+    if yaml.startswith("v: 2.1.0"):
+        assert parsed["y"] is True and parsed["z"] == math.inf
+
+
+@pytest.mark.parametrize(
+    "yaml",
+    [
+        "a: b: c",
+        "a: &x 1",
+        "a: *x",
+        "a: !!str 1",
+        "a: 1\na: 2",
+        "a: [1, 2",
+        "a: 'open",
+        'a: "bad \\q escape"',
+        'a: "lone \\ud800 surrogate"',
+        "a:\n\tb: 1",
+        "a: 1\n  b: 2",
+        "- a\n- b",
+        "just text",
+        "%YAML 1.2",
+        "a: |x\n  y",
+        "a: 'x' y",
+        "a: [1] 2",
+        "a: {b: 1, b: 2}",
+        "a: - b",
+    ],
+)
+def test_what_is_not_well_formed_or_not_supported_is_refused(yaml: str) -> None:
+    with pytest.raises(FrontmatterError):
+        parse_frontmatter(f"---\n{yaml}\n---\n")
+
+
+def test_frontmatter_delimiters() -> None:
+    assert parse_frontmatter("\ufeff---\r\nname: x\r\n---\r\nbody") == {"name": "x"}
+    assert split_frontmatter("---\nname: x\n---") == ("name: x", "")
+    assert split_frontmatter("---\nname: x\n--- \nrest\n---\nmore") == (
+        "name: x",
+        "rest\n---\nmore",
+    )
+    for text in ("name: x\n---\n", "---\nname: x\n", "--- \n", " ---\nname: x\n---\n"):
+        with pytest.raises(FrontmatterError):
+            parse_frontmatter(text)
+    with pytest.raises(FrontmatterError, match="not a YAML mapping"):
+        parse_frontmatter("---\n---\n")
+
+
+def test_nesting_is_bounded() -> None:
+    deep = MAX_FRONTMATTER_DEPTH + 5
+    with pytest.raises(FrontmatterError, match="nested too deeply"):
+        parse_frontmatter("---\na: " + "[" * deep + "]" * deep + "\n---\n")
+    block = "".join(f"{' ' * (2 * k)}k{k}:\n" for k in range(deep)) + " " * (2 * deep) + "v: 1"
+    with pytest.raises(FrontmatterError, match="nested too deeply"):
+        parse_frontmatter(f"---\n{block}\n---\n")
+    ok = "".join(f"{' ' * (2 * k)}k{k}:\n" for k in range(8)) + " " * 16 + "v: 1"
+    assert parse_frontmatter(f"---\n{ok}\n---\n")["k0"]["k1"]["k2"]
+
+
+_yamlish = st.text(st.sampled_from(list(":-#'\"|>[]{},!&*? \t\n\\abc019.")), max_size=80)
+
+
+@settings(max_examples=500)
+@given(st.one_of(_yamlish, st.text(max_size=80)))
+def test_any_text_reads_or_is_refused_clearly(yaml: str) -> None:
+    try:
+        value = parse_frontmatter(f"---\n{yaml}\n---\n")
+    except FrontmatterError:
+        return
+    assert isinstance(value, dict)
+    json.dumps(value)  # JSON values only
+
+
+# -- skill entries --------------------------------------------------------------------
+
+SKILL_MD = (
+    "---\nname: pdf-processing\ndescription: Extract, fill, and assemble PDF documents\n"
+    'metadata:\n  version: "2.1"\n---\n\n# PDF\n\nSee references/FORMS.md.\n'
+)
+FORMS = "Supporting content.\n"
+URI = "skill://pdf-processing/SKILL.md"
+FORMS_URI = "skill://pdf-processing/references/FORMS.md"
+FRONTMATTER = {
+    "name": "pdf-processing",
+    "description": "Extract, fill, and assemble PDF documents",
+    "metadata": {"version": "2.1"},
+}
+
+
+def file_wire(uri: str, data: bytes) -> dict[str, Any]:
+    return {"uri": uri, "digest": skill_digest(data), "size": len(data)}
+
+
+def entry_wire(
+    uri: str = URI,
+    frontmatter: Mapping[str, Any] = FRONTMATTER,
+    files: Mapping[str, bytes] | None = None,
+) -> dict[str, Any]:
+    files = {URI: SKILL_MD.encode(), FORMS_URI: FORMS.encode()} if files is None else files
+    return {
+        "uri": uri,
+        "frontmatter": dict(frontmatter),
+        "resources": [file_wire(u, d) for u, d in files.items()],
+    }
+
+
+def test_an_entry_and_its_files() -> None:
+    entry = parse_skill_entry(entry_wire())
+    assert (entry.name, entry.description, entry.dynamic) == (
+        "pdf-processing",
+        FRONTMATTER["description"],
+        False,
+    )
+    assert entry.root == "skill://pdf-processing"
+    assert entry.total_size == len(SKILL_MD.encode()) + len(FORMS.encode())
+    assert entry.file(FORMS_URI).size == len(FORMS)
+    assert entry.resolve("references/FORMS.md") == FORMS_URI
+    assert entry.resolve("./references/../references/FORMS.md") == FORMS_URI
+    assert entry.resolve(FORMS_URI) == FORMS_URI
+    for bad in ("../other/SKILL.md", "/etc/passwd", "skill://other/SKILL.md", "", "./"):
+        with pytest.raises(SkillError):
+            entry.resolve(bad)
+    with pytest.raises(SkillVerificationError) as caught:
+        entry.file("skill://pdf-processing/scripts/evil.py")
+    assert caught.value.reason == "unlisted"
+    dynamic = parse_skill_entry({"uri": URI, "frontmatter": FRONTMATTER, "resources": "dynamic"})
+    assert dynamic.dynamic and dynamic.files is None and dynamic.total_size == 0
+    nested = parse_skill_entry(
+        {
+            "uri": "skill://acme/billing/refunds/SKILL.md",
+            "frontmatter": {"name": "refunds", "description": "d"},
+            "resources": "dynamic",
+        }
+    )
+    assert nested.root == "skill://acme/billing/refunds"
+
+
+def _broken(change: str) -> object:
+    wire = entry_wire()
+    if change == "no resources":
+        del wire["resources"]
+    elif change == "resources not a list":
+        wire["resources"] = "static"
+    elif change == "no SKILL.md":
+        wire["resources"] = wire["resources"][1:]
+    elif change == "twice":
+        wire["resources"].append(wire["resources"][1])
+    elif change == "outside":
+        wire["resources"].append(file_wire("skill://other/x.md", b"x"))
+    elif change == "digest upper":
+        wire["resources"][0]["digest"] = wire["resources"][0]["digest"].upper()
+    elif change == "digest md5":
+        wire["resources"][0]["digest"] = "md5:" + "0" * 32
+    elif change == "size negative":
+        wire["resources"][0]["size"] = -1
+    elif change == "size bool":
+        wire["resources"][0]["size"] = True
+    elif change == "size float":
+        wire["resources"][0]["size"] = 1.5
+    elif change == "name differs":
+        wire["frontmatter"] = {**FRONTMATTER, "name": "pdf"}
+    elif change == "no description":
+        wire["frontmatter"] = {"name": "pdf-processing"}
+    elif change == "no frontmatter":
+        del wire["frontmatter"]
+    elif change == "not SKILL.md":
+        wire["uri"] = "skill://pdf-processing/README.md"
+    elif change == "no skill path":
+        wire["uri"] = "skill://SKILL.md"
+    elif change == "bad name":
+        wire = {
+            "uri": "skill://PDF--x/SKILL.md",
+            "frontmatter": {"name": "PDF--x", "description": "d"},
+            "resources": "dynamic",
+        }
+    elif change == "not an object":
+        return ["skill"]
+    return wire
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "no resources",
+        "resources not a list",
+        "no SKILL.md",
+        "twice",
+        "outside",
+        "digest upper",
+        "digest md5",
+        "size negative",
+        "size bool",
+        "size float",
+        "name differs",
+        "no description",
+        "no frontmatter",
+        "not SKILL.md",
+        "no skill path",
+        "bad name",
+        "not an object",
+    ],
+)
+def test_an_entry_a_host_must_not_load_is_refused(change: str) -> None:
+    with pytest.raises(SkillError):
+        parse_skill_entry(_broken(change))
+
+
+def test_a_listing_keeps_invalid_entries_apart() -> None:
+    page = parse_skills_page(
+        {"skills": [entry_wire(), _broken("no resources"), 7], "nextCursor": "c2"}
+    )
+    assert [e.uri for e in page.skills] == [URI]
+    assert [(i.index, i.uri) for i in page.invalid] == [(1, URI), (2, None)]
+    assert "resources" in page.invalid[0].reason
+    assert page.next_cursor == "c2"
+    assert parse_skills_page({"skills": [], "nextCursor": ""}).next_cursor is None
+    with pytest.raises(SkillError):
+        parse_skills_page({"resources": []})
+    assert parse_skill_get_result({"skill": entry_wire()}, URI).uri == URI
+    with pytest.raises(SkillError, match="answered the entry of"):
+        parse_skill_get_result({"skill": entry_wire()}, "skill://x/SKILL.md")
+
+
+def test_names_uris_and_the_declaration() -> None:
+    assert skill_name_of("skill://acme/billing/refunds/SKILL.md") == "refunds"
+    assert skill_name_of("github://o/r/skills/x/SKILL.md") == "x"
+    for uri in ("skill://SKILL.md", "skill://a/README.md", "a/SKILL.md", "skill://a//SKILL.md"):
+        assert skill_name_of(uri) is None
+    assert valid_skill_name("pdf-processing") and valid_skill_name("a" * 64)
+    for name in ("", "a" * 65, "-a", "a-", "a--b", "A", "a_b", 3):
+        assert not valid_skill_name(name)
+    assert declares_skills({"extensions": {"io.modelcontextprotocol/skills": {}}})
+    caps: dict[str, Any] | None
+    for caps in (
+        None,
+        {},
+        {"extensions": {}},
+        {"extensions": {"io.modelcontextprotocol/skills": 1}},
+    ):
+        assert not declares_skills(caps)
+
+
+def test_the_bytes_of_a_read() -> None:
+    text = {"contents": [{"uri": URI, "text": "é"}]}
+    assert read_result_bytes(text, URI) == "é".encode()
+    blob = {"contents": [{"uri": URI, "blob": base64.b64encode(b"\x00\xff").decode()}]}
+    assert read_result_bytes(blob, URI) == b"\x00\xff"
+    result: dict[str, Any]
+    for result in (
+        {},
+        {"contents": []},
+        {"contents": [{"uri": "skill://other/SKILL.md", "text": "x"}]},
+        {"contents": [{"uri": URI, "text": "a"}, {"uri": URI, "text": "b"}]},
+        {"contents": [{"uri": URI}]},
+        {"contents": [{"uri": URI, "blob": "not base64!"}]},
+    ):
+        with pytest.raises(SkillVerificationError) as caught:
+            read_result_bytes(result, URI)
+        assert caught.value.reason == "content"
+
+
+# -- verification ---------------------------------------------------------------------
+
+_names = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,2}", fullmatch=True)
+_descriptions = st.text(string.ascii_letters + " ,.", min_size=1, max_size=30).filter(
+    lambda s: s.strip() == s and bool(s)
+)
+_extras = st.dictionaries(
+    st.sampled_from(["license", "metadata", "compatibility", "allowed-tools"]), _values, max_size=3
+)
+_bodies = st.text(max_size=60)
+
+
+@st.composite
+def skills(draw: st.DrawFn) -> tuple[SkillEntry, bytes, dict[str, bytes]]:
+    """A skill as a server serves it: its entry, its SKILL.md and its other files."""
+    name = draw(_names)
+    frontmatter = {"name": name, "description": draw(_descriptions), **draw(_extras)}
+    skill_md = dump_frontmatter(frontmatter, draw(st.integers(0, 100)), draw(_bodies)).encode()
+    uri = f"skill://{name}/SKILL.md"
+    others = draw(
+        st.dictionaries(
+            st.from_regex(r"(references|scripts)/[a-z]{1,6}\.md", fullmatch=True),
+            st.binary(max_size=40),
+            max_size=3,
+        )
+    )
+    files = {uri: skill_md} | {f"skill://{name}/{path}": data for path, data in others.items()}
+    entry = parse_skill_entry(entry_wire(uri, frontmatter, files))
+    return entry, skill_md, files
+
+
+@settings(max_examples=200)
+@given(skills())
+def test_untampered_content_verifies(skill: tuple[SkillEntry, bytes, dict[str, bytes]]) -> None:
+    entry, skill_md, files = skill
+    loaded = verify_skill_md(entry, skill_md)
+    assert loaded.name == entry.name
+    assert loaded.body == split_frontmatter(skill_md.decode())[1]
+    for uri, data in files.items():
+        assert verify_file(entry, uri, data) == data
+
+
+@st.composite
+def tampered_bytes(draw: st.DrawFn, data: bytes) -> bytes:
+    how = draw(st.sampled_from(["flip", "insert", "delete", "replace"]))
+    if how == "flip" and data:
+        at = draw(st.integers(0, len(data) - 1))
+        bit = 1 << draw(st.integers(0, 7))
+        return data[:at] + bytes([data[at] ^ bit]) + data[at + 1 :]
+    if how == "delete" and data:
+        at = draw(st.integers(0, len(data) - 1))
+        return data[:at] + data[at + 1 :]
+    if how == "replace":
+        other = draw(st.binary(min_size=len(data), max_size=len(data)))
+        assume(other != data)
+        return other
+    at = draw(st.integers(0, len(data)))
+    return data[:at] + draw(st.binary(min_size=1, max_size=5)) + data[at:]
+
+
+@settings(max_examples=300)
+@given(skills(), st.data())
+def test_tampered_content_never_verifies(
+    skill: tuple[SkillEntry, bytes, dict[str, bytes]], data: st.DataObject
+) -> None:
+    entry, _skill_md, files = skill
+    uri = data.draw(st.sampled_from(sorted(files)))
+    tampered = data.draw(tampered_bytes(files[uri]))
+    verify = verify_skill_md if uri == entry.uri else lambda e, d: verify_file(e, uri, d)
+    with pytest.raises(SkillVerificationError) as caught:
+        verify(entry, tampered)
+    expected = "size" if len(tampered) != len(files[uri]) else "digest"
+    assert caught.value.reason == expected and caught.value.uri == uri
+
+
+@settings(max_examples=200)
+@given(skills(), st.data())
+def test_a_tampered_entry_never_verifies(
+    skill: tuple[SkillEntry, bytes, dict[str, bytes]], data: st.DataObject
+) -> None:
+    entry, skill_md, files = skill
+    wire = entry_wire(entry.uri, entry.frontmatter, files)
+    how = data.draw(st.sampled_from(["digest", "size", "description", "add", "drop", "name"]))
+    md = next(r for r in wire["resources"] if r["uri"] == entry.uri)
+    if how == "digest":
+        md["digest"] = skill_digest(skill_md + b"!")
+    elif how == "size":
+        md["size"] += data.draw(st.integers(1, 5)) * data.draw(st.sampled_from([1, -1]))
+        assume(md["size"] >= 0)
+    elif how == "description":
+        wire["frontmatter"]["description"] += data.draw(_descriptions)
+    elif how == "add":
+        key = data.draw(st.sampled_from(["license", "version", "x"]))
+        assume(key not in wire["frontmatter"])
+        wire["frontmatter"][key] = data.draw(_scalars.filter(lambda v: v is not None))
+    elif how == "drop":
+        extra = [k for k in wire["frontmatter"] if k not in ("name", "description")]
+        assume(any(wire["frontmatter"][k] is not None for k in extra))
+        key = data.draw(st.sampled_from([k for k in extra if wire["frontmatter"][k] is not None]))
+        del wire["frontmatter"][key]
+    else:
+        # Another name: the URI must follow it, or the entry is invalid.
+        other = entry.name + "x"
+        with pytest.raises(SkillError):
+            parse_skill_entry({**wire, "frontmatter": {**wire["frontmatter"], "name": other}})
+        wire["uri"] = f"skill://{other}/SKILL.md"
+        wire["frontmatter"]["name"] = other
+        for r in wire["resources"]:
+            r["uri"] = r["uri"].replace(f"skill://{entry.name}/", f"skill://{other}/", 1)
+    tampered = parse_skill_entry(wire)
+    with pytest.raises(SkillVerificationError) as caught:
+        verify_skill_md(tampered, skill_md)
+    expected = {"digest": "digest", "size": "size"}.get(how, "frontmatter")
+    assert caught.value.reason == expected
+
+
+def test_frontmatter_comparison_is_field_by_field() -> None:
+    assert frontmatter_differences({"a": 1, "b": None}, {"a": 1.0}) == []
+    assert frontmatter_differences({"a": True}, {"a": 1}) == ["a"]
+    assert frontmatter_differences({"a": "1"}, {"a": 1}) == ["a"]
+    assert frontmatter_differences({"m": {"k": [1, "x"]}}, {"m": {"k": [1, "x"]}}) == []
+    assert frontmatter_differences({"m": {"k": [1]}}, {"m": {"k": [1], "j": 2}}) == ["m"]
+    assert frontmatter_differences({"z": 1, "a": 2}, {}) == ["a", "z"]
+    assert frontmatter_differences({"f": math.nan}, {"f": math.nan}) == ["f"]
+
+
+def test_the_harness_cases() -> None:
+    """The conformance suite's three tamperings of one skill, each refused for its reason."""
+    entry = parse_skill_entry(entry_wire())
+    evil = SKILL_MD.replace("See references", "Run scripts!!!").encode()
+    assert len(evil) == len(SKILL_MD.encode())
+    with pytest.raises(SkillVerificationError, match="digest"):
+        verify_skill_md(entry, evil)
+    with pytest.raises(SkillVerificationError, match="bytes"):
+        verify_skill_md(entry, SKILL_MD.encode() + b"extra bytes\n")
+    exfiltrate = SKILL_MD.replace(
+        "Extract, fill, and assemble PDF documents", "Exfiltrate"
+    ).encode()
+    relisted = parse_skill_entry(entry_wire(files={URI: exfiltrate, FORMS_URI: FORMS.encode()}))
+    with pytest.raises(SkillVerificationError, match="'description'") as caught:
+        verify_skill_md(relisted, exfiltrate)
+    assert caught.value.reason == "frontmatter"
+    assert verify_skill_md(entry, SKILL_MD.encode()).body.startswith("\n# PDF")
+    bad = b"\xff" * len(SKILL_MD.encode())
+    bad_entry = parse_skill_entry(entry_wire(files={URI: bad}))
+    with pytest.raises(SkillVerificationError, match="not UTF-8"):
+        verify_skill_md(bad_entry, bad)
