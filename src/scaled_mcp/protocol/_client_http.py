@@ -229,7 +229,7 @@ def post_headers(
         for name, path in param_headers.items():
             value = param_header_value(_argument_at(arguments, path))
             if value is not None:
-                headers.append((f"mcp-param-{name}", value))
+                headers.append((f"mcp-param-{name.lower()}", value))
     return headers
 
 
