@@ -166,18 +166,39 @@ def test_unsupported_version_retries_with_one_both_speak() -> None:
     assert not should_fall_back_to_handshake(403, None)
 
 
-def test_unsupported_version_switches_the_client() -> None:
+def test_the_revision_sent_is_retried_once_when_the_server_lists_it() -> None:
     client = _client()
-    client.protocol_version = "2026-07-28"
-    call = client.call("tools/list")
-    error = ErrorResponse(
-        id=call.request.id,
-        code=int(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION),
-        message="no",
-        data={"supported": ["2026-07-28"]},
-    )
-    # The same version again would loop: a failure.
-    assert isinstance(call.receive(error), Failed)
+    call = client.call("server/discover")
+    first = call.request
+
+    def refusal() -> ErrorResponse:
+        return ErrorResponse(
+            id=call.request.id,
+            code=int(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION),
+            message="no",
+            data={"requested": "2026-07-28", "supported": ["2026-07-28"]},
+        )
+
+    assert call.receive(refusal()) == RetryWithVersion("2026-07-28")
+    retry = call.retry()
+    assert retry.id != first.id
+    assert retry.params is not None
+    assert retry.params["_meta"][META_PROTOCOL_VERSION] == "2026-07-28"
+    # The same answer again would loop: the call fails.
+    assert isinstance(call.receive(refusal()), Failed)
+    with pytest.raises(LocalProtocolError):
+        call.retry()
+
+
+def test_discover_as_a_call() -> None:
+    client = _client()
+    call = client.call("server/discover")
+    result = {"supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}}
+    outcome = call.receive(Response(id=call.request.id, result=result))
+    assert isinstance(outcome, Complete)
+    found = client.read_discover_result(outcome.result)
+    assert found.version == "2026-07-28"
+    assert client.server_capabilities == {"tools": {}}
 
 
 @pytest.mark.parametrize(
@@ -348,8 +369,11 @@ def test_our_stateless_server_refuses_a_version_and_names_its_own() -> None:
     outcome = call.receive(
         ErrorResponse(id=call.request.id, code=error.code, message=error.message, data=error.data)
     )
-    # The server speaks only the revision the client sent: nothing else to try.
-    assert isinstance(outcome, Failed)
+    # The server lists the revision the client speaks: the call goes again with it.
+    assert outcome == RetryWithVersion(LATEST_VERSION)
+    answer = _wire(app.answer(_wire(call.retry())))
+    assert isinstance(answer, Response)
+    assert isinstance(call.receive(answer), Complete)
     assert call.request.params is not None
     assert call.request.params["_meta"][META_CLIENT_INFO] == CLIENT_INFO
     assert call.request.params["_meta"][META_CLIENT_CAPABILITIES] == CAPABILITIES

@@ -243,17 +243,23 @@ class StatelessClient:
             raise RemoteProtocolError(
                 message.message, code=message.code, data=message.data, request_id=message.id
             )
-        result = message.result
+        return self.read_discover_result(message.result, request_id=message.id)
+
+    def read_discover_result(
+        self, result: Mapping[str, Any], *, request_id: RequestId | None = None
+    ) -> DiscoverResult:
+        """:meth:`read_discover` of a ``DiscoverResult`` object (e.g. the
+        :class:`Complete` result of ``call("server/discover")``)."""
         supported = result.get("supportedVersions")
         capabilities = result.get("capabilities")
         if not isinstance(supported, list) or not all(type(v) is str for v in supported):
             raise RemoteProtocolError(
                 'the discover result has no "supportedVersions" array of strings',
-                request_id=message.id,
+                request_id=request_id,
             )
         if type(capabilities) is not dict:
             raise RemoteProtocolError(
-                'the discover result has no "capabilities" object', request_id=message.id
+                'the discover result has no "capabilities" object', request_id=request_id
             )
         meta = result.get("_meta")
         server_info = meta.get(META_SERVER_INFO) if type(meta) is dict else None
@@ -261,11 +267,11 @@ class StatelessClient:
         version = _newest_common(supported, self.supported_versions)
         if version is not None:
             self.protocol_version = version
-        self.server_capabilities = capabilities
+        self.server_capabilities = dict(capabilities)
         self.server_info = server_info if type(server_info) is dict else None
         return DiscoverResult(
             supported_versions=tuple(supported),
-            capabilities=capabilities,
+            capabilities=dict(capabilities),
             server_info=self.server_info,
             instructions=instructions if type(instructions) is str else None,
             version=version,
@@ -306,6 +312,7 @@ class StatelessCall:
         "_log_level",
         "_outcome",
         "_progress_token",
+        "_retried_version",
         "method",
         "params",
         "request",
@@ -330,6 +337,7 @@ class StatelessCall:
         self._progress_token = progress_token
         self._log_level = log_level
         self.rounds = 1
+        self._retried_version = False
         self._outcome: CallOutcome | None = None
         self.request = client.request(
             method, self.params, progress_token=progress_token, log_level=log_level
@@ -360,9 +368,14 @@ class StatelessCall:
                 client = self._client
                 version = _newest_common(data.get("supported"), client.supported_versions)
                 # versioning: the client "MAY retry with a version from
-                # supported"; the same one again would loop.
-                if version is not None and version != client.protocol_version:
+                # supported". The revision it sent may be listed (a server
+                # that refused the request for another reason, or a proxy):
+                # that one is tried again once per call, not in a loop.
+                if version is not None and (
+                    version != client.protocol_version or not self._retried_version
+                ):
                     client.protocol_version = version
+                    self._retried_version = True
                     return RetryWithVersion(version)
             return Failed(message)
         result = message.result
