@@ -18,6 +18,7 @@ from ._handlers import (
     RootsSource,
     SamplingHandler,
 )
+from ._skills import SkillError, Skills, SkillVerificationError
 
 __all__ = [
     "Client",
@@ -31,5 +32,8 @@ __all__ = [
     "ResourceUpdatedHandler",
     "RootsSource",
     "SamplingHandler",
+    "SkillError",
+    "SkillVerificationError",
+    "Skills",
     "Target",
 ]

@@ -34,6 +34,7 @@ from ..protocol.client import (
     LoadedSkill,
     SkillEntry,
     SkillError,
+    SkillVerificationError,
     declares_skills,
     parse_skill_get_result,
     parse_skills_page,
@@ -43,7 +44,13 @@ from ..protocol.client import (
     verify_skill_md,
 )
 
-__all__ = ["MAX_SKILL_LIST_PAGES", "Skills", "SkillsPeer"]
+__all__ = [
+    "MAX_SKILL_LIST_PAGES",
+    "SkillError",
+    "SkillVerificationError",
+    "Skills",
+    "SkillsPeer",
+]
 
 #: Pages of ``skills/list`` read at most by one :meth:`Skills.list_skills`.
 MAX_SKILL_LIST_PAGES: Final = 1000
@@ -58,7 +65,7 @@ class SkillsPeer(Protocol):
         """The capabilities the server declared."""
         ...
 
-    async def request(self, method: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send one request and return its result object."""
         ...
 
@@ -109,7 +116,7 @@ class Skills:
         """The entries of the last listing that cannot be loaded, and why."""
         return self._invalid
 
-    async def _request(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def _request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if not self.declared:
             # "Clients issue skills/list and skills/get only after observing the
             # server's declaration."
