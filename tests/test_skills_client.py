@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
+from scaled_mcp.client import Client, ClientError, Mode, SkillError, Skills, SkillVerificationError
 from scaled_mcp.protocol.client import (
     MAX_FRONTMATTER_DEPTH,
     FrontmatterError,
     SkillEntry,
-    SkillError,
-    SkillVerificationError,
     declares_skills,
     frontmatter_differences,
     parse_frontmatter,
@@ -32,6 +31,8 @@ from scaled_mcp.protocol.client import (
     verify_file,
     verify_skill_md,
 )
+from scaled_mcp.protocol.jsonrpc import ErrorCode
+from scaled_mcp.server import Context, McpError, MCPServer
 
 # -- a YAML writer of our own, to check the reader against ------------------------------
 
@@ -605,3 +606,193 @@ def test_the_harness_cases() -> None:
     bad_entry = parse_skill_entry(entry_wire(files={URI: bad}))
     with pytest.raises(SkillVerificationError, match="not UTF-8"):
         verify_skill_md(bad_entry, bad)
+
+
+# -- the client's Skills, against our server serving skills -----------------------------
+
+
+class SkillServer(MCPServer):
+    """Our server serving skills: each file a resource, ``skills/list`` (one entry a
+    page) and ``skills/get`` answered from the files it declares. ``served``
+    overrides what a read returns (a tampered file); every read is recorded."""
+
+    extension_methods = frozenset({"skills/list", "skills/get"})
+
+    def __init__(
+        self,
+        skills: Mapping[str, tuple[Mapping[str, Any], Mapping[str, bytes]]],
+        served: Mapping[str, bytes] | None = None,
+    ) -> None:
+        super().__init__("skill-server", "1.0.0")
+        self.reads: list[str] = []
+        self.entries: list[dict[str, Any]] = []
+        served = served or {}
+        for uri, (frontmatter, files) in skills.items():
+            self.entries.append(entry_wire(uri, frontmatter, files))
+            for file_uri, data in files.items():
+                self._serve(file_uri, served.get(file_uri, data))
+
+    def _serve(self, uri: str, data: bytes) -> None:
+        async def read() -> str | bytes:
+            try:
+                return data.decode()
+            except UnicodeDecodeError:
+                return data
+
+        self.add_resource(read, uri, name=uri.rsplit("/", 1)[-1], mime_type="text/markdown")
+
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        return {**super().capabilities, "extensions": {"io.modelcontextprotocol/skills": {}}}
+
+    async def handle(self, method: str, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        if method == "skills/list":
+            start = int(params.get("cursor") or 0)
+            page: dict[str, Any] = {"skills": self.entries[start : start + 1]}
+            if start + 1 < len(self.entries):
+                page["nextCursor"] = str(start + 1)
+            return page
+        if method == "skills/get":
+            for entry in self.entries:
+                if entry["uri"] == params.get("uri"):
+                    return {"skill": entry}
+            raise McpError(ErrorCode.INVALID_PARAMS, f"No skill is served at {params.get('uri')}")
+        if method == "resources/read":
+            self.reads.append(params["uri"])
+        return await super().handle(method, params, ctx)
+
+
+PDF = {URI: SKILL_MD.encode(), FORMS_URI: FORMS.encode()}
+REFUNDS_MD = b"---\nname: refunds\ndescription: Refund requests\n---\nBody.\n"
+REFUNDS = "skill://acme/billing/refunds/SKILL.md"
+SUPPORT_REFUNDS = "skill://acme/support/refunds/SKILL.md"
+
+
+def skill_server(served: Mapping[str, bytes] | None = None) -> SkillServer:
+    refunds_fm = {"name": "refunds", "description": "Refund requests"}
+    return SkillServer(
+        {
+            URI: (FRONTMATTER, PDF),
+            REFUNDS: (refunds_fm, {REFUNDS: REFUNDS_MD}),
+            SUPPORT_REFUNDS: (refunds_fm, {SUPPORT_REFUNDS: REFUNDS_MD}),
+        },
+        served,
+    )
+
+
+@pytest.mark.parametrize("mode", ["handshake", "stateless"])
+async def test_listing_reads_no_file_and_loading_reads_on_demand(mode: Mode) -> None:
+    server = skill_server()
+    async with Client(server, mode=mode) as client:
+        skills = Skills(client)
+        assert skills.declared
+        entries = await skills.list_skills()  # three pages
+        assert [e.uri for e in entries] == [URI, REFUNDS, SUPPORT_REFUNDS]
+        assert server.reads == []  # not on connection, not on listing
+        loaded = await skills.load_skill("pdf-processing")
+        assert server.reads == [URI]  # SKILL.md only, when loaded
+        assert loaded.body.startswith("\n# PDF") and loaded.frontmatter == FRONTMATTER
+        assert await skills.read_text(loaded, "references/FORMS.md") == FORMS
+        assert server.reads == [URI, FORMS_URI]
+        with pytest.raises(SkillVerificationError) as caught:
+            await skills.read_file(loaded, "scripts/evil.py")
+        assert caught.value.reason == "unlisted"
+        assert server.reads == [URI, FORMS_URI]  # an unlisted file is never read
+        with pytest.raises(SkillError, match="2 skills are named 'refunds'"):
+            await skills.load_skill("refunds")
+        assert (await skills.load_skill(SUPPORT_REFUNDS)).entry.uri == SUPPORT_REFUNDS
+
+
+@pytest.mark.parametrize(
+    ("served", "reason"),
+    [
+        (SKILL_MD.replace("See", "Run").encode(), "digest"),
+        (SKILL_MD.encode() + b"extra bytes the entry did not account for\n", "size"),
+    ],
+)
+async def test_a_tampered_skill_is_refused_and_nothing_else_is_read(
+    served: bytes, reason: str
+) -> None:
+    server = skill_server({URI: served})
+    async with Client(server) as client:
+        skills = Skills(client)
+        await skills.list_skills()
+        with pytest.raises(SkillVerificationError) as caught:
+            await skills.load_skill(URI)
+        assert caught.value.reason == reason
+        assert server.reads == [URI]
+
+
+async def test_a_skill_not_listed_is_loaded_by_its_uri_and_unknown_ones_are_errors() -> None:
+    server = skill_server()
+    async with Client(server) as client:
+        skills = Skills(client)
+        loaded = await skills.load_skill(REFUNDS)  # skills/get, no listing
+        assert loaded.name == "refunds" and server.reads == [REFUNDS]
+        with pytest.raises(ClientError) as caught:
+            await skills.load_skill("skill://nowhere/SKILL.md")
+        assert caught.value.code == ErrorCode.INVALID_PARAMS
+        with pytest.raises(SkillError, match="no skill named 'nowhere'"):
+            await skills.load_skill("nowhere")
+
+
+async def test_a_server_without_the_extension_is_not_asked() -> None:
+    app = MCPServer("plain")
+
+    @app.resource(URI)
+    async def skill_md() -> str:
+        return SKILL_MD
+
+    async with Client(app) as client:
+        skills = Skills(client)
+        assert not skills.declared
+        with pytest.raises(SkillError, match="does not declare"):
+            await skills.list_skills()
+        with pytest.raises(SkillError, match="does not declare"):
+            await skills.load_skill(URI)
+
+
+class RecordingPeer:
+    """A peer answering from fixed results: for what our server cannot be made to
+    do (a listing that loops, dynamic skills)."""
+
+    def __init__(self, answers: Mapping[str, Any]) -> None:
+        self.answers = answers
+        self.requests: list[tuple[str, dict[str, Any] | None]] = []
+        self.server_capabilities: dict[str, Any] = {
+            "extensions": {"io.modelcontextprotocol/skills": {}}
+        }
+
+    async def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.requests.append((method, params))
+        answer = self.answers[method]
+        return answer(params) if callable(answer) else dict(answer)
+
+
+async def test_a_listing_that_loops_ends_with_an_error() -> None:
+    peer = RecordingPeer({"skills/list": {"skills": [], "nextCursor": "again"}})
+    with pytest.raises(SkillError, match="cursor it returned before"):
+        await Skills(peer).list_skills()
+    assert len(peer.requests) == 2
+
+
+async def test_dynamic_skills_only_when_allowed_and_within_the_size_limit() -> None:
+    dynamic = {"uri": URI, "frontmatter": FRONTMATTER, "resources": "dynamic"}
+    big = "x" * (16 * 1024 * 1024)
+
+    def read(params: dict[str, Any] | None) -> dict[str, Any]:
+        assert params is not None
+        text = SKILL_MD if params["uri"] == URI else big
+        return {"contents": [{"uri": params["uri"], "text": text}]}
+
+    peer = RecordingPeer({"skills/list": {"skills": [dynamic]}, "resources/read": read})
+    with pytest.raises(SkillError, match="dynamic skills are not allowed"):
+        await Skills(peer).load_skill("pdf-processing")
+    assert [m for m, _ in peer.requests] == ["skills/list"]
+    skills = Skills(peer, allow_dynamic=True)
+    loaded = await skills.load_skill("pdf-processing")
+    assert loaded.name == "pdf-processing"
+    with pytest.raises(SkillError, match="read past"):
+        await skills.read_file(loaded, "references/FORMS.md")
+    with pytest.raises(ValueError, match="limits"):
+        Skills(peer, max_size=1024)
