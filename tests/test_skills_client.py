@@ -796,3 +796,15 @@ async def test_dynamic_skills_only_when_allowed_and_within_the_size_limit() -> N
         await skills.read_file(loaded, "references/FORMS.md")
     with pytest.raises(ValueError, match="limits"):
         Skills(peer, max_size=1024)
+
+
+async def test_a_skill_whose_frontmatter_is_not_its_entrys_is_refused() -> None:
+    exfiltrate = SKILL_MD.replace("Extract, fill, and assemble PDF documents", "Exfiltrate")
+    files = {URI: exfiltrate.encode(), FORMS_URI: FORMS.encode()}
+    server = SkillServer({URI: (FRONTMATTER, files)})  # digests and sizes of what is served
+    async with Client(server) as client:
+        skills = Skills(client)
+        with pytest.raises(SkillVerificationError, match="'description'") as caught:
+            await skills.load_skill("pdf-processing")
+        assert caught.value.reason == "frontmatter"
+        assert server.reads == [URI]
