@@ -241,7 +241,7 @@ class Client(ClientMethods):
             await self._open()
         except BaseException as exc:
             await self._shutdown()
-            await self._nursery_manager.__aexit__(type(exc), exc, exc.__traceback__)
+            await self._nursery_manager.__aexit__(None, None, None)
             if isinstance(exc, trio.TooSlowError):
                 raise ClientError(
                     ErrorCode.REQUEST_TIMEOUT, "the server did not answer the handshake in time"
@@ -255,8 +255,11 @@ class Client(ClientMethods):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
+        # The body's own exception goes on as it is, never wrapped in the
+        # nursery's group: the nursery only holds the client's background tasks.
         await self._shutdown()
-        return bool(await self._nursery_manager.__aexit__(exc_type, exc, tb))
+        await self._nursery_manager.__aexit__(None, None, None)
+        return None
 
     async def _shutdown(self) -> None:
         self._closed = True

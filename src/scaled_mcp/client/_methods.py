@@ -211,8 +211,10 @@ class ClientMethods(abc.ABC):
         await self.request("logging/setLevel", {"level": level}, timeout=timeout)
 
     async def ping(self, *, timeout: float | None = None) -> None:
-        """Check that the server answers."""
-        await self.request("ping", None, timeout=timeout)
+        """Check that the server answers: ``ping`` in the handshake era; the
+        stateless era has no ``ping``, and a ``server/discover`` stands for it."""
+        method = "server/discover" if self.stateless else "ping"
+        await self.request(method, None, timeout=timeout)
 
     async def send_roots_list_changed(self) -> None:
         """Tell the server the client's roots changed (handshake era)."""
