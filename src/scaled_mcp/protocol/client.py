@@ -17,6 +17,7 @@ The skills extension's host side: skill entries (:func:`parse_skills_page`),
 
 from __future__ import annotations
 
+from ._client_answers import apply_elicitation_defaults
 from ._client_events import (
     ClientEvent,
     HandshakeCompleted,
@@ -170,6 +171,7 @@ __all__ = [
     "ServerRequest",
     "StatelessCall",
     "StatelessClient",
+    "apply_elicitation_defaults",
     "classify_http_response",
     "delete_headers",
     "encode_header_value",
