@@ -301,7 +301,11 @@ async def test_an_elicitation_handler_may_return_the_attrs_result(
 
 
 async def test_roots_from_a_list_or_a_function(app: MCPServer, mode: Mode) -> None:
-    listed = [Root(uri="file:///a"), {"uri": "file:///b", "name": "b"}, "file:///c"]
+    listed: list[Root | dict[str, Any] | str] = [
+        Root(uri="file:///a"),
+        {"uri": "file:///b", "name": "b"},
+        "file:///c",
+    ]
     async with Client(app, mode=mode, roots=listed) as client:
         result = await client.call_tool("roots")
         assert result.content == [TextContent(text="file:///a,file:///b,file:///c")]
