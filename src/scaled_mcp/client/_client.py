@@ -294,7 +294,7 @@ class Client(ClientMethods):
         with trio.fail_after(self._timeout):
             result = await self._run_call(stateless.call("server/discover"), None)
         try:
-            found = stateless.read_discover(Response(0, result))
+            found = stateless.read_discover_result(result)
         except RemoteProtocolError as exc:
             raise ClientError(exc.code, exc.message, exc.data) from None
         if found.version is None:
