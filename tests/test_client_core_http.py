@@ -337,3 +337,10 @@ def test_the_legacy_endpoint_stays_on_its_origin() -> None:
         "http://localhost:8000/messages?sessionId=abc"
     )
     assert legacy_post_url(base, "http://evil.example/messages") is None
+
+
+def test_the_version_header_matches_the_envelope() -> None:
+    request = CLIENT.request("tools/list")
+    # Even when the caller names another revision, the envelope's wins.
+    headers = _headers(post_headers(request, protocol_version="2025-11-25"))
+    assert headers["mcp-protocol-version"] == LATEST_VERSION

@@ -393,3 +393,15 @@ def test_a_discover_error_raises_with_its_code() -> None:
         Response(id=request.id, result={"supportedVersions": ["2025-11-25"], "capabilities": {}})
     )
     assert found.version is None
+
+
+def test_server_info_beside_the_capabilities_is_read_too() -> None:
+    client = _client()
+    found = client.read_discover_result(
+        {
+            "supportedVersions": ["2026-07-28"],
+            "capabilities": {},
+            "serverInfo": {"name": "test", "version": "1.0"},
+        }
+    )
+    assert found.server_info == {"name": "test", "version": "1.0"}

@@ -25,6 +25,7 @@ import orjson
 
 from ._errors import RemoteProtocolError
 from ._jsonrpc import ErrorResponse, Message, Notification, Request, message_from_json
+from ._meta import META_PROTOCOL_VERSION
 
 __all__ = [
     "ACCEPT_POST",
@@ -205,7 +206,8 @@ def post_headers(
     """The headers of the POST carrying ``message``.
 
     ``protocol_version`` is ``None`` only for ``initialize`` (nothing is
-    negotiated yet); with 2026-07-28 it is on every request. ``Mcp-Method``
+    negotiated yet); with 2026-07-28 it is on every request, and a request
+    carrying the ``_meta`` envelope always sends the envelope's revision. ``Mcp-Method``
     goes on every request and notification and ``Mcp-Name`` on
     ``tools/call``, ``prompts/get`` and ``resources/read`` (2026-07-28,
     Standard Request Headers; harmless before it). ``param_headers`` are the
@@ -213,6 +215,13 @@ def post_headers(
     present and not null is mirrored in ``Mcp-Param-{Name}`` on a
     ``tools/call``.
     """
+    params = (message.params or {}) if isinstance(message, Request | Notification) else {}
+    meta = params.get("_meta")
+    envelope_version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, Mapping) else None
+    if isinstance(envelope_version, str):
+        # 2026-07-28: "The header value MUST match the
+        # io.modelcontextprotocol/protocolVersion field" of the body's _meta.
+        protocol_version = envelope_version
     headers = [("accept", ACCEPT_POST), ("content-type", "application/json")]
     headers += _common(protocol_version, session_id)
     if not isinstance(message, Request | Notification):
@@ -220,7 +229,6 @@ def post_headers(
     method = message.method
     if _plain_safe(method):
         headers.append(("mcp-method", method))
-    params = message.params or {}
     source = _NAME_SOURCE.get(method)
     if source is not None and isinstance(params.get(source), str):
         headers.append(("mcp-name", encode_header_value(params[source])))

@@ -263,6 +263,9 @@ class StatelessClient:
             )
         meta = result.get("_meta")
         server_info = meta.get(META_SERVER_INFO) if type(meta) is dict else None
+        if server_info is None:
+            # Some servers put the Implementation beside the capabilities.
+            server_info = result.get("serverInfo")
         instructions = result.get("instructions")
         version = _newest_common(supported, self.supported_versions)
         if version is not None:
