@@ -11,9 +11,14 @@ from scaled_mcp.protocol.client import (
     Complete,
     Failed,
     InputRequired,
+    ListChanged,
+    LogReceived,
+    ProgressUpdate,
     RetryWithVersion,
     StatelessCall,
     StatelessClient,
+    notification_event,
+    progress_update,
     should_fall_back_to_handshake,
 )
 from scaled_mcp.protocol.jsonrpc import (
@@ -21,6 +26,7 @@ from scaled_mcp.protocol.jsonrpc import (
     ErrorResponse,
     LocalProtocolError,
     Message,
+    Notification,
     RemoteProtocolError,
     Request,
     Response,
@@ -405,3 +411,34 @@ def test_server_info_beside_the_capabilities_is_read_too() -> None:
         }
     )
     assert found.server_info == {"name": "test", "version": "1.0"}
+
+
+def test_stateless_notifications_and_requests() -> None:
+    client = _client()
+    call = client.call("tools/call", {"name": "t"}, progress_token="tok")
+    assert call.progress_token == "tok"
+    update = progress_update(
+        Notification("notifications/progress", {"progressToken": "tok", "progress": 0.5})
+    )
+    assert update == ProgressUpdate("tok", 0.5)
+    assert progress_update(Notification("notifications/progress", {"progress": 1})) is None
+    assert (
+        progress_update(
+            Notification("notifications/progress", {"progressToken": 1, "progress": True})
+        )
+        is None
+    )
+    assert notification_event(
+        Notification("notifications/message", {"level": "error", "data": "x", "logger": "l"})
+    ) == LogReceived("error", "x", "l")
+    assert notification_event(Notification("notifications/prompts/list_changed")) == ListChanged(
+        "prompts"
+    )
+    assert notification_event(Notification("notifications/resources/updated", {})) is None
+    cancel = client.cancel(call.request.id, "stop")
+    assert cancel == Notification(
+        "notifications/cancelled", {"requestId": call.request.id, "reason": "stop"}
+    )
+    refusal = client.refuse(Request("s1", "ping"))
+    assert refusal.id == "s1"
+    assert refusal.code == ErrorCode.METHOD_NOT_FOUND

@@ -17,7 +17,6 @@ Refusing to *send* something is a :class:`LocalProtocolError`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -25,21 +24,17 @@ from ._client_events import (
     ClientEvent,
     HandshakeCompleted,
     HandshakeFailed,
-    ListChanged,
-    LogReceived,
     ProgressReceived,
     ReplyToServer,
     RequestFailed,
-    ResourceUpdated,
     ResultReceived,
     ServerCancelled,
-    ServerNotification,
     ServerRequest,
 )
+from ._client_notifications import notification_event, progress_update
 from ._client_state import CLIENT_TRANSITIONS, ClientInput, ClientPhase
 from ._errors import ErrorCode, LocalProtocolError
 from ._jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Response
-from ._notifications import LOG_LEVELS
 from ._versions import (
     HANDSHAKE_VERSIONS,
     LATEST_HANDSHAKE_VERSION,
@@ -60,11 +55,6 @@ DEFAULT_CLIENT_MAX_IN_FLIGHT: Final = 1024
 #: Most server requests the client serves at once (more are refused with -32600).
 DEFAULT_MAX_SERVER_REQUESTS: Final = 64
 
-_LIST_KINDS: Final[Mapping[str, str]] = {
-    "notifications/tools/list_changed": "tools",
-    "notifications/resources/list_changed": "resources",
-    "notifications/prompts/list_changed": "prompts",
-}
 _NO_PARAMS: Final[Mapping[str, Any]] = {}
 
 # Capabilities (server/*): the server capability a client request needs.
@@ -95,12 +85,6 @@ def server_capability_for(method: str, version: str) -> tuple[str, str | None] |
     if needed is not None and needed[0] == "completions" and version < V2025_03_26:
         return None
     return needed
-
-
-def _is_number(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return not isinstance(value, float) or math.isfinite(value)
 
 
 def _refusal(request_id: RequestId, code: int, message: str) -> ReplyToServer:
@@ -519,17 +503,10 @@ class ClientSession:
             return []
         self._move(ClientInput.SERVER_NOTIFICATION)
         method = notification.method
-        params = notification.params if notification.params is not None else _NO_PARAMS
         if method == "notifications/progress":
-            return self._progress_of(params)
-        if method == "notifications/message":
-            level = params.get("level")
-            logger = params.get("logger")
-            if level not in LOG_LEVELS or "data" not in params:
-                return []
-            assert type(level) is str
-            return [LogReceived(level, params["data"], logger if type(logger) is str else None)]
+            return self._progress_of(notification)
         if method == "notifications/cancelled":
+            params = notification.params if notification.params is not None else _NO_PARAMS
             request_id = params.get("requestId")
             reason = params.get("reason")
             # "The receiver MAY ignore the cancellation notification if the
@@ -539,32 +516,16 @@ class ClientSession:
             ):
                 return []
             return [ServerCancelled(request_id, reason if type(reason) is str else None)]
-        kind = _LIST_KINDS.get(method)
-        if kind is not None:
-            return [ListChanged(kind)]
-        if method == "notifications/resources/updated":
-            uri = params.get("uri")
-            return [ResourceUpdated(uri)] if type(uri) is str else []
-        return [ServerNotification(notification)]
+        event = notification_event(notification)
+        return [] if event is None else [event]
 
-    def _progress_of(self, params: Mapping[str, Any]) -> list[ClientEvent]:
-        token = params.get("progressToken")
-        progress = params.get("progress")
-        total = params.get("total")
-        message = params.get("message")
-        if type(token) is not str and type(token) is not int:
+    def _progress_of(self, notification: Notification) -> list[ClientEvent]:
+        update = progress_update(notification)
+        if update is None:
             return []
-        request_id = self._progress.get(token)
+        request_id = self._progress.get(update.token)
         request = self._outgoing.get(request_id) if request_id is not None else None
-        if request is None or not _is_number(progress):
+        if request is None:
             # Progress for no request of ours (finished, cancelled, never asked): dropped.
             return []
-        assert isinstance(progress, int | float)
-        return [
-            ProgressReceived(
-                request,
-                progress,
-                total if _is_number(total) else None,
-                message if type(message) is str else None,
-            )
-        ]
+        return [ProgressReceived(request, update.progress, update.total, update.message)]

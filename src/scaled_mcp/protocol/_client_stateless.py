@@ -22,7 +22,7 @@ import attrs
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from ._input_required import MAX_INPUT_KEY_LENGTH, MAX_INPUT_REQUESTS
-from ._jsonrpc import ErrorResponse, Request, RequestId, Response
+from ._jsonrpc import ErrorResponse, Notification, Request, RequestId, Response
 from ._meta import (
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
@@ -280,6 +280,26 @@ class StatelessClient:
             version=version,
         )
 
+    def cancel(self, request_id: RequestId, reason: str | None = None) -> Notification:
+        """``notifications/cancelled`` for a request in flight.
+
+        2026-07-28: it is "used only on the stdio transport"; over HTTP the
+        client cancels by closing the request's response stream instead.
+        """
+        params: dict[str, Any] = {"requestId": request_id}
+        if reason is not None:
+            params["reason"] = reason
+        return Notification(method="notifications/cancelled", params=params)
+
+    def refuse(self, request: Request) -> ErrorResponse:
+        """The answer to a request from the server: the stateless era has none
+        (input-required results replace them, and ``ping`` is gone), -32601."""
+        return ErrorResponse(
+            id=request.id,
+            code=int(ErrorCode.METHOD_NOT_FOUND),
+            message=f"Method not found: {request.method}",
+        )
+
     def call(
         self,
         method: str,
@@ -345,6 +365,11 @@ class StatelessCall:
         self.request = client.request(
             method, self.params, progress_token=progress_token, log_level=log_level
         )
+
+    @property
+    def progress_token(self) -> str | int | None:
+        """The ``progressToken`` every round of this call carries (``None``: no progress)."""
+        return self._progress_token
 
     @property
     def outcome(self) -> CallOutcome | None:

@@ -47,6 +47,7 @@ from ._client_http import (
     tool_param_headers,
     valid_tools,
 )
+from ._client_notifications import ProgressUpdate, notification_event, progress_update
 from ._client_session import (
     DEFAULT_CLIENT_MAX_IN_FLIGHT,
     DEFAULT_MAX_SERVER_REQUESTS,
@@ -77,13 +78,7 @@ from ._client_stateless import (
     StatelessClient,
     should_fall_back_to_handshake,
 )
-from ._frontmatter import (
-    MAX_FRONTMATTER_DEPTH,
-    FrontmatterError,
-    parse_frontmatter,
-    parse_yaml_mapping,
-    split_frontmatter,
-)
+from ._frontmatter import parse_frontmatter, parse_yaml_mapping, split_frontmatter
 from ._skills import (
     MAX_SKILL_RESOURCES,
     MAX_SKILL_SIZE,
@@ -108,6 +103,7 @@ from ._skills import (
     verify_file,
     verify_skill_md,
 )
+from ._yaml_scalars import MAX_FRONTMATTER_DEPTH, FrontmatterError
 
 __all__ = [
     "MAX_FRONTMATTER_DEPTH",
@@ -160,6 +156,7 @@ __all__ = [
     "ListChanged",
     "LogReceived",
     "ProgressReceived",
+    "ProgressUpdate",
     "ReplyToServer",
     "RequestFailed",
     "ResourceUpdated",
@@ -178,8 +175,10 @@ __all__ = [
     "error_in_body",
     "get_headers",
     "legacy_post_url",
+    "notification_event",
     "param_header_value",
     "post_headers",
+    "progress_update",
     "render_client_state_diagram",
     "server_capability_for",
     "should_fall_back_to_handshake",
