@@ -38,7 +38,8 @@ from typing import Any, Final
 
 import attrs
 
-from ._frontmatter import FrontmatterError, parse_yaml_mapping, split_frontmatter
+from ._frontmatter import parse_yaml_mapping, split_frontmatter
+from ._yaml_scalars import FrontmatterError
 
 __all__ = [
     "MAX_SKILL_RESOURCES",
