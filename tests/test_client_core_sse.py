@@ -95,14 +95,16 @@ _CHUNKS = st.lists(
     connections=st.lists(_CHUNKS, min_size=1, max_size=6),
     max_attempts=st.integers(0, 6),
     default_retry_ms=st.integers(0, 2000),
+    require_event_id=st.booleans(),
 )
 def test_delays_are_bounded_and_attempts_end(
-    connections: list[list[bytes]], max_attempts: int, default_retry_ms: int
+    connections: list[list[bytes]], max_attempts: int, default_retry_ms: int, require_event_id: bool
 ) -> None:
     resumption = SSEResumption(
         default_retry_ms=default_retry_ms,
         max_retry_ms=max(default_retry_ms, 30_000),
         max_attempts=max_attempts,
+        require_event_id=require_event_id,
     )
     decoder = SSEDecoder()
     for chunks in connections:
@@ -118,3 +120,16 @@ def test_delays_are_bounded_and_attempts_end(
         assert 0 <= delay <= max(30_000, resumption.retry_ms or 0) / 1000
         assert resumption.attempts <= max_attempts
         decoder = resumption.decoder()
+
+
+def test_the_get_stream_reopens_without_an_event_id() -> None:
+    resumption = SSEResumption(require_event_id=False, max_attempts=2)
+    assert resumption.can_resume
+    assert dict(resumption.resume_headers(protocol_version="2025-11-25", session_id="s")) == {
+        "accept": "text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+        "mcp-session-id": "s",
+    }
+    assert resumption.next_delay() == 1.0
+    assert resumption.next_delay() == 2.0
+    assert resumption.next_delay() is None

@@ -49,6 +49,7 @@ class SSEResumption:
         "last_event_id",
         "max_attempts",
         "max_retry_ms",
+        "require_event_id",
         "retry_ms",
     )
 
@@ -58,6 +59,7 @@ class SSEResumption:
         default_retry_ms: int = DEFAULT_RETRY_MS,
         max_retry_ms: int = DEFAULT_MAX_RETRY_MS,
         max_attempts: int = DEFAULT_MAX_RECONNECT_ATTEMPTS,
+        require_event_id: bool = True,
     ) -> None:
         if default_retry_ms < 0 or max_retry_ms < default_retry_ms:
             raise LocalProtocolError("need 0 <= default_retry_ms <= max_retry_ms")
@@ -66,6 +68,10 @@ class SSEResumption:
         self.default_retry_ms = default_retry_ms
         self.max_retry_ms = max_retry_ms
         self.max_attempts = max_attempts
+        #: Whether only a stream that gave an event id is reopened: a request's
+        #: stream, whose answer would be lost otherwise. The GET stream carries
+        #: no answer of its own: ``False`` reopens it afresh when it gave no id.
+        self.require_event_id = require_event_id
         #: The id to send as ``Last-Event-ID`` (``None`` until the server gave one).
         self.last_event_id: str | None = None
         #: The server's latest ``retry`` time in ms (``None`` until it sent one).
@@ -87,13 +93,14 @@ class SSEResumption:
 
     @property
     def can_resume(self) -> bool:
-        """Whether the stream gave an event id to resume from."""
-        return self.last_event_id is not None
+        """Whether the stream may be reopened: it gave an event id to resume
+        from, or it need not (``require_event_id=False``)."""
+        return self.last_event_id is not None or not self.require_event_id
 
     def next_delay(self) -> float | None:
         """Seconds to wait before the next reconnection, or ``None``: give up
-        (no event id to resume from, or ``max_attempts`` reconnections in a row
-        without an event). Each call counts one reconnection.
+        (no event id to resume from when one is required, or ``max_attempts``
+        reconnections in a row without an event). Each call counts one reconnection.
 
         The first waits exactly the server's ``retry`` (or
         :data:`DEFAULT_RETRY_MS`); each further one in a row doubles it, up to
@@ -124,8 +131,9 @@ class SSEResumption:
     def resume_headers(
         self, *, protocol_version: str | None, session_id: str | None = None
     ) -> list[tuple[str, str]]:
-        """The headers of the GET that resumes the stream, with ``Last-Event-ID``."""
-        if self.last_event_id is None:
+        """The headers of the GET that resumes the stream, with ``Last-Event-ID``
+        (none when the stream gave no id and need not: a fresh GET stream)."""
+        if not self.can_resume:
             raise LocalProtocolError("the stream gave no event id to resume from")
         return get_headers(
             protocol_version=protocol_version,
