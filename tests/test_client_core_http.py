@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from scaled_mcp.protocol.client import (
+    ACCEPT_POST,
+    ClientSession,
     HttpAnswer,
     StatelessClient,
     classify_http_response,
@@ -26,10 +28,15 @@ from scaled_mcp.protocol.client import (
 from scaled_mcp.protocol.http import (
     HttpConfig,
     HttpRequest,
+    NeedSession,
+    OpenStream,
     ProcessMessages,
     Reject,
+    TerminateSession,
     decide,
+    decide_with_session,
     decode_header_value,
+    legacy_endpoint_url,
     param_header_paths,
     validate_param_headers,
 )
@@ -41,7 +48,8 @@ from scaled_mcp.protocol.jsonrpc import (
     Response,
     encode_message,
 )
-from scaled_mcp.protocol.versions import LATEST_VERSION
+from scaled_mcp.protocol.session import ReplyReady, ServerConfig, ServerSession
+from scaled_mcp.protocol.versions import HANDSHAKE_VERSIONS, LATEST_VERSION
 
 CLIENT = StatelessClient(client_info={"name": "c", "version": "1"})
 
@@ -344,3 +352,82 @@ def test_the_version_header_matches_the_envelope() -> None:
     # Even when the caller names another revision, the envelope's wins.
     headers = _headers(post_headers(request, protocol_version="2025-11-25"))
     assert headers["mcp-protocol-version"] == LATEST_VERSION
+
+
+# -- a whole handshake-era session's headers through our server's HTTP rules ----------------
+
+
+def _decide(
+    message: Request | Notification,
+    headers: list[tuple[str, str]],
+    server: ServerSession,
+    method: str = "POST",
+) -> ProcessMessages | OpenStream | TerminateSession:
+    http = HttpRequest(
+        method=method,
+        path="/mcp",
+        headers=(("host", "localhost"), *headers),
+        body=encode_message(message) if method == "POST" else b"",
+    )
+    decision = decide(http, HttpConfig())
+    if isinstance(decision, NeedSession):
+        decision = decide_with_session(decision, server.state)
+    assert isinstance(decision, ProcessMessages | OpenStream | TerminateSession), decision
+    return decision
+
+
+@pytest.mark.parametrize("version", HANDSHAKE_VERSIONS)
+def test_a_handshake_sessions_headers_pass_our_server(version: str) -> None:
+    client = ClientSession(client_info={"name": "c", "version": "1"}, protocol_version=version)
+    server = ServerSession(
+        ServerConfig(server_info={"name": "s", "version": "1"}, capabilities={"tools": {}}),
+        session_id="session-1",
+        node_id="n",
+    )
+    initialize = client.initialize()
+    decision = _decide(initialize, post_headers(initialize, protocol_version=None), server)
+    assert isinstance(decision, ProcessMessages)
+    assert decision.issue_session
+    (reply,) = server.receive(initialize, now=0.0)
+    assert isinstance(reply, ReplyReady)
+    client.receive(reply.message)
+    client.session_id = "session-1"
+    negotiated = client.negotiated_version
+    assert negotiated == version
+    for message in (
+        client.initialized(),
+        client.send_request("tools/list"),
+        client.send_request("tools/call", {"name": "echo", "arguments": {}}),
+        client.send_request("ping"),
+    ):
+        headers = post_headers(message, protocol_version=negotiated, session_id=client.session_id)
+        decision = _decide(message, headers, server)
+        assert isinstance(decision, ProcessMessages)
+        assert decision.session_id == "session-1"
+        server.receive(message, now=0.0)
+    stream = get_headers(protocol_version=negotiated, session_id=client.session_id)
+    assert isinstance(_decide(Notification("x"), stream, server, "GET"), OpenStream)
+    end = delete_headers(protocol_version=negotiated, session_id="session-1")
+    assert isinstance(_decide(Notification("x"), end, server, "DELETE"), TerminateSession)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    session_id=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1),
+    root=st.sampled_from(["", "/app", "/a/b"]),
+)
+def test_the_legacy_endpoint_our_server_names_is_posted_to(session_id: str, root: str) -> None:
+    endpoint = legacy_endpoint_url(session_id, HttpConfig(), root_path=root)
+    url = legacy_post_url(f"http://localhost:8000{root}/sse", endpoint)
+    assert url is not None
+    assert url.startswith(f"http://localhost:8000{root}/messages?sessionId=")
+    http = HttpRequest.from_wire(
+        "POST",
+        url.removeprefix(f"http://localhost:8000{root}"),
+        [("host", "localhost"), ("content-type", "application/json"), ("accept", ACCEPT_POST)],
+        encode_message(Request(1, "initialize", {})),
+    )
+    decision = decide(http, HttpConfig())
+    assert isinstance(decision, NeedSession)
+    assert decision.legacy
+    assert decision.session_id == session_id
