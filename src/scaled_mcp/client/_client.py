@@ -461,10 +461,17 @@ class Client(ClientMethods):
         """Send ``request`` and wait for its answer; a cancelled wait cancels it."""
         waiter = self._waiters[request.id] = _Waiter()
         try:
-            await self._transport.send(request, param_headers=param_headers)
+            try:
+                await self._transport.send(request, param_headers=param_headers)
+            except ClientError:
+                # Refused on the way: nothing to cancel on the server.
+                if self._session is not None:
+                    self._session.cancel(request.id)
+                raise
             await waiter.done.wait()
-        except BaseException:
-            if not waiter.done.is_set():
+        except BaseException as exc:
+            # Cancelled or timed out while the server may hold the request.
+            if not waiter.done.is_set() and not isinstance(exc, ClientError):
                 await self._cancel(request)
             raise
         finally:
@@ -479,8 +486,13 @@ class Client(ClientMethods):
     async def _cancel(self, request: Request) -> None:
         """Tell the server a request is given up (cancellation: "the request
         SHOULD still be in-flight"), bounded in time, whatever cancelled us."""
+        self._transport.forget(request.id)
+        notification: Notification | None
         if self._session is not None:
             notification = self._session.cancel(request.id, "the client cancelled the request")
+        elif isinstance(self._transport, StreamableHttpTransport):
+            # 2026-07-28 over HTTP: closing the request's stream cancels it.
+            notification = None
         else:
             notification = Notification(
                 "notifications/cancelled",

@@ -20,7 +20,7 @@ class ClientError(Exception):
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(f"{message} ({code})")
-        self.code = code
+        self.code = int(code)
         self.message = message
         self.data = data
 

@@ -83,6 +83,8 @@ class StreamableHttpTransport:
         self._closing = False
         # The cancel scopes of the background stream readers, cancelled on close.
         self._readers: set[trio.CancelScope] = set()
+        # The readers of POST streams, by the request they answer.
+        self._answering: dict[RequestId, trio.CancelScope] = {}
 
     async def start(self, nursery: trio.Nursery, inbound: trio.MemorySendChannel[Inbound]) -> None:
         """Nothing to connect yet: the first POST opens the connection."""
@@ -176,6 +178,8 @@ class StreamableHttpTransport:
         assert self._inbound is not None
         with trio.CancelScope() as scope:
             self._readers.add(scope)
+            if request_id is not None:
+                self._answering[request_id] = scope
             try:
                 if self._closing:
                     scope.cancel()
@@ -196,6 +200,15 @@ class StreamableHttpTransport:
                         await self._inbound.send(Lost((request_id,), "reading the stream failed"))
             finally:
                 self._readers.discard(scope)
+                if request_id is not None and self._answering.get(request_id) is scope:
+                    del self._answering[request_id]
+
+    def forget(self, request_id: RequestId) -> None:
+        """Stop reading the answer to ``request_id``: its stream is closed
+        (2026-07-28: closing the stream is how a client cancels a request)."""
+        scope = self._answering.pop(request_id, None)
+        if scope is not None:
+            scope.cancel()
 
     async def _get(self, headers: list[tuple[str, str]]) -> httpx2.Response | None:
         """A GET stream, or ``None`` if the server has none to give."""

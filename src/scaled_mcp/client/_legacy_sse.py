@@ -23,6 +23,7 @@ from ..protocol.jsonrpc import (
     ErrorCode,
     Message,
     RemoteProtocolError,
+    RequestId,
     decode_message,
     encode_message,
 )
@@ -124,6 +125,10 @@ class LegacySseTransport:
                     )
         except httpx2.HTTPError as exc:
             raise ConnectionLost(f"POST {self._post_url} failed: {exc!r}") from None
+
+    def forget(self, request_id: RequestId) -> None:
+        """Nothing to close: answers share one stream."""
+        return
 
     async def open_server_stream(self) -> None:
         """The one stream is open already."""

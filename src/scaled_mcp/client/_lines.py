@@ -22,6 +22,7 @@ from ..protocol.jsonrpc import (
     LineReader,
     Message,
     RemoteProtocolError,
+    RequestId,
     decode_message,
     encode_message,
 )
@@ -59,6 +60,10 @@ class _LineTransport:
                 await self._send_stream.send_all(encode_message(message) + b"\n")
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise ConnectionLost(f"the server's input is closed: {exc}") from None
+
+    def forget(self, request_id: RequestId) -> None:
+        """Nothing to close: answers share one stream."""
+        return
 
     async def open_server_stream(self) -> None:
         """Nothing to open: the server writes on the same stream."""

@@ -55,6 +55,10 @@ class Transport(Protocol):
         server refused it at the transport level. Answers arrive through ``inbound``."""
         ...
 
+    def forget(self, request_id: RequestId) -> None:
+        """Stop reading the answer to ``request_id`` (given up); closes its stream if it has one."""
+        ...
+
     async def open_server_stream(self) -> None:
         """Start listening for messages the server sends on its own (HTTP: the GET stream)."""
         ...
