@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import string
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -255,6 +256,22 @@ def test_nesting_is_bounded() -> None:
         parse_frontmatter(f"---\n{block}\n---\n")
     ok = "".join(f"{' ' * (2 * k)}k{k}:\n" for k in range(8)) + " " * 16 + "v: 1"
     assert parse_frontmatter(f"---\n{ok}\n---\n")["k0"]["k1"]["k2"]
+
+
+def test_a_large_frontmatter_costs_its_length() -> None:
+    n = 40_000
+    quoted = 'q: "' + "\n  ".join(["w"] * n) + '"'
+    escaped = 'e: "' + "\\\n  ".join(["w"] * n) + '"'
+    flow = "f: [" + ",\n  ".join(["1"] * n) + "]"
+    block = "b: >\n" + "\n".join(["  w"] * n)
+    plain = "p: w\n" + "\n".join(["  w"] * (n - 1))
+    started = time.perf_counter()
+    parsed = parse_frontmatter(
+        "---\n" + "\n".join([quoted, escaped, flow, block, plain]) + "\n---\n"
+    )
+    assert time.perf_counter() - started < 10.0
+    assert parsed["q"] == parsed["b"].rstrip("\n") == parsed["p"] == " ".join(["w"] * n)
+    assert parsed["e"] == "w" * n and parsed["f"] == [1] * n
 
 
 _yamlish = st.text(st.sampled_from(list(":-#'\"|>[]{},!&*? \t\n\\abc019.")), max_size=80)

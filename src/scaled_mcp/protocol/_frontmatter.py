@@ -151,7 +151,7 @@ class _Parser:
         if not content or content[0] in "[{#" or content.startswith("? "):
             return None
         if content[0] in "\"'":
-            end = self._quote_end(content, 0)
+            end = self._quote_end(content, 1, content[0])
             if end is None:
                 return None
             after = content[end + 1 :]
@@ -174,10 +174,11 @@ class _Parser:
                 return key_text, content[colon + 1 :]
             pos = colon + 1
 
-    def _quote_end(self, text: str, start: int) -> int | None:
-        """The index of the quote closing the one at ``start`` on this line."""
-        quote = text[start]
-        i = start + 1
+    @staticmethod
+    def _quote_end(text: str, start: int, quote: str) -> int | None:
+        """The index in ``text`` of the quote closing a ``quote`` scalar, from
+        ``start`` on (``None``: it goes on past this line)."""
+        i = start
         while i < len(text):
             ch = text[i]
             if quote == '"' and ch == "\\":
@@ -337,22 +338,23 @@ class _Parser:
     def _quoted_multiline(self, text: str, indent: int) -> str:
         quote = text[0]
         start = self.i
-        joined = text
         lines = [text]
+        line, pos = text, 1
         while True:
-            end = self._quote_end(joined, 0)
+            # Each line is scanned once: a long scalar costs its length, no more.
+            end = self._quote_end(line, pos, quote)
             if end is not None:
                 break
             self.i += 1
             if self.i >= len(self.lines):
                 raise self._error("an unterminated quoted scalar", start)
-            lines.append(self.lines[self.i].strip(" \t"))
-            joined = "\n".join(lines)
-        trailing = _strip_comment(joined[end + 1 :])
-        if trailing.strip(" \t"):
+            line, pos = self.lines[self.i].strip(" \t"), 0
+            lines.append(line)
+        if _strip_comment(line[end + 1 :]).strip(" \t"):
             raise self._error("content after a quoted scalar")
         self.i += 1
-        return _fold_quoted(joined[1:end], quote, start + 1)
+        lines[-1] = line[:end]
+        return _fold_quoted("\n".join(lines)[1:], quote, start + 1)
 
     def _block_scalar(self, text: str, indent: int) -> str:
         header = _strip_comment(text)
@@ -408,7 +410,7 @@ class _Parser:
     def _fold_block(body: list[str]) -> str:
         """Folded block scalar: lines joined by spaces, except around empty and
         more-indented lines, whose breaks are kept."""
-        out = ""
+        out: list[str] = []
         previous: str | None = None
         empties = 0
         for line in body:
@@ -416,35 +418,33 @@ class _Parser:
                 empties += 1
                 continue
             if previous is None:
-                out = "\n" * empties + line
+                out.append("\n" * empties)
             elif line.startswith((" ", "\t")) or previous.startswith((" ", "\t")):
-                out += "\n" + "\n" * empties + line
-            elif empties:
-                out += "\n" * empties + line
+                out.append("\n" + "\n" * empties)
             else:
-                out += " " + line
+                out.append("\n" * empties if empties else " ")
+            out.append(line)
             previous = line
             empties = 0
-        return out
+        return "".join(out)
 
     # -- flow collections -----------------------------------------------------
 
     def _flow(self, text: str, indent: int, depth: int) -> Any:
         start = self.i
-        source = text
-        while True:
-            reader = _FlowReader(source, start + 1)
-            try:
-                value = reader.value(depth)
-                reader.finish()
-            except _NeedMore:
-                self.i += 1
-                if self.i >= len(self.lines):
-                    raise self._error("an unterminated flow collection", start) from None
-                nxt = self.lines[self.i]
-                if nxt.strip(" \t") and self._indent(nxt) <= indent:
-                    raise self._error("an unterminated flow collection", start) from None
-                source = source + "\n" + nxt.strip(" \t")
-                continue
-            self.i += 1
-            return value
+        # A flow collection may go on over the following lines, each deeper
+        # than its parent: all of them are read at once.
+        end = self.i + 1
+        while end < len(self.lines) and (
+            not self.lines[end].strip(" \t") or self._indent(self.lines[end]) > indent
+        ):
+            end += 1
+        source = "\n".join([text, *(line.strip(" \t") for line in self.lines[start + 1 : end])])
+        reader = _FlowReader(source, start + 1)
+        try:
+            value = reader.value(depth)
+            reader.finish()
+        except _NeedMore:
+            raise self._error("an unterminated flow collection", start) from None
+        self.i = end
+        return value

@@ -123,19 +123,20 @@ def _fold_quoted(body: str, quote: str, line_no: int) -> str:
             + [p.strip(" \t") for p in parts[1:-1]]
             + [parts[-1].lstrip(" \t")]
         )
-        folded = parts[0]
+        pieces = [parts[0]]
         pending = 0
         last = len(parts) - 1
         for k, part in enumerate(parts[1:], 1):
             if part == "" and k < last:
                 pending += 1
                 continue
-            if quote == '"' and pending == 0 and _odd_backslashes(folded):
-                folded = folded[:-1] + part
+            if quote == '"' and pending == 0 and _odd_backslashes(pieces[-1]):
+                pieces[-1] = pieces[-1][:-1]  # an escaped line break
             else:
-                folded += ("\n" * pending if pending else " ") + part
+                pieces.append("\n" * pending if pending else " ")
+            pieces.append(part)
             pending = 0
-        body = folded
+        body = "".join(pieces)
     if quote == "'":
         return body.replace("''", "'")
     return _unescape_double(body, line_no)
