@@ -24,6 +24,7 @@ from scaled_mcp.protocol.client import (
     post_headers,
     tool_param_headers,
     valid_tools,
+    wants_standalone_stream,
 )
 from scaled_mcp.protocol.http import (
     HttpConfig,
@@ -431,3 +432,21 @@ def test_the_legacy_endpoint_our_server_names_is_posted_to(session_id: str, root
     assert isinstance(decision, NeedSession)
     assert decision.legacy
     assert decision.session_id == session_id
+
+
+@pytest.mark.parametrize(
+    ("server", "client", "expected"),
+    [
+        ({"tools": {}}, {}, False),
+        ({"tools": {}}, {"sampling": {}, "roots": {}}, False),
+        ({"tools": {"listChanged": True}}, {}, True),
+        ({"prompts": {"listChanged": False}}, {}, False),
+        ({"resources": {"subscribe": True}}, {}, True),
+        ({"logging": {}}, {}, True),
+        ({}, {"roots": {"listChanged": True}}, True),
+    ],
+)
+def test_the_get_stream_opens_only_for_what_can_come_on_it(
+    server: dict[str, Any], client: dict[str, Any], expected: bool
+) -> None:
+    assert wants_standalone_stream(server, client) is expected

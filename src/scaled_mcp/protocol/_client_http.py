@@ -40,6 +40,7 @@ __all__ = [
     "post_headers",
     "tool_param_headers",
     "valid_tools",
+    "wants_standalone_stream",
 ]
 
 #: streamable-http: "The client MUST include an Accept header, listing both
@@ -262,6 +263,39 @@ def delete_headers(*, protocol_version: str | None, session_id: str) -> list[tup
     """The headers of the DELETE ending a session ("Clients that no longer need a
     particular session ... SHOULD send an HTTP DELETE")."""
     return _common(protocol_version, session_id)
+
+
+def wants_standalone_stream(
+    server_capabilities: Mapping[str, Any], client_capabilities: Mapping[str, Any]
+) -> bool:
+    """Whether a handshake-era client opens the GET stream once the session is ready.
+
+    streamable-http: "The client MAY issue an HTTP GET to the MCP endpoint"
+    to receive messages unrelated to its requests. Only some can come that
+    way: list changes and resource updates the server declared
+    (``listChanged``, ``resources.subscribe``), log messages (``logging``),
+    and ``roots/list`` after the client announces its roots changed
+    (``roots.listChanged``). Without any of them the stream would carry
+    nothing, and a client that opens one anyway looks, to a server that
+    closes a request's stream for polling, like a reconnection made before
+    the ``retry`` time.
+    """
+    return (
+        any(_declares(server_capabilities, kind, "listChanged") for kind in _LISTS)
+        or _declares(server_capabilities, "resources", "subscribe")
+        or _declares(server_capabilities, "logging")
+        or _declares(client_capabilities, "roots", "listChanged")
+    )
+
+
+_LISTS: Final = ("tools", "resources", "prompts")
+
+
+def _declares(capabilities: Mapping[str, Any], name: str, flag: str | None = None) -> bool:
+    value = capabilities.get(name)
+    if not isinstance(value, Mapping):
+        return False
+    return flag is None or value.get(flag) is True
 
 
 # -- answers ---------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from ._client_http import (
     post_headers,
     tool_param_headers,
     valid_tools,
+    wants_standalone_stream,
 )
 from ._client_notifications import ProgressUpdate, notification_event, progress_update
 from ._client_session import (
@@ -184,4 +185,5 @@ __all__ = [
     "should_fall_back_to_handshake",
     "tool_param_headers",
     "valid_tools",
+    "wants_standalone_stream",
 ]
