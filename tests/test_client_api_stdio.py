@@ -90,3 +90,21 @@ async def test_an_empty_or_bad_target_is_refused() -> None:
         Client("ftp://example.com/mcp")
     with pytest.raises(TypeError):
         Client(42)  # type: ignore[arg-type]
+
+
+async def test_the_example_client_lists_and_calls() -> None:
+    with trio.fail_after(HANG):
+        done = await trio.run_process(
+            [
+                sys.executable,
+                str(ROOT / "examples/client.py"),
+                "--",
+                *SERVE,
+                "test_tool_with_progress",
+            ],
+            capture_stdout=True,
+            capture_stderr=True,
+        )
+    out = done.stdout.decode()
+    assert "tool test_simple_text" in out
+    assert "progress 100/100" in out
