@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -650,3 +651,8 @@ def _error_answer(server: ServerSession, request: Request) -> list[Message]:
         return _relay(server, _wire(request))
     except RemoteProtocolError as exc:
         return [error_response_for(exc)]
+
+
+def test_the_diagram_in_the_docs_is_generated_from_the_table() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "client-state-machine.md").read_text()
+    assert f"```mermaid\n{render_client_state_diagram()}```" in doc
