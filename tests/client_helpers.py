@@ -15,10 +15,11 @@ Python SDK's server run as a peer.
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx2
 import trio
 
 from scaled_mcp import Context, MCPServer, ToolError
@@ -103,6 +104,30 @@ def make_e2e_app() -> MCPServer:
 E2E_TOOLS = ("echo", "add", "steps", "ask_model", "ask_user", "refuse", "reconnect")
 
 
+# -- what the client sends ---------------------------------------------------------------
+
+
+class Recorder(httpx2.Auth):
+    """An ``httpx2.Auth`` that changes nothing and keeps each request's method and headers."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        self.requests.append((request.method, {k.lower(): v for k, v in request.headers.items()}))
+        yield request
+
+    def resumed_with(self) -> list[str]:
+        """The ``Last-Event-ID`` of each GET that resumed a stream."""
+        return [
+            headers["last-event-id"]
+            for method, headers in self.requests
+            if method == "GET" and "last-event-id" in headers
+        ]
+
+
 # -- the cluster's app ------------------------------------------------------------------
 
 CLUSTER_APP = MCPServer("client-cluster-tests", "1.0.0")
@@ -127,6 +152,7 @@ async def hold(ctx: Context, seconds: float) -> str:
 def official_app() -> Any:
     """The official SDK's ``MCPServer`` (Starlette app, streamable HTTP on ``/mcp``)."""
     from mcp.server.mcpserver import Context as SdkContext, MCPServer as SdkServer
+    from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
 
     server = SdkServer("official-peer", instructions="The official SDK's server.")
 
@@ -146,7 +172,7 @@ def official_app() -> Any:
 
     @server.tool(description="Fail as a tool does")
     async def refuse() -> str:
-        raise ValueError("not today")
+        raise SdkToolError("not today")
 
     @server.resource("test://static", name="static", mime_type="text/plain")
     async def static() -> str:

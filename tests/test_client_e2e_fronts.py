@@ -12,7 +12,7 @@ that only records the requests shows what went on the wire.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -28,7 +28,7 @@ from scaled_mcp.protocol.types import (
     TextResourceContents,
 )
 
-from .client_helpers import E2E_TOOLS, make_e2e_app
+from .client_helpers import E2E_TOOLS, Recorder, make_e2e_app
 from .helpers import FRONTS, serving
 
 #: The wires: a revision, and the path the client is given.
@@ -41,27 +41,6 @@ WIRES: Final = {
 }
 #: A generous bound on each test: nothing here may hang.
 DEADLINE: Final = 60
-
-
-class Recorder(httpx2.Auth):
-    """An ``httpx2.Auth`` that changes nothing and keeps each request's method and headers."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str]]] = []
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        self.requests.append((request.method, {k.lower(): v for k, v in request.headers.items()}))
-        yield request
-
-    def resumed_with(self) -> list[str]:
-        """The ``Last-Event-ID`` of each GET that resumed a stream."""
-        return [
-            headers["last-event-id"]
-            for method, headers in self.requests
-            if method == "GET" and "last-event-id" in headers
-        ]
 
 
 class Seen:
