@@ -7,7 +7,7 @@ the handshake (``initialize``) or the stateless one (2026-07-28). Errors are
 :class:`ClientError` carrying the JSON-RPC error.
 """
 
-from ._client import Client, Mode, Target
+from ._client import Client, Mode
 from ._errors import ClientError, ConnectionLost
 from ._handlers import (
     ElicitationHandler,
@@ -19,6 +19,7 @@ from ._handlers import (
     SamplingHandler,
 )
 from ._skills import SkillError, Skills, SkillVerificationError
+from ._targets import Target
 
 __all__ = [
     "Client",

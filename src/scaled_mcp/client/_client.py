@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Final, Literal, TypeAlias
 
@@ -34,16 +34,9 @@ from ..protocol.client import (
     HandshakeCompleted,
     HandshakeFailed,
     InputRequired,
-    ListChanged,
-    LogReceived,
-    ProgressReceived,
-    ReplyToServer,
     RequestFailed,
-    ResourceUpdated,
     ResultReceived,
     RetryWithVersion,
-    ServerCancelled,
-    ServerRequest,
     StatelessCall,
     StatelessClient,
     should_fall_back_to_handshake,
@@ -52,12 +45,9 @@ from ..protocol.jsonrpc import (
     ErrorCode,
     ErrorResponse,
     LocalProtocolError,
-    Message,
     Notification,
     RemoteProtocolError,
     Request,
-    RequestId,
-    Response,
 )
 from ..protocol.versions import (
     HANDSHAKE_VERSIONS,
@@ -65,7 +55,6 @@ from ..protocol.versions import (
     LATEST_VERSION,
     STATELESS_VERSIONS,
 )
-from ..server import MCPServer
 from ._errors import ClientError, ConnectionLost
 from ._handlers import (
     ElicitationHandler,
@@ -76,43 +65,24 @@ from ._handlers import (
     ResourceUpdatedHandler,
     RootsSource,
     SamplingHandler,
-    call_handler,
 )
 from ._http import StreamableHttpTransport
+from ._inbox import SEND_DEADLINE, Inbox, Waiter
 from ._legacy_sse import LegacySseTransport
-from ._lines import MemoryTransport, StdioTransport
 from ._methods import ClientMethods
+from ._targets import Target, transport_for
 from ._transport import INBOUND_BUFFER, Inbound, Lost, ParamHeaders, Transport
 
-__all__ = ["Client", "Mode", "Target"]
+__all__ = ["Client", "Mode"]
 
 _log = logging.getLogger("scaled_mcp.client")
 
 #: How the client starts: ``auto`` tries ``server/discover`` and falls back to
 #: ``initialize``; ``handshake`` and ``stateless`` use one era only.
 Mode: TypeAlias = Literal["auto", "handshake", "stateless"]
-#: A server: an ``http(s)://`` URL, an :class:`MCPServer` (in memory) or a command (argv).
-Target: TypeAlias = str | MCPServer | Sequence[str]
 
 #: Who the client says it is, unless told otherwise.
 DEFAULT_CLIENT_INFO: Final = {"name": "scaled-mcp", "version": "0.1.0"}
-#: Seconds a notification or a reply to the server may take to send.
-_SEND_DEADLINE: Final = 5.0
-
-
-class _Waiter:
-    """Where the answer to one request lands."""
-
-    __slots__ = ("answer", "done")
-
-    def __init__(self) -> None:
-        self.done = trio.Event()
-        self.answer: object = None
-
-    def settle(self, answer: object) -> None:
-        if not self.done.is_set():
-            self.answer = answer
-            self.done.set()
 
 
 class Client(ClientMethods):
@@ -124,7 +94,8 @@ class Client(ClientMethods):
     child process speaking stdio. ``protocol_version`` pins the revision to
     speak (its era then decides the mode). HTTP settings: static ``headers``,
     a ``bearer`` token, ``auth`` (an ``httpx2.Auth``, such as OAuth),
-    ``verify`` and ``cert`` (TLS). ``timeout`` is the default deadline of
+    ``verify`` and ``cert`` (TLS), ``http2`` (HTTP/2 over TLS, needs the ``h2``
+    package). ``timeout`` is the default deadline of
     every call, in seconds. See :mod:`._handlers` for the handlers.
     """
 
@@ -145,6 +116,7 @@ class Client(ClientMethods):
         auth: httpx2.Auth | None = None,
         verify: Any = True,
         cert: Any = None,
+        http2: bool = False,
         timeout: float = 30.0,
         client_info: Mapping[str, Any] | None = None,
         capabilities: Mapping[str, Any] | None = None,
@@ -173,22 +145,21 @@ class Client(ClientMethods):
         self._mode: Mode = mode
         self._pinned_version = protocol_version
         self._timeout = timeout
-        self._transport: Transport = _transport_for(
+        self._transport: Transport = transport_for(
             target,
             headers=headers,
             bearer=bearer,
             auth=auth,
             verify=verify,
             cert=cert,
+            http2=http2,
             timeout=timeout,
         )
         if isinstance(self._transport, LegacySseTransport) and mode == "auto":
             self._mode = "handshake"
         self._session: ClientSession | None = None
         self._stateless: StatelessClient | None = None
-        self._waiters: dict[RequestId, _Waiter] = {}
-        self._progress_handlers: dict[RequestId | str, ProgressHandler] = {}
-        self._serving: dict[RequestId, trio.CancelScope] = {}
+        self._inbox = Inbox(self._handlers, self._transport)
         self._tokens = itertools.count(1)
         self._nursery_manager: Any = None
         self._nursery: trio.Nursery | None = None
@@ -233,11 +204,12 @@ class Client(ClientMethods):
     async def __aenter__(self) -> Client:
         self._nursery_manager = trio.open_nursery()
         self._nursery = await self._nursery_manager.__aenter__()
+        self._inbox.nursery = self._nursery
         try:
             send, receive = trio.open_memory_channel[Inbound](INBOUND_BUFFER)
             with trio.fail_after(self._timeout):
                 await self._transport.start(self._nursery, send)
-            self._nursery.start_soon(self._read, receive)
+            self._nursery.start_soon(self._inbox.read, receive)
             await self._open()
         except BaseException as exc:
             await self._shutdown()
@@ -264,8 +236,7 @@ class Client(ClientMethods):
     async def _shutdown(self) -> None:
         self._closed = True
         await self._transport.aclose()
-        for waiter in self._waiters.values():
-            waiter.settle(Lost(None, "the client is closed"))
+        self._inbox.fail_all("the client is closed")
         assert self._nursery is not None
         self._nursery.cancel_scope.cancel()
 
@@ -319,6 +290,7 @@ class Client(ClientMethods):
             protocol_version=self._pinned_version or LATEST_HANDSHAKE_VERSION,
         )
         self._session = session
+        self._inbox.session = session
         self._transport.protocol_version = None
         request = session.initialize()
         answer = await self._exchange(request, timeout=self._timeout)
@@ -338,13 +310,13 @@ class Client(ClientMethods):
 
     async def _exchange(self, request: Request, *, timeout: float) -> Any:
         """Send ``request``, wait (bounded) for what the reader settles its waiter with."""
-        waiter = self._waiters[request.id] = _Waiter()
+        waiter = self._inbox.waiters[request.id] = Waiter()
         try:
             with trio.fail_after(timeout):
                 await self._transport.send(request)
                 await waiter.done.wait()
         finally:
-            del self._waiters[request.id]
+            del self._inbox.waiters[request.id]
         answer = waiter.answer
         if isinstance(answer, Lost):
             raise ConnectionLost(answer.reason)
@@ -393,11 +365,11 @@ class Client(ClientMethods):
         except LocalProtocolError as exc:
             raise ClientError(ErrorCode.INVALID_REQUEST, str(exc)) from None
         if handler is not None:
-            self._progress_handlers[request.id] = handler
+            self._inbox.progress_handlers[request.id] = handler
         try:
             answer = await self._await_answer(request, None)
         finally:
-            self._progress_handlers.pop(request.id, None)
+            self._inbox.progress_handlers.pop(request.id, None)
         if isinstance(answer, ResultReceived):
             return answer.result
         if isinstance(answer, RequestFailed):
@@ -420,12 +392,12 @@ class Client(ClientMethods):
         except LocalProtocolError as exc:
             raise ClientError(ErrorCode.INVALID_PARAMS, str(exc)) from None
         if token is not None and handler is not None:
-            self._progress_handlers[token] = handler
+            self._inbox.progress_handlers[token] = handler
         try:
             return await self._run_call(call, param_headers)
         finally:
             if token is not None:
-                self._progress_handlers.pop(token, None)
+                self._inbox.progress_handlers.pop(token, None)
 
     async def _run_call(
         self, call: StatelessCall, param_headers: ParamHeaders | None
@@ -459,7 +431,7 @@ class Client(ClientMethods):
 
     async def _await_answer(self, request: Request, param_headers: ParamHeaders | None) -> Any:
         """Send ``request`` and wait for its answer; a cancelled wait cancels it."""
-        waiter = self._waiters[request.id] = _Waiter()
+        waiter = self._inbox.waiters[request.id] = Waiter()
         try:
             try:
                 await self._transport.send(request, param_headers=param_headers)
@@ -475,7 +447,7 @@ class Client(ClientMethods):
                 await self._cancel(request)
             raise
         finally:
-            del self._waiters[request.id]
+            del self._inbox.waiters[request.id]
         answer = waiter.answer
         if isinstance(answer, Lost):
             if self._session is not None:
@@ -500,7 +472,7 @@ class Client(ClientMethods):
             )
         if notification is None or self._closed:
             return
-        with trio.CancelScope(shield=True), trio.move_on_after(_SEND_DEADLINE):
+        with trio.CancelScope(shield=True), trio.move_on_after(SEND_DEADLINE):
             try:
                 await self._transport.send(notification)
             except ClientError as exc:
@@ -514,175 +486,8 @@ class Client(ClientMethods):
             notification = self._session.send_notification(method, params)
         except LocalProtocolError as exc:
             raise ClientError(ErrorCode.INVALID_REQUEST, str(exc)) from None
-        with trio.fail_after(_SEND_DEADLINE):
+        with trio.fail_after(SEND_DEADLINE):
             await self._transport.send(notification)
 
     def _set_log_level(self, level: str) -> None:
         self._log_level = level
-
-    # -- what the server sends --------------------------------------------------------------
-
-    async def _read(self, receive: trio.MemoryReceiveChannel[Inbound]) -> None:
-        async with receive:
-            async for item in receive:
-                if isinstance(item, Lost):
-                    ids = item.request_ids if item.request_ids is not None else list(self._waiters)
-                    for request_id in ids:
-                        waiter = self._waiters.get(request_id)
-                        if waiter is not None:
-                            waiter.settle(item)
-                    continue
-                try:
-                    await self._route(item)
-                except Exception:
-                    _log.exception("a handler failed on %r", item)
-
-    async def _route(self, message: Message) -> None:
-        session = self._session
-        if session is None:
-            await self._route_stateless(message)
-            return
-        for event in session.receive(message):
-            if isinstance(event, ResultReceived | RequestFailed):
-                self._settle(event.request.id, event)
-            elif isinstance(event, HandshakeCompleted | HandshakeFailed):
-                assert type(message) in (Response, ErrorResponse)
-                self._settle(message.id, event)  # type: ignore[union-attr]
-            elif isinstance(event, ServerRequest):
-                assert self._nursery is not None
-                self._nursery.start_soon(self._serve, event.request)
-            elif isinstance(event, ReplyToServer):
-                assert self._nursery is not None
-                self._nursery.start_soon(self._reply, event.message)
-            elif isinstance(event, ServerCancelled):
-                scope = self._serving.get(event.request_id)
-                if scope is not None:
-                    scope.cancel()
-            elif isinstance(event, ProgressReceived):
-                await self._progress(event.request.id, event.progress, event.total, event.message)
-            else:
-                await self._notified(event)
-
-    def _settle(self, request_id: RequestId | None, answer: object) -> None:
-        waiter = self._waiters.get(request_id) if request_id is not None else None
-        if waiter is not None:
-            waiter.settle(answer)
-
-    async def _progress(
-        self, key: RequestId | str, progress: float, total: float | None, message: str | None
-    ) -> None:
-        handler = self._progress_handlers.get(key)
-        if handler is not None:
-            await call_handler(handler, progress, total, message)
-
-    async def _notified(self, event: object) -> None:
-        handlers = self._handlers
-        if isinstance(event, LogReceived) and handlers.log is not None:
-            await call_handler(handlers.log, event.level, event.data, event.logger)
-        elif isinstance(event, ListChanged) and handlers.list_changed is not None:
-            await call_handler(handlers.list_changed, event.kind)
-        elif isinstance(event, ResourceUpdated) and handlers.resource_updated is not None:
-            await call_handler(handlers.resource_updated, event.uri)
-
-    async def _route_stateless(self, message: Message) -> None:
-        if type(message) is Response or type(message) is ErrorResponse:
-            self._settle(message.id, message)
-        elif type(message) is Notification:
-            params = message.params or {}
-            method = message.method
-            if method == "notifications/progress":
-                token = params.get("progressToken")
-                progress = params.get("progress")
-                if isinstance(token, str | int) and isinstance(progress, int | float):
-                    total = params.get("total")
-                    note = params.get("message")
-                    await self._progress(
-                        token,
-                        progress,
-                        total if isinstance(total, int | float) else None,
-                        note if isinstance(note, str) else None,
-                    )
-            elif method == "notifications/message":
-                level, logger = params.get("level"), params.get("logger")
-                if isinstance(level, str):
-                    await self._notified(
-                        LogReceived(
-                            level, params.get("data"), logger if isinstance(logger, str) else None
-                        )
-                    )
-            elif method == "notifications/resources/updated":
-                uri = params.get("uri")
-                if isinstance(uri, str):
-                    await self._notified(ResourceUpdated(uri))
-            elif method.endswith("/list_changed"):
-                await self._notified(ListChanged(method.split("/")[1]))
-        elif type(message) is Request:
-            # The stateless era has no server requests: input-required results replace them.
-            assert self._nursery is not None
-            refusal = ErrorResponse(
-                message.id, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {message.method}"
-            )
-            self._nursery.start_soon(self._reply, refusal)
-
-    async def _serve(self, request: Request) -> None:
-        """Answer a server request with the handlers; not at all if the server cancels it."""
-        session = self._session
-        assert session is not None
-        reply: Response | ErrorResponse
-        with trio.CancelScope() as scope:
-            self._serving[request.id] = scope
-            try:
-                result = await self._handlers.answer(request.method, request.params or {})
-                reply = session.answer(request.id, result)
-            except ClientError as exc:
-                reply = session.answer_error(request.id, exc.code, exc.message, exc.data)
-            except Exception:
-                _log.exception("the %s handler failed", request.method)
-                reply = session.answer_error(
-                    request.id, ErrorCode.INTERNAL_ERROR, "the client's handler failed"
-                )
-            finally:
-                del self._serving[request.id]
-            await self._reply(reply)
-
-    async def _reply(self, message: Response | ErrorResponse) -> None:
-        with trio.move_on_after(_SEND_DEADLINE):
-            try:
-                await self._transport.send(message)
-            except ClientError as exc:
-                _log.info("an answer to the server was not sent: %s", exc.message)
-
-
-def _transport_for(
-    target: Target,
-    *,
-    headers: Mapping[str, str] | None,
-    bearer: str | None,
-    auth: httpx2.Auth | None,
-    verify: Any,
-    cert: Any,
-    timeout: float,
-) -> Transport:
-    if isinstance(target, MCPServer):
-        return MemoryTransport(target)
-    if isinstance(target, str):
-        if not target.startswith(("http://", "https://")):
-            raise ValueError(f"not an http(s) URL: {target!r} (a command is a list of strings)")
-        all_headers = dict(headers or {})
-        if bearer is not None:
-            all_headers["Authorization"] = f"Bearer {bearer}"
-        http = httpx2.AsyncClient(
-            headers=all_headers,
-            auth=auth,
-            verify=verify,
-            cert=cert,
-            # A stream may stay quiet for long: reads wait as long as the call's deadline.
-            timeout=httpx2.Timeout(timeout, read=None),
-        )
-        path = httpx2.URL(target).path
-        if path.rstrip("/").endswith("/sse"):
-            return LegacySseTransport(target, http)
-        return StreamableHttpTransport(target, http)
-    if isinstance(target, Sequence) and all(isinstance(part, str) for part in target):
-        return StdioTransport(list(target))
-    raise TypeError(f"cannot reach a server through {target!r}")
