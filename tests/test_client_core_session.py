@@ -656,3 +656,15 @@ def _error_answer(server: ServerSession, request: Request) -> list[Message]:
 def test_the_diagram_in_the_docs_is_generated_from_the_table() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "client-state-machine.md").read_text()
     assert f"```mermaid\n{render_client_state_diagram()}```" in doc
+
+
+def test_an_error_without_id_while_initializing_fails_the_handshake() -> None:
+    session = _session()
+    session.initialize()
+    error = ErrorResponse(id=None, code=int(ErrorCode.PARSE_ERROR), message="Parse error")
+    (event,) = session.receive(error)
+    assert event == HandshakeFailed("initialize failed: Parse error", error)
+    # Once ready, an error without an id names no request: dropped.
+    ready = _ready()
+    ready.send_request("tools/list")
+    assert ready.receive(error) == []

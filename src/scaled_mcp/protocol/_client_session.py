@@ -353,10 +353,12 @@ class ClientSession:
         raise LocalProtocolError(f"not a JSON-RPC message: {message!r}")
 
     def _receive_response(self, response: Response | ErrorResponse) -> list[ClientEvent]:
-        if (
-            response.id is not None
-            and response.id == self._initialize_id
-            and self._can(ClientInput.INITIALIZE_RESULT)
+        if self._can(ClientInput.INITIALIZE_RESULT) and (
+            (response.id is not None and response.id == self._initialize_id)
+            # An error without an id while initializing: the server could not
+            # read the initialize request (JSON-RPC: "If there was an error in
+            # detecting the id ... it MUST be Null"); nothing else is pending.
+            or (response.id is None and not self._outgoing)
         ):
             return self._handshake(response)
         if not self._can(ClientInput.RESPONSE):
