@@ -146,6 +146,13 @@ async def hold(ctx: Context, seconds: float) -> str:
     return "held"
 
 
+@CLUSTER_APP.tool(description="Tell every session's GET stream that the tools changed")
+async def touch_tools() -> str:
+    CLUSTER_APP.remove_tool("echo")
+    CLUSTER_APP.add_tool(echo, description="Echo the text back, with the serving process's id")
+    return "touched"
+
+
 # -- the official SDK's server ----------------------------------------------------------
 
 

@@ -77,7 +77,7 @@ async def test_calls_spread_over_every_node(cluster: tuple[list[Node], int], mod
                 pid_of(await client.call_tool("echo", {"text": f"m{n}"}), f"m{n}")
                 for n in range(12)
             ]
-            assert len(await client.list_tools()) == 2
+            assert len(await client.list_tools()) == 3
     # Round-robin with no stickiness: every node served some of one client's calls.
     assert set(answered) == {node.process.pid for node in started}
 
@@ -157,3 +157,63 @@ async def test_a_node_killed_mid_call(redis: Redis, tmp_path: Path, mode: Mode) 
                     for n in range(8)
                 ]
             assert set(answered) == left
+
+
+def established_on(port: int) -> int:
+    """How many TCP connections to ``port`` on 127.0.0.1 are established (Linux)."""
+    local = f"0100007F:{port:04X}"
+    count = 0
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            count += fields[1] == local and fields[3] == "01"
+    return count
+
+
+async def get_stream_holder(started: list[Node]) -> Node:
+    """The node holding the one long-lived connection of an idle client: its GET stream."""
+    while True:
+        holding = [node for node in started if established_on(node.port)]
+        if len(holding) == 1:
+            return holding[0]
+        await trio.sleep(0.1)
+
+
+async def test_the_get_stream_resumes_on_another_node(redis: Redis, tmp_path: Path) -> None:
+    """The node holding a session's GET stream dies: the client resumes the stream
+    with ``Last-Event-ID`` through the proxy, on a node left, and the server's
+    notifications reach it again, those raised while no node held it too."""
+    with (
+        nodes(APP, 3, redis.url, "--http", "h11", folder=tmp_path) as started,
+        nginx(tmp_path, [node.port for node in started]) as proxy,
+    ):
+        changed: list[str] = []
+        more = trio.Condition()
+
+        async def on_changed(kind: str) -> None:
+            async with more:
+                changed.append(kind)
+                more.notify_all()
+
+        async def wait_for(count: int) -> None:
+            async with more:
+                while len(changed) < count:
+                    await more.wait()
+
+        recorder = Recorder()
+        async with through(
+            proxy, "handshake", list_changed_handler=on_changed, auth=recorder
+        ) as client:
+            with trio.fail_after(DEADLINE):
+                holder = await get_stream_holder(started)
+                assert text(await client.call_tool("touch_tools")) == "touched"
+                await wait_for(2)  # a removal and an addition
+                stop(holder.process, signal.SIGKILL)
+                assert text(await client.call_tool("touch_tools")) == "touched"
+                await wait_for(4)
+                # The stream is held again, by another node.
+                assert (await get_stream_holder(started)) is not holder
+                assert text(await client.call_tool("touch_tools")) == "touched"
+                await wait_for(6)
+        assert changed == ["tools"] * 6
+        assert len(recorder.resumed_with()) >= 1
