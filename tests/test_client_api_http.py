@@ -101,7 +101,9 @@ def notifying_app() -> MCPServer:
     return app
 
 
-async def test_subscriptions_and_list_changes_arrive_on_the_get_stream() -> None:
+@pytest.mark.parametrize("mode", ["handshake", "stateless"])
+async def test_subscriptions_and_list_changes_arrive(mode: str) -> None:
+    """Handshake era: on the GET stream; 2026-07-28: on a ``subscriptions/listen`` stream."""
     updated: list[str] = []
     changed: list[str] = []
     with trio.fail_after(HANG):
@@ -109,7 +111,7 @@ async def test_subscriptions_and_list_changes_arrive_on_the_get_stream() -> None
             serving(notifying_app(), "h11") as port,
             Client(
                 f"http://127.0.0.1:{port}/mcp",
-                mode="handshake",
+                mode=mode,  # type: ignore[arg-type]
                 resource_updated_handler=updated.append,
                 list_changed_handler=changed.append,
             ) as client,

@@ -334,6 +334,28 @@ async def test_without_a_handler_the_server_cannot_ask(app: MCPServer, mode: Mod
             assert raised.value.code == ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY
 
 
+async def test_stateless_subscriptions_listen_for_updates(app: MCPServer) -> None:
+    # The handshake era's updates go on an HTTP GET stream (see the HTTP tests);
+    # the stateless era's on a subscriptions/listen stream, on any transport.
+    updated: list[str] = []
+    async with Client(app, mode="stateless", resource_updated_handler=updated.append) as client:
+        await client.subscribe_resource("test://a")
+        await client.call_tool("touch", {"uri": "test://a"})
+        await client.call_tool("touch", {"uri": "test://b"})  # not subscribed
+        with trio.fail_after(5):
+            while not updated:  # noqa: ASYNC110 (the handler is a plain list)
+                await trio.sleep(0.01)
+        await client.subscribe_resource("test://b")
+        await client.unsubscribe_resource("test://a")
+        await client.call_tool("touch", {"uri": "test://a"})
+        await client.call_tool("touch", {"uri": "test://b"})
+        with trio.fail_after(5):
+            while len(updated) < 2:  # noqa: ASYNC110
+                await trio.sleep(0.01)
+        await trio.sleep(0.5)
+    assert updated == ["test://a", "test://b"]
+
+
 async def test_a_timeout_raises_and_cancels_the_call(
     app: MCPServer, seen: Seen, mode: Mode, autojump_clock: object
 ) -> None:

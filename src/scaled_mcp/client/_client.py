@@ -49,6 +49,7 @@ from ..protocol.jsonrpc import (
     RemoteProtocolError,
     Request,
 )
+from ..protocol.stateless import SubscriptionFilter
 from ..protocol.versions import (
     HANDSHAKE_VERSIONS,
     LATEST_HANDSHAKE_VERSION,
@@ -83,6 +84,16 @@ Mode: TypeAlias = Literal["auto", "handshake", "stateless"]
 
 #: Who the client says it is, unless told otherwise.
 DEFAULT_CLIENT_INFO: Final = {"name": "scaled-mcp", "version": "0.1.0"}
+
+
+class _Listen:
+    """One ``subscriptions/listen`` stream: acknowledged (or over), and how it failed."""
+
+    __slots__ = ("acknowledged", "error")
+
+    def __init__(self) -> None:
+        self.acknowledged = trio.Event()
+        self.error: ClientError | None = None
 
 
 class Client(ClientMethods):
@@ -164,6 +175,9 @@ class Client(ClientMethods):
         self._nursery_manager: Any = None
         self._nursery: trio.Nursery | None = None
         self._log_level: str | None = None
+        # Stateless era: the resources subscribed to (in order), and the listen stream.
+        self._subscribed: dict[str, None] = {}
+        self._listening: trio.CancelScope | None = None
         self._server_info: dict[str, Any] = {}
         self._server_capabilities: dict[str, Any] = {}
         self._instructions: str | None = None
@@ -244,6 +258,8 @@ class Client(ClientMethods):
         if self._mode != "handshake":
             try:
                 if await self._discover():
+                    if self._handlers.list_changed is not None:
+                        await self._relisten()
                     return
             except ClientError as exc:
                 status = exc.data.get("status") if isinstance(exc.data, dict) else None
@@ -491,3 +507,57 @@ class Client(ClientMethods):
 
     def _set_log_level(self, level: str) -> None:
         self._log_level = level
+
+    # -- the stateless era's change notifications ------------------------------------------
+
+    async def _change_subscription(self, uri: str, *, subscribe: bool) -> None:
+        if subscribe:
+            self._subscribed[uri] = None
+        else:
+            self._subscribed.pop(uri, None)
+        await self._relisten()
+
+    async def _relisten(self) -> None:
+        """(Re)open the ``subscriptions/listen`` stream for the list changes the
+        handlers want and the resources subscribed to; wait (bounded) for its
+        acknowledgement. The previous stream is closed (which cancels it)."""
+        if self._listening is not None:
+            self._listening.cancel()
+            self._listening = None
+        wanted = self._handlers.list_changed is not None
+        notifications = SubscriptionFilter(
+            tools_list_changed=wanted,
+            prompts_list_changed=wanted,
+            resources_list_changed=wanted,
+            resource_subscriptions=tuple(self._subscribed),
+        ).granted_by(self._server_capabilities)
+        if not notifications.to_json():
+            return
+        assert self._nursery is not None
+        listen: _Listen = await self._nursery.start(self._listen, notifications)
+        with trio.fail_after(self._timeout):
+            await listen.acknowledged.wait()
+        if listen.error is not None:
+            raise listen.error
+
+    async def _listen(
+        self, notifications: SubscriptionFilter, *, task_status: trio.TaskStatus[_Listen]
+    ) -> None:
+        stateless = self._stateless
+        assert stateless is not None
+        request = stateless.request(
+            "subscriptions/listen", {"notifications": notifications.to_json()}
+        )
+        listen = _Listen()
+        self._inbox.acknowledgements[request.id] = listen.acknowledged
+        try:
+            with trio.CancelScope() as scope:
+                self._listening = scope
+                task_status.started(listen)
+                await self._await_answer(request, None)
+        except ClientError as exc:
+            listen.error = exc
+            _log.info("subscriptions/listen ended: %s", exc.message)
+        finally:
+            del self._inbox.acknowledgements[request.id]
+            listen.acknowledged.set()

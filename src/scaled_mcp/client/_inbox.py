@@ -37,6 +37,7 @@ from ..protocol.jsonrpc import (
     RequestId,
     Response,
 )
+from ..protocol.stateless import META_SUBSCRIPTION_ID
 from ._errors import ClientError
 from ._handlers import Handlers, ProgressHandler, call_handler
 from ._transport import Inbound, Lost, Transport
@@ -79,6 +80,8 @@ class Inbox:
         self._handlers = handlers
         self._transport = transport
         self._serving: dict[RequestId, trio.CancelScope] = {}
+        #: Stateless era: the ``subscriptions/listen`` requests awaiting their acknowledgement.
+        self.acknowledgements: dict[RequestId, trio.Event] = {}
 
     def fail_all(self, reason: str) -> None:
         """End every waiting call: its answer will not come."""
@@ -177,6 +180,12 @@ class Inbox:
                 uri = params.get("uri")
                 if isinstance(uri, str):
                     await self._notified(ResourceUpdated(uri))
+            elif method == "notifications/subscriptions/acknowledged":
+                meta = params.get("_meta")
+                listen = meta.get(META_SUBSCRIPTION_ID) if isinstance(meta, dict) else None
+                event = self.acknowledgements.get(listen) if isinstance(listen, str | int) else None
+                if event is not None:
+                    event.set()
             elif method.endswith("/list_changed"):
                 await self._notified(ListChanged(method.split("/")[1]))
         elif type(message) is Request:

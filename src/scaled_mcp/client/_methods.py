@@ -76,6 +76,10 @@ class ClientMethods(abc.ABC):
     def _set_log_level(self, level: str) -> None:
         """Keep the log level the stateless era sends in each request's ``_meta``."""
 
+    @abc.abstractmethod
+    async def _change_subscription(self, uri: str, *, subscribe: bool) -> None:
+        """Stateless era: listen (or stop listening) for updates of ``uri``."""
+
     @property
     @abc.abstractmethod
     def stateless(self) -> bool:
@@ -156,11 +160,19 @@ class ClientMethods(abc.ABC):
         return _typed(ReadResourceResult, result)
 
     async def subscribe_resource(self, uri: str, *, timeout: float | None = None) -> None:
-        """Ask for ``notifications/resources/updated`` about ``uri`` (handshake era)."""
+        """Ask for ``notifications/resources/updated`` about ``uri``: handshake era
+        ``resources/subscribe``; stateless era, a ``subscriptions/listen`` stream
+        (reopened with the new set of URIs)."""
+        if self.stateless:
+            await self._change_subscription(uri, subscribe=True)
+            return
         await self.request("resources/subscribe", {"uri": uri}, timeout=timeout)
 
     async def unsubscribe_resource(self, uri: str, *, timeout: float | None = None) -> None:
         """Stop the updates about ``uri``."""
+        if self.stateless:
+            await self._change_subscription(uri, subscribe=False)
+            return
         await self.request("resources/unsubscribe", {"uri": uri}, timeout=timeout)
 
     # -- prompts ------------------------------------------------------------------------
