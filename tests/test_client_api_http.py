@@ -20,7 +20,7 @@ import pytest
 import trio
 
 from scaled_mcp import Context, MCPServer
-from scaled_mcp.client import Client, ClientError, ConnectionLost
+from scaled_mcp.client import Client, ClientError, ConnectionLost, SessionExpired
 from scaled_mcp.protocol.http import HttpConfig, ResponseMode
 from scaled_mcp.protocol.jsonrpc import ErrorCode
 from scaled_mcp.protocol.types import TextContent
@@ -294,44 +294,61 @@ async def test_static_headers_bearer_and_auth_reach_the_server() -> None:
     )
 
 
-async def handshake_script(request: Seen, stream: trio.SocketStream) -> None:
-    if request.method == "GET":
-        await respond(stream, 405)
-    elif request.method == "DELETE":
-        await respond(stream, 200)
-    elif request.body.get("method") == "initialize":
-        result = {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {"tools": {}},
-            "serverInfo": {"name": "scripted", "version": "1"},
-        }
-        await respond(stream, 200, result_of(request, result), extra=(("mcp-session-id", "s-1"),))
-    elif "id" not in request.body:
-        await respond(stream, 202)
-    elif request.body["method"] == "tools/list":
-        await respond(stream, 200, result_of(request, {"tools": []}))
-    else:
-        await respond(stream, 404)  # the session is gone
+def handshake_script() -> Script:
+    """A handshake-era server: sessions ``s-1``, ``s-2`` …; no GET stream (405);
+    ``tools/call`` finds its session gone."""
+    sessions = iter(range(1, 100))
+
+    async def script(request: Seen, stream: trio.SocketStream) -> None:
+        if request.method == "GET":
+            await respond(stream, 405)
+        elif request.method == "DELETE":
+            await respond(stream, 200)
+        elif request.body.get("method") == "initialize":
+            result = {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "scripted", "version": "1"},
+            }
+            session = ("mcp-session-id", f"s-{next(sessions)}")
+            await respond(stream, 200, result_of(request, result), extra=(session,))
+        elif "id" not in request.body:
+            await respond(stream, 202)
+        elif request.body["method"] == "tools/list":
+            await respond(stream, 200, result_of(request, {"tools": []}))
+        else:
+            await respond(stream, 404)  # the session is gone
+
+    return script
 
 
-async def test_the_session_id_is_sent_and_deleted_and_a_404_ends_the_session() -> None:
+async def test_the_session_id_is_sent_and_a_404_starts_a_new_session() -> None:
     with trio.fail_after(HANG):
         async with (
-            scripted(handshake_script) as (url, seen),
+            scripted(handshake_script()) as (url, seen),
             Client(url, mode="handshake") as client,
         ):
             assert client.server_info == {"name": "scripted", "version": "1"}
             assert await client.list_tools() == []
-            with pytest.raises(ConnectionLost) as raised:
+            with pytest.raises(SessionExpired) as raised:
                 await client.call_tool("gone")
             assert raised.value.data == {"status": 404}
-    methods = [(s.method, (s.body or {}).get("method")) for s in seen]
-    assert methods[:2] == [("POST", "initialize"), ("POST", "notifications/initialized")]
-    assert ("DELETE", None) in methods
-    assert "mcp-session-id" not in seen[0].headers
+            assert await client.list_tools() == []  # on a new session
+    sent = [(s.method, (s.body or {}).get("method"), s.headers.get("mcp-session-id")) for s in seen]
+    # Each session's GET stream was offered none (405), at a moment of its own.
+    assert sent.count(("GET", None, "s-1")) == sent.count(("GET", None, "s-2")) == 1
+    assert [item for item in sent if item[0] != "GET"] == [
+        ("POST", "initialize", None),
+        ("POST", "notifications/initialized", "s-1"),
+        ("POST", "tools/list", "s-1"),
+        ("POST", "tools/call", "s-1"),
+        ("POST", "initialize", None),
+        ("POST", "notifications/initialized", "s-2"),
+        ("POST", "tools/list", "s-2"),
+        ("DELETE", None, "s-2"),
+    ]
     for request in seen[1:]:
-        assert request.headers["mcp-session-id"] == "s-1"
-        if request.method != "DELETE":
+        if request.method == "POST" and request.body["method"] != "initialize":
             assert request.headers["mcp-protocol-version"] == "2025-11-25"
 
 
@@ -356,7 +373,7 @@ async def test_an_unreachable_server_fails_fast() -> None:
 
 async def test_auto_mode_falls_back_to_initialize() -> None:
     with trio.fail_after(HANG):
-        async with scripted(handshake_script) as (url, seen), Client(url) as client:
+        async with scripted(handshake_script()) as (url, seen), Client(url) as client:
             assert not client.stateless
             assert client.protocol_version == "2025-11-25"
     assert seen[0].body["method"] == "server/discover"

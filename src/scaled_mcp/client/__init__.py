@@ -8,7 +8,7 @@ the handshake (``initialize``) or the stateless one (2026-07-28). Errors are
 """
 
 from ._client import Client, Mode
-from ._errors import ClientError, ConnectionLost
+from ._errors import ClientError, ConnectionLost, SessionExpired
 from ._handlers import (
     ElicitationHandler,
     ListChangedHandler,
@@ -33,6 +33,7 @@ __all__ = [
     "ResourceUpdatedHandler",
     "RootsSource",
     "SamplingHandler",
+    "SessionExpired",
     "SkillError",
     "SkillVerificationError",
     "Skills",

@@ -56,7 +56,7 @@ from ..protocol.versions import (
     LATEST_VERSION,
     STATELESS_VERSIONS,
 )
-from ._errors import ClientError, ConnectionLost
+from ._errors import ClientError, ConnectionLost, SessionExpired
 from ._handlers import (
     ElicitationHandler,
     Handlers,
@@ -175,6 +175,9 @@ class Client(ClientMethods):
         self._nursery_manager: Any = None
         self._nursery: trio.Nursery | None = None
         self._log_level: str | None = None
+        # Handshake era over HTTP: the server forgot the session; renew it before the next call.
+        self._session_expired = False
+        self._renewing = trio.Lock()
         # Stateless era: the resources subscribed to (in order), and the listen stream.
         self._subscribed: dict[str, None] = {}
         self._listening: trio.CancelScope | None = None
@@ -361,11 +364,25 @@ class Client(ClientMethods):
                     return await self._stateless_request(
                         method, params, progress_handler, param_headers
                     )
+                if self._session_expired:
+                    await self._renew_session()
                 return await self._session_request(method, params, progress_handler)
+        except SessionExpired:
+            self._session_expired = True
+            raise
         except trio.TooSlowError:
             raise ClientError(
                 ErrorCode.REQUEST_TIMEOUT, f"{method} timed out after {deadline:g} s"
             ) from None
+
+    async def _renew_session(self) -> None:
+        """A new session after the server forgot ours (one renewal at a time)."""
+        async with self._renewing:
+            if self._session_expired:
+                if self._session is not None:
+                    self._session.close()
+                await self._initialize()
+                self._session_expired = False
 
     async def _session_request(
         self,

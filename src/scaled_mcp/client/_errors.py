@@ -7,7 +7,7 @@ from typing import Any
 
 from ..protocol.jsonrpc import ErrorCode, ErrorResponse
 
-__all__ = ["ClientError", "ConnectionLost"]
+__all__ = ["ClientError", "ConnectionLost", "SessionExpired"]
 
 
 class ClientError(Exception):
@@ -37,3 +37,13 @@ class ConnectionLost(ClientError):
 
     def __init__(self, message: str, data: Any = None) -> None:
         super().__init__(ErrorCode.INTERNAL_ERROR, message, data)
+
+
+class SessionExpired(ConnectionLost):
+    """The server no longer knows the session (HTTP 404 on a request carrying
+    its ``Mcp-Session-Id``). The client starts a new session before its next
+    request (streamable-http: "it MUST start a new session by sending a new
+    InitializeRequest without a session ID attached")."""
+
+    def __init__(self, message: str = "the session is gone (HTTP 404)") -> None:
+        super().__init__(message, {"status": 404})

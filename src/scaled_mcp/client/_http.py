@@ -42,7 +42,7 @@ from ..protocol.jsonrpc import (
     encode_message,
 )
 from ..protocol.sse import ServerSentEvent
-from ._errors import ClientError, ConnectionLost
+from ._errors import ClientError, ConnectionLost, SessionExpired
 from ._transport import Inbound, Lost, ParamHeaders
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "StreamableHttpTransport", "read_limited"]
@@ -130,7 +130,8 @@ class StreamableHttpTransport:
                 await self._deliver_body(body, request_id)
                 return
             if answer is HttpAnswer.SESSION_GONE:
-                raise ConnectionLost("the session is gone (HTTP 404)", {"status": 404})
+                self.session_id = None
+                raise SessionExpired()
             error = error_in_body(body)
             if error is not None and request_id is not None:
                 # A JSON-RPC error in a 4xx answer (-32022, a header mismatch ...)
