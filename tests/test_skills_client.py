@@ -334,7 +334,15 @@ def test_an_entry_and_its_files() -> None:
     assert entry.resolve("references/FORMS.md") == FORMS_URI
     assert entry.resolve("./references/../references/FORMS.md") == FORMS_URI
     assert entry.resolve(FORMS_URI) == FORMS_URI
-    for bad in ("../other/SKILL.md", "/etc/passwd", "skill://other/SKILL.md", "", "./"):
+    assert entry.resolve("skill://pdf-processing/a/../references/FORMS.md") == FORMS_URI
+    for bad in (
+        "../other/SKILL.md",
+        "/etc/passwd",
+        "skill://other/SKILL.md",
+        "skill://pdf-processing/../other/SKILL.md",
+        "",
+        "./",
+    ):
         with pytest.raises(SkillError):
             entry.resolve(bad)
     with pytest.raises(SkillVerificationError) as caught:

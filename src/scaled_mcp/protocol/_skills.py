@@ -161,8 +161,8 @@ class SkillEntry:
         or a URI under the root as is. Raises :class:`SkillError` for a path that
         leaves the root."""
         if path.startswith(self.root + "/"):
-            return path
-        if "://" in path or path.startswith("/"):
+            path = path[len(self.root) + 1 :]
+        elif "://" in path or path.startswith("/"):
             raise SkillError(f"{path!r} is not a file of skill {self.uri}")
         segments: list[str] = []
         for segment in path.split("/"):
