@@ -25,12 +25,15 @@ import trio
 from scaled_mcp import Context, MCPServer, ToolError
 
 from .cluster import ROOT, free_port, stop, wait_for_port
+from .helpers import Probe
 
 # -- our app ----------------------------------------------------------------------------
 
 
-def make_e2e_app() -> MCPServer:
-    """Our server as the client's end-to-end tests see it (two items a page)."""
+def make_e2e_app(probe: Probe | None = None) -> MCPServer:
+    """Our server as the client's end-to-end tests see it (two items a page);
+    its ``block`` tool reports to ``probe``."""
+    probe = probe or Probe()
     app = MCPServer("client-e2e", "1.0.0", instructions="Tests of the client.", page_size=2)
 
     @app.tool(description="Echo the text back")
@@ -73,6 +76,15 @@ def make_e2e_app() -> MCPServer:
         await trio.sleep(0.2)
         return "after the break"
 
+    @app.tool(description="Report progress, then wait until cancelled")
+    async def block(ctx: Context) -> str:
+        await ctx.report_progress(0, 1, "blocking")
+        probe.started.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            probe.cancelled.set()
+
     @app.resource("test://static", name="static", mime_type="text/plain")
     async def static() -> str:
         return "static text"
@@ -101,7 +113,7 @@ def make_e2e_app() -> MCPServer:
 
 
 #: The tools of :func:`make_e2e_app`, in the order it lists them.
-E2E_TOOLS = ("echo", "add", "steps", "ask_model", "ask_user", "refuse", "reconnect")
+E2E_TOOLS = ("echo", "add", "steps", "ask_model", "ask_user", "refuse", "reconnect", "block")
 
 
 # -- what the client sends ---------------------------------------------------------------

@@ -21,6 +21,7 @@ import pytest
 import trio
 
 from scaled_mcp.client import Client, ClientError
+from scaled_mcp.protocol.jsonrpc import ErrorCode
 from scaled_mcp.protocol.types import (
     CallToolResult,
     CreateMessageResult,
@@ -29,7 +30,7 @@ from scaled_mcp.protocol.types import (
 )
 
 from .client_helpers import E2E_TOOLS, Recorder, make_e2e_app
-from .helpers import FRONTS, serving
+from .helpers import FRONTS, Probe, serving
 
 #: The wires: a revision, and the path the client is given.
 WIRES: Final = {
@@ -69,11 +70,15 @@ class Seen:
 
 @asynccontextmanager
 async def connected(
-    front: str, version: str, seen: Seen | None = None, auth: httpx2.Auth | None = None
+    front: str,
+    version: str,
+    seen: Seen | None = None,
+    auth: httpx2.Auth | None = None,
+    probe: Probe | None = None,
 ) -> AsyncIterator[Client]:
     """Our client at ``version`` talking to a fresh node on ``front``."""
     seen = seen or Seen()
-    async with serving(make_e2e_app(), front) as port:
+    async with serving(make_e2e_app(probe), front) as port:
         client = Client(
             f"http://127.0.0.1:{port}{WIRES[version]}",
             protocol_version=version,
@@ -111,7 +116,7 @@ async def test_tools_are_listed_on_every_page_and_called(front: str, version: st
             assert client.stateless is (version == "2026-07-28")
             assert client.server_info["name"] == "client-e2e"
             assert client.instructions == "Tests of the client."
-            # Seven tools, two a page: four pages, every one followed.
+            # Eight tools, two a page: four pages, every one followed.
             tools = await client.list_tools()
             assert [tool.name for tool in tools] == list(E2E_TOOLS)
             echo = tools[0]
@@ -222,3 +227,35 @@ async def test_a_stream_closed_mid_call_is_resumed(front: str, version: str) -> 
         assert stream and seq.isdigit()
     else:
         assert resumed == []
+
+
+async def test_a_call_that_times_out_or_is_cancelled_stops_on_the_server(
+    front: str, version: str
+) -> None:
+    """A call past its ``timeout`` raises ``REQUEST_TIMEOUT``; a call whose trio scope
+    is cancelled returns at once. Either way the server stops the work: told with
+    ``notifications/cancelled`` on a session, by the closed stream on the stateless
+    wire (our server watches for that once the response streams: the tool reports
+    progress first)."""
+    seen = Seen()
+    with trio.fail_after(DEADLINE):
+        probe = Probe()
+        async with connected(front, version, probe=probe) as client:
+            with pytest.raises(ClientError) as raised:
+                await client.call_tool("block", timeout=1, progress_handler=seen.on_progress)
+            assert raised.value.code == ErrorCode.REQUEST_TIMEOUT
+            await probe.cancelled.wait()
+
+            probe.started, probe.cancelled = trio.Event(), trio.Event()
+            with trio.CancelScope() as scope:
+                async with trio.open_nursery() as nursery:
+
+                    async def cancel_once_started() -> None:
+                        await probe.started.wait()
+                        scope.cancel()
+
+                    nursery.start_soon(cancel_once_started)
+                    await client.call_tool("block", progress_handler=seen.on_progress)
+            assert scope.cancelled_caught
+            await probe.cancelled.wait()
+            assert text(await client.call_tool("echo", {"text": "on"})) == "on"
