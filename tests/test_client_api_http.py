@@ -400,3 +400,42 @@ async def test_a_call_that_times_out_is_cancelled_on_the_server(mode: str) -> No
             assert (await client.call_tool("echo", {"text": "on"})).content == [
                 TextContent(text="on")
             ]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 20])
+async def test_an_sse_answer_cut_anywhere_is_read_whole(chunk: int) -> None:
+    async def script(request: Seen, stream: trio.SocketStream) -> None:
+        if request.body["method"] == "server/discover":
+            await respond(stream, 200, result_of(request, DISCOVERED))
+            return
+        progress = {
+            "jsonrpc": "2.0",
+            "method": "notifications/progress",
+            "params": {
+                "progressToken": request.body["params"]["_meta"]["progressToken"],
+                "progress": 1,
+                "total": 2,
+                "message": "héllo\nwörld",
+            },
+        }
+        answer = result_of(request, {"content": [{"type": "text", "text": "ünïcode"}]})
+        body = (
+            b"id: s:1\r\nretry: 10\r\ndata:\r\n\r\n"
+            + b": a comment\n"
+            + b"event: message\ndata: "
+            + orjson.dumps(progress)
+            + b"\n\n"
+            + b"id: s:2\ndata: "
+            + answer
+            + b"\r\n\r\n"
+        )
+        await respond(stream, 200, b"", "text/event-stream")
+        for start in range(0, len(body), chunk):
+            await stream.send_all(body[start : start + chunk])
+
+    progress: list[tuple[float, float | None, str | None]] = []
+    with trio.fail_after(HANG):
+        async with scripted(script) as (url, _), Client(url, mode="stateless") as client:
+            result = await client.call_tool("x", progress_handler=lambda *a: progress.append(a))
+    assert result.content == [TextContent(text="ünïcode")]
+    assert progress == [(1, 2, "héllo\nwörld")]
