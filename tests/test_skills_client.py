@@ -192,6 +192,8 @@ def test_a_written_frontmatter_reads_back_as_written(
         ("url: http://example.com/a:b\nm: {}", {"url": "http://example.com/a:b", "m": {}}),
         ("'q k': 1\n\"d k\": 2", {"q k": 1, "d k": 2}),
         ("e:\nn: null", {"e": None, "n": None}),
+        ("null: 1\n1e3: 2\ntrue: 3\n0x10: 4", {"": 1, "1000": 2, "true": 3, "16": 4}),
+        ("s: 0.5 }\n  , more", {"s": "0.5 } , more"}),
     ],
 )
 def test_yaml_the_way_the_spec_reads_it(yaml: str, expected: dict[str, Any]) -> None:
@@ -226,6 +228,13 @@ def test_yaml_the_way_the_spec_reads_it(yaml: str, expected: dict[str, Any]) -> 
         "a: [1] 2",
         "a: {b: 1, b: 2}",
         "a: - b",
+        "a: ]",
+        "a: ,x",
+        "a: ? x",
+        "|x: 1",
+        ": v",
+        "a: [- b]",
+        "a: [@x]",
     ],
 )
 def test_what_is_not_well_formed_or_not_supported_is_refused(yaml: str) -> None:

@@ -33,7 +33,9 @@ from ._yaml_scalars import (
     _FlowReader,
     _fold,
     _fold_quoted,
+    _key_text,
     _NeedMore,
+    _plain_start_problem,
     _plain_value,
     _strip_comment,
 )
@@ -124,14 +126,15 @@ class _Parser:
         line = self.lines[self.i]
         if line.startswith("%"):
             raise self._error("YAML directives are not supported")
-        value = self._block(self._indent(line), 0)
+        value = self._block(self._indent(line), 0, -1)
         self._skip_blank()
         if self.i < len(self.lines):
             raise self._error("unexpected content after the document")
         return value
 
-    def _block(self, indent: int, depth: int) -> Any:
-        """The node starting on the current (non-blank) line at ``indent``."""
+    def _block(self, indent: int, depth: int, parent: int) -> Any:
+        """The node starting on the current (non-blank) line at ``indent``, in
+        a collection at ``parent`` (its indentation; -1 at the top)."""
         if depth > MAX_FRONTMATTER_DEPTH:
             raise self._error("collections nested too deeply")
         line = self.lines[self.i]
@@ -141,8 +144,10 @@ class _Parser:
             return self._sequence(indent, depth)
         if self._key_split(content) is not None:
             return self._mapping(indent, depth)
-        # A lone scalar (or flow collection) as the whole node.
-        return self._inline_value(content, indent - 1, depth)
+        # A lone scalar (or flow collection) as the whole node: it may go on
+        # over lines less indented than its first, as long as they are deeper
+        # than its parent.
+        return self._inline_value(content, parent, depth)
 
     # -- block collections ----------------------------------------------------
 
@@ -169,9 +174,10 @@ class _Parser:
                 key_text = content[:colon].rstrip(" \t")
                 if " #" in key_text or "\t#" in key_text:
                     return None
-                if key_text and key_text[0] in _REFUSED_START:
-                    raise self._error("anchors, aliases and tags are not supported")
-                return key_text, content[colon + 1 :]
+                problem = _plain_start_problem(key_text) if key_text else "an empty key"
+                if problem is not None:
+                    raise self._error(problem)
+                return _key_text(_plain_value(key_text)), content[colon + 1 :]
             pos = colon + 1
 
     @staticmethod
@@ -259,7 +265,7 @@ class _Parser:
             content = line[child:]
             is_dash = content == "-" or content.startswith("- ")
             if child > indent or (child == indent and is_dash and not in_sequence):
-                return self._block(child, depth + 1)
+                return self._block(child, depth + 1, indent)
             return None
         return self._inline_value(text, indent, depth)
 
@@ -303,8 +309,9 @@ class _Parser:
 
     def _plain(self, text: str, indent: int) -> Any:
         first_line = _strip_comment(text)
-        if first_line.startswith("- ") or first_line == "-":
-            raise self._error("a sequence entry where a scalar was expected")
+        problem = _plain_start_problem(first_line)
+        if problem is not None:
+            raise self._error(problem)
         self._check_plain(first_line)
         start = self.i
         commented = first_line != text.rstrip()

@@ -315,15 +315,38 @@ class _FlowReader:
         cleaned = " ".join(w for w in words if w)
         if not cleaned:
             raise self._error("an empty flow entry")
+        problem = _plain_start_problem(cleaned)
+        if problem is not None:
+            raise self._error(problem)
         return _plain_value(cleaned)
 
 
 def _key_text(key: Any) -> str:
-    """A scalar mapping key as the string JSON uses for it."""
+    """A scalar mapping key as the string a JSON object uses for it (as
+    JavaScript writes a number: ``1e3`` is ``"1000"``)."""
     if isinstance(key, str):
         return key
     if key is None:
         return ""
     if isinstance(key, bool):
         return "true" if key else "false"
+    if isinstance(key, float):
+        if math.isnan(key):
+            return "NaN"
+        if math.isinf(key):
+            return "Infinity" if key > 0 else "-Infinity"
+        if key.is_integer() and abs(key) < 1e21:
+            return str(int(key))
     return str(key)
+
+
+def _plain_start_problem(text: str) -> str | None:
+    """Why a plain scalar cannot begin as ``text`` does, or ``None``."""
+    first = text[:1]
+    if first in _REFUSED_START:
+        return "anchors, aliases, tags and reserved indicators are not supported"
+    if first and first in ",[]{}|>#'\"":
+        return f"a plain scalar cannot begin with {first!r}"
+    if first in ("-", "?", ":") and (len(text) == 1 or text[1] in " \t\n"):
+        return f"a plain scalar cannot begin with {first!r} and a space"
+    return None
