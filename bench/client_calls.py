@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -219,7 +220,9 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/mcp"
     with running(our_server(port), port):
+        print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         figures = trio.run(measure_calls, url, args.rounds, args.calls)
+        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         print_calls(figures, args.calls)
         if args.skip_memory:
             return
