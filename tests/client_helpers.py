@@ -76,6 +76,17 @@ def make_e2e_app(probe: Probe | None = None) -> MCPServer:
         await trio.sleep(0.2)
         return "after the break"
 
+    @app.tool(description="Tell the clients that the tools changed")
+    async def touch() -> str:
+        app.remove_tool("echo")
+        app.add_tool(echo, description="Echo the text back")
+        return "touched"
+
+    @app.tool(description="Tell the subscribers of a resource that it changed")
+    async def update(ctx: Context, uri: str) -> str:
+        await ctx.notify_resource_updated(uri)
+        return "updated"
+
     @app.tool(description="Report progress, then wait until cancelled")
     async def block(ctx: Context) -> str:
         await ctx.report_progress(0, 1, "blocking")
@@ -113,7 +124,18 @@ def make_e2e_app(probe: Probe | None = None) -> MCPServer:
 
 
 #: The tools of :func:`make_e2e_app`, in the order it lists them.
-E2E_TOOLS = ("echo", "add", "steps", "ask_model", "ask_user", "refuse", "reconnect", "block")
+E2E_TOOLS = (
+    "echo",
+    "add",
+    "steps",
+    "ask_model",
+    "ask_user",
+    "refuse",
+    "reconnect",
+    "touch",
+    "update",
+    "block",
+)
 
 
 # -- what the client sends ---------------------------------------------------------------

@@ -52,6 +52,8 @@ class Seen:
         self.logs: list[tuple[str, Any]] = []
         self.sampled: list[dict[str, Any]] = []
         self.elicited: list[dict[str, Any]] = []
+        self.changed: list[str] = []
+        self.updated: list[str] = []
 
     def on_progress(self, progress: float, total: float | None, message: str | None) -> None:
         self.progress.append((progress, total, message))
@@ -62,6 +64,12 @@ class Seen:
     async def sample(self, params: dict[str, Any]) -> CreateMessageResult:
         self.sampled.append(params)
         return CreateMessageResult(role="assistant", content=TextContent(text="hello"), model="m")
+
+    def on_changed(self, kind: str) -> None:
+        self.changed.append(kind)
+
+    async def on_updated(self, uri: str) -> None:
+        self.updated.append(uri)
 
     def elicit(self, params: dict[str, Any]) -> dict[str, Any]:
         self.elicited.append(params)
@@ -85,6 +93,8 @@ async def connected(
             sampling_handler=seen.sample,
             elicitation_handler=seen.elicit,
             log_handler=seen.on_log,
+            list_changed_handler=seen.on_changed,
+            resource_updated_handler=seen.on_updated,
             auth=auth,
             timeout=DEADLINE / 2,
         )
@@ -116,7 +126,7 @@ async def test_tools_are_listed_on_every_page_and_called(front: str, version: st
             assert client.stateless is (version == "2026-07-28")
             assert client.server_info["name"] == "client-e2e"
             assert client.instructions == "Tests of the client."
-            # Eight tools, two a page: four pages, every one followed.
+            # Ten tools, two a page: five pages, every one followed.
             tools = await client.list_tools()
             assert [tool.name for tool in tools] == list(E2E_TOOLS)
             echo = tools[0]
@@ -259,3 +269,28 @@ async def test_a_call_that_times_out_or_is_cancelled_stops_on_the_server(
             assert scope.cancelled_caught
             await probe.cancelled.wait()
             assert text(await client.call_tool("echo", {"text": "on"})) == "on"
+
+
+async def test_list_changes_and_resource_updates_reach_their_handlers(
+    front: str, version: str
+) -> None:
+    """On the GET stream of a session, the ``/sse`` stream of 2024-11-05, or a
+    ``subscriptions/listen`` stream on the stateless wire. What a server raises
+    before that stream is open may be lost: the tools raise it until it arrives."""
+    seen = Seen()
+    with trio.fail_after(DEADLINE):
+        async with connected(front, version, seen) as client:
+            await client.subscribe_resource("test://static")
+            while not seen.updated:
+                assert text(await client.call_tool("update", {"uri": "test://static"})) == (
+                    "updated"
+                )
+                await trio.sleep(0.2)
+            while not seen.changed:
+                assert text(await client.call_tool("touch")) == "touched"
+                await trio.sleep(0.2)
+            # The list changed: the client lists it again.
+            assert sorted(tool.name for tool in await client.list_tools()) == sorted(E2E_TOOLS)
+            await client.unsubscribe_resource("test://static")
+    assert set(seen.updated) == {"test://static"}
+    assert set(seen.changed) == {"tools"}
