@@ -5,7 +5,9 @@ client's Skills over a server that serves skills."""
 import base64
 import json
 import math
+import random
 import string
+import subprocess
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +26,7 @@ from scaled_mcp.protocol.client import (
     parse_skill_entry,
     parse_skill_get_result,
     parse_skills_page,
+    parse_yaml_mapping,
     read_result_bytes,
     skill_digest,
     skill_name_of,
@@ -34,6 +37,8 @@ from scaled_mcp.protocol.client import (
 )
 from scaled_mcp.protocol.jsonrpc import ErrorCode
 from scaled_mcp.server import Context, McpError, MCPServer
+
+from .conformance import HARNESS_DIR, install, node
 
 # -- a YAML writer of our own, to check the reader against ------------------------------
 
@@ -842,3 +847,119 @@ async def test_a_skill_whose_frontmatter_is_not_its_entrys_is_refused() -> None:
             await skills.load_skill("pdf-processing")
         assert caught.value.reason == "frontmatter"
         assert server.reads == [URI]
+
+
+# -- against the YAML parser the conformance harness uses -----------------------------
+
+_NODE_PARSE = """
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+const YAML = createRequire(process.argv[1] + '/')('yaml');
+const docs = JSON.parse(fs.readFileSync(0, 'utf8'));
+process.stdout.write(JSON.stringify(docs.map((text) => {
+  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  return doc.errors.length ? { error: doc.errors[0].message } : { value: doc.toJS() ?? null };
+})));
+"""
+_PIECES = [
+    *("a", "key", "x y", "1", "-2", "0.5", "1e3", "0x1f", "0o7", "true", "False", "null", "~"),
+    *(".inf", "2.1.0", "'q'", "'it''s'", '"d\\tq"', '"\\u00e9"', "[1, 2]", "{k: v}", "[]", "{}"),
+    *("|", "|-", "|+", ">", ">-", "|2", "#c", "", ":", ": ", "- ", "-", "  ", "\t", "'", '"'),
+    *("[", "]", "{", "}", ",", "http://x:y", "a:b", "a #b", "a#b", "\\", "?", "%", "@", "é"),
+]
+
+
+def _random_document(r: random.Random) -> str:
+    """Text built from YAML's indicators and scalars: mostly not YAML at all."""
+    lines = []
+    for _ in range(r.randint(1, 6)):
+        indent = " " * r.choice([0, 0, 0, 1, 2, 2, 4])
+        words = "".join(r.choice(_PIECES) for _ in range(r.randint(0, 3)))
+        kind = r.random()
+        if kind < 0.5:
+            key = r.choice(["a", "b", "name", "'k q'", '"d"', "1"])
+            lines.append(f"{indent}{key}:{r.choice(['', ' '])}{words}")
+        elif kind < 0.7:
+            lines.append(f"{indent}- {words}")
+        else:
+            lines.append(indent + (words or "x"))
+    return "\n".join(lines)
+
+
+def _random_value(r: random.Random, depth: int = 0) -> Any:
+    kind = r.randrange(9 if depth < 3 else 7)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return r.random() < 0.5
+    if kind == 2:
+        return r.randint(-(10**9), 10**9)
+    if kind == 3:
+        return r.choice([0.5, -1.25, 1e300, 3.0e-7, 2.5e16])
+    if kind in (4, 5, 6):
+        return "".join(
+            r.choice(["a", "b c", "'", '"', ":", " #", "\n", "é", "😀", "\\", "-"])
+            for _ in range(r.randint(0, 6))
+        )
+    if kind == 7:
+        return [_random_value(r, depth + 1) for _ in range(r.randint(0, 3))]
+    return {f"k{i}": _random_value(r, depth + 1) for i in range(r.randint(0, 3))}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON values equal as JavaScript sees them (numbers by value; JSON has no infinity)."""
+    if isinstance(a, float) and not math.isfinite(a):
+        a = None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def test_the_reader_agrees_with_the_harness_yaml_parser() -> None:
+    """What our reader reads, the harness's parser (``yaml`` on npm) reads the
+    same way; what that parser refuses, ours refuses; a frontmatter our own
+    writer wrote, both read."""
+    install()
+    r = random.Random(2640)
+    noise = [_random_document(r) for _ in range(4000)]
+    written = [
+        split_frontmatter(
+            dump_frontmatter({f"f{i}": _random_value(r) for i in range(4)}, r.randrange(100))
+        )[0]
+        for _ in range(1000)
+    ]
+    docs = noise + written
+    answered = subprocess.run(
+        [
+            str(node()),
+            "--input-type=module",
+            "-e",
+            _NODE_PARSE,
+            str(HARNESS_DIR),
+        ],
+        # Each document as it stands between the delimiters: its last line ended.
+        input=json.dumps([f"{text}\n" for text in docs]).encode(),
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    read_by_both = 0
+    for k, (text, reference) in enumerate(zip(docs, json.loads(answered.stdout), strict=True)):
+        try:
+            ours: Any = parse_yaml_mapping(text)
+        except FrontmatterError:
+            ours = None
+        if "error" in reference or not isinstance(reference["value"], dict):
+            assert ours is None, (text, reference)
+        elif ours is not None:
+            assert _same(ours, reference["value"]), (text, reference, ours)
+            read_by_both += 1
+        else:
+            assert k < len(noise), ("our own writer's frontmatter refused", text)
+    assert read_by_both > len(written)

@@ -82,7 +82,9 @@ def parse_frontmatter(text: str) -> dict[str, Any]:
 
 def parse_yaml_mapping(yaml_text: str) -> dict[str, Any]:
     """A YAML document that must be a mapping, as a JSON object (see the module
-    docstring for what is read). Raises :class:`FrontmatterError`."""
+    docstring for what is read). ``yaml_text`` is as :func:`split_frontmatter`
+    returns it: the line break before the closing ``---`` ends its last line.
+    Raises :class:`FrontmatterError`."""
     value = _Parser(yaml_text).document()
     if not isinstance(value, dict):
         raise FrontmatterError("the frontmatter is not a YAML mapping")
@@ -294,7 +296,7 @@ class _Parser:
         while j < len(self.lines):
             line = self.lines[j]
             if line.strip(" \t") == "":
-                taken.append("")
+                taken.append("\t" if "\t" in line else "")
                 j += 1
                 continue
             if self._indent(line) <= indent:
@@ -303,8 +305,12 @@ class _Parser:
             last = j
             j += 1
         self.i = last + 1
-        while taken and taken[-1] == "":
+        while taken and taken[-1] in ("", "\t"):
             taken.pop()
+        if "\t" in taken:
+            # A blank line holding a tab inside a scalar: not read as YAML's
+            # empty line by every parser; refused rather than guessed.
+            raise self._error("a tab on a blank line inside a multi-line scalar")
         return taken
 
     def _plain(self, text: str, indent: int) -> Any:
@@ -336,7 +342,7 @@ class _Parser:
             parts.append(cleaned)
         while parts and parts[-1] == "":
             parts.pop()
-        return _fold(parts)
+        return _plain_value(_fold(parts))
 
     def _check_plain(self, text: str, line: int | None = None) -> None:
         if ": " in text or text.endswith(":") or ":\t" in text:
@@ -353,11 +359,16 @@ class _Parser:
             if end is not None:
                 break
             self.i += 1
-            if self.i >= len(self.lines):
+            if self.i >= len(self.lines) or (
+                # Its lines go on deeper than its parent, as any multi-line scalar's.
+                self.lines[self.i].strip(" \t") and self._indent(self.lines[self.i]) <= indent
+            ):
                 raise self._error("an unterminated quoted scalar", start)
             line, pos = self.lines[self.i].strip(" \t"), 0
             lines.append(line)
-        if _strip_comment(line[end + 1 :]).strip(" \t"):
+        rest = line[end + 1 :]
+        if rest.strip(" \t") and not (rest[0] in " \t" and rest.lstrip(" \t").startswith("#")):
+            # Only a comment may follow, after white space.
             raise self._error("content after a quoted scalar")
         self.i += 1
         lines[-1] = line[:end]
