@@ -6,7 +6,9 @@ cancelled), server requests, notifications and pings keeps both sides
 consistent: every request the client did not cancel gets exactly one answer,
 progress arrives only for requests in flight, and the in-flight tables of both
 sides end empty. On 2026-07-28, calls whose rounds (input-required results with
-sealed ``requestState``) interleave in any order each complete with their own state.
+sealed ``requestState``) interleave in any order each complete with their own state,
+and every method of the revision (discovery, lists, reads, completion, listen
+streams, request-scoped progress and logs, removed methods) reads as it should.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hypothesis import given, settings, strategies as st
 from scaled_mcp.protocol.client import (
     ClientSession,
     Complete,
+    Failed,
     HandshakeCompleted,
     InputRequired,
     ListChanged,
@@ -32,12 +35,15 @@ from scaled_mcp.protocol.client import (
     ServerNotification,
     ServerRequest,
     StatelessClient,
+    notification_event,
+    progress_update,
 )
 from scaled_mcp.protocol.jsonrpc import (
     ErrorCode,
     ErrorResponse,
     LocalProtocolError,
     Message,
+    Notification,
     RemoteProtocolError,
     Request,
     RequestId,
@@ -64,6 +70,7 @@ from scaled_mcp.protocol.stateless import (
     StatelessDispatcher,
     StatelessRequest,
     StatelessServerConfig,
+    Subscription,
 )
 from scaled_mcp.protocol.versions import HANDSHAKE_VERSIONS, LATEST_VERSION, has_elicitation
 
@@ -312,11 +319,11 @@ class _StatelessApp:
     """Our stateless dispatcher with tools that ask ``rounds`` questions, one per
     round, keeping their progress in a sealed ``requestState`` bound to the call."""
 
-    def __init__(self) -> None:
+    def __init__(self, capabilities: dict[str, Any] | None = None) -> None:
         self.dispatcher = StatelessDispatcher(
             StatelessServerConfig(
                 server_info={"name": "ours", "version": "1"},
-                capabilities={"tools": {}, "prompts": {}},
+                capabilities=capabilities or {"tools": {}, "prompts": {}},
             ),
             sealer=RequestStateSealer([("k", SECRET)]),
         )
@@ -403,3 +410,117 @@ def test_interleaved_stateless_calls_keep_their_own_state(
         finished.append(name)
         running.pop(index)
     assert sorted(finished) == sorted(name for name, _ in calls)
+
+
+_FEATURES: dict[str, dict[str, Any] | None] = {
+    "server/discover": None,
+    "tools/list": None,
+    "tools/call": {"name": "a", "arguments": {"rounds": 1}},
+    "prompts/list": None,
+    "prompts/get": {"name": "greet", "arguments": {"who": "w"}},
+    "resources/list": None,
+    "resources/templates/list": None,
+    "resources/read": {"uri": "file:///a"},
+    "completion/complete": {
+        "ref": {"type": "ref/prompt", "name": "greet"},
+        "argument": {"name": "who", "value": "w"},
+    },
+    "subscriptions/listen": {"notifications": {"toolsListChanged": True}},
+    # Gone in 2026-07-28: the server answers -32601.
+    "ping": None,
+    "logging/setLevel": {"level": "info"},
+    "initialize": {},
+}
+_RESULTS: dict[str, dict[str, Any]] = {
+    "tools/list": {"tools": []},
+    "prompts/list": {"prompts": []},
+    "prompts/get": {"messages": []},
+    "resources/list": {"resources": []},
+    "resources/templates/list": {"resourceTemplates": []},
+    "resources/read": {"contents": []},
+    "completion/complete": {"completion": {"values": []}},
+}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(sorted(_FEATURES)),
+            st.none() | st.sampled_from(["tok", 7]),
+            st.none() | st.sampled_from(["debug", "error"]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_every_stateless_feature_against_our_dispatcher(
+    calls: list[tuple[str, str | int | None, str | None]],
+) -> None:
+    app = _StatelessApp(
+        {
+            "tools": {"listChanged": True},
+            "prompts": {},
+            "resources": {},
+            "completions": {},
+            "logging": {},
+        }
+    )
+    dispatcher = app.dispatcher
+    client = StatelessClient(
+        client_info={"name": "c", "version": "1"},
+        capabilities={"elicitation": {}, "roots": {}},
+    )
+    for method, token, level in calls:
+        call = client.call(method, _FEATURES[method], progress_token=token, log_level=level)
+        request = _wire(call.request)
+        assert isinstance(request, Request)
+        try:
+            handled = dispatcher.handle_request(request)
+        except RemoteProtocolError as exc:
+            outcome = call.receive(error_response_for(exc))
+            assert isinstance(outcome, Failed)
+            assert method in ("ping", "logging/setLevel", "initialize")
+            assert outcome.error.code == ErrorCode.METHOD_NOT_FOUND
+            continue
+        if isinstance(handled, Subscription):
+            # The listen stream: its acknowledgement, a change, its graceful end.
+            ack = _wire(handled.acknowledgement())
+            assert isinstance(ack, Notification)
+            assert isinstance(notification_event(ack), ServerNotification)
+            change = handled.deliver(Notification("notifications/tools/list_changed"))
+            assert change is not None
+            assert notification_event(_wire(change)) == ListChanged("tools")  # type: ignore[arg-type]
+            answer = _wire(handled.closing_response())
+            assert isinstance(answer, Response)
+            assert isinstance(call.receive(answer), Complete)
+            continue
+        if isinstance(handled, CoreAnswer):
+            answer = _wire(handled.response)
+            assert isinstance(answer, Response)
+            assert isinstance(call.receive(answer), Complete)
+            continue
+        assert isinstance(handled, StatelessRequest)
+        # Request-scoped notifications reach the call that asked for them.
+        progress = dispatcher.progress(handled, 0.5, total=1.0)
+        assert (progress is None) == (token is None)
+        if progress is not None:
+            update = progress_update(_wire(progress))  # type: ignore[arg-type]
+            assert update is not None
+            assert update.token == call.progress_token
+        log = dispatcher.log(handled, "warning", {"at": method})
+        # A warning reaches a client that asked for debug, not one that asked for error.
+        assert (log is None) == (level in (None, "error"))
+        if log is not None:
+            assert notification_event(_wire(log)) == LogReceived(  # type: ignore[arg-type]
+                "warning", {"at": method}
+            )
+        if method == "tools/call":
+            # One question, then the answer (the tool of _StatelessApp).
+            outcome = call.receive(_wire(app.answer(request)))  # type: ignore[arg-type]
+            assert isinstance(outcome, InputRequired)
+            retry = call.retry({key: {"action": "accept"} for key in outcome.input_requests})
+            outcome = call.receive(_wire(app.answer(_wire(retry))))  # type: ignore[arg-type]
+        else:
+            outcome = call.receive(_wire(dispatcher.complete(handled, _RESULTS[method])))  # type: ignore[arg-type]
+        assert isinstance(outcome, Complete), outcome
