@@ -35,6 +35,7 @@ from scaled_mcp.protocol.client import (
     ServerNotification,
     ServerRequest,
     StatelessClient,
+    SubscriptionAcknowledged,
     notification_event,
     progress_update,
 )
@@ -487,7 +488,9 @@ def test_every_stateless_feature_against_our_dispatcher(
             # The listen stream: its acknowledgement, a change, its graceful end.
             ack = _wire(handled.acknowledgement())
             assert isinstance(ack, Notification)
-            assert isinstance(notification_event(ack), ServerNotification)
+            assert notification_event(ack) == SubscriptionAcknowledged(
+                call.request.id, {"toolsListChanged": True}
+            )
             change = handled.deliver(Notification("notifications/tools/list_changed"))
             assert change is not None
             assert notification_event(_wire(change)) == ListChanged("tools")  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from scaled_mcp.protocol.client import (
     RetryWithVersion,
     StatelessCall,
     StatelessClient,
+    SubscriptionAcknowledged,
     notification_event,
     progress_update,
     should_fall_back_to_handshake,
@@ -39,6 +40,7 @@ from scaled_mcp.protocol.stateless import (
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_PROTOCOL_VERSION,
+    META_SUBSCRIPTION_ID,
     CoreAnswer,
     InputRequest,
     RequestStateSealer,
@@ -442,3 +444,30 @@ def test_stateless_notifications_and_requests() -> None:
     refusal = client.refuse(Request("s1", "ping"))
     assert refusal.id == "s1"
     assert refusal.code == ErrorCode.METHOD_NOT_FOUND
+
+
+def test_listen_asks_only_for_what_the_server_declared() -> None:
+    client = _client()
+    request = client.listen(tools_list_changed=True, resource_subscriptions=["file:///a"])
+    assert request.method == "subscriptions/listen"
+    assert request.params is not None
+    assert request.params["notifications"] == {
+        "toolsListChanged": True,
+        "resourceSubscriptions": ["file:///a"],
+    }
+    client.read_discover_result(
+        {"supportedVersions": ["2026-07-28"], "capabilities": {"tools": {"listChanged": True}}}
+    )
+    assert client.listen(tools_list_changed=True).method == "subscriptions/listen"
+    with pytest.raises(LocalProtocolError):
+        client.listen(resource_subscriptions=["file:///a"])
+
+
+def test_the_listen_acknowledgement_is_read() -> None:
+    ack = Notification(
+        "notifications/subscriptions/acknowledged",
+        {"_meta": {META_SUBSCRIPTION_ID: 4}, "notifications": {"toolsListChanged": True}},
+    )
+    assert notification_event(ack) == SubscriptionAcknowledged(4, {"toolsListChanged": True})
+    broken = Notification("notifications/subscriptions/acknowledged", {"notifications": {}})
+    assert notification_event(broken) is None

@@ -26,6 +26,7 @@ __all__ = [
     "ServerCancelled",
     "ServerNotification",
     "ServerRequest",
+    "SubscriptionAcknowledged",
 ]
 
 
@@ -131,6 +132,15 @@ class ServerNotification:
     notification: Notification
 
 
+@attrs.frozen(slots=True)
+class SubscriptionAcknowledged:
+    """2026-07-28: the server opened the ``subscriptions/listen`` stream
+    ``subscription_id`` and honours ``notifications`` (the filter it granted)."""
+
+    subscription_id: RequestId
+    notifications: dict[str, Any]
+
+
 ClientEvent: TypeAlias = (
     HandshakeCompleted
     | HandshakeFailed
@@ -144,5 +154,6 @@ ClientEvent: TypeAlias = (
     | ResourceUpdated
     | ServerCancelled
     | ServerNotification
+    | SubscriptionAcknowledged
 )
 """Anything :meth:`ClientSession.receive` reports."""

@@ -23,8 +23,10 @@ from ._client_events import (
     LogReceived,
     ResourceUpdated,
     ServerNotification,
+    SubscriptionAcknowledged,
 )
 from ._jsonrpc import Notification
+from ._meta import META_SUBSCRIPTION_ID
 from ._notifications import LOG_LEVELS
 
 __all__ = ["ProgressUpdate", "notification_event", "progress_update"]
@@ -77,7 +79,8 @@ def progress_update(notification: Notification) -> ProgressUpdate | None:
 def notification_event(notification: Notification) -> ClientEvent | None:
     """What a server notification other than progress and cancellation means:
     :class:`LogReceived`, :class:`ListChanged`, :class:`ResourceUpdated`, or
-    :class:`ServerNotification` for any other; ``None`` when malformed."""
+    :class:`SubscriptionAcknowledged`, or :class:`ServerNotification` for any
+    other; ``None`` when malformed."""
     method = notification.method
     params = notification.params if notification.params is not None else _NO_PARAMS
     if method == "notifications/message":
@@ -93,4 +96,15 @@ def notification_event(notification: Notification) -> ClientEvent | None:
     if method == "notifications/resources/updated":
         uri = params.get("uri")
         return ResourceUpdated(uri) if type(uri) is str else None
+    if method == "notifications/subscriptions/acknowledged":
+        # subscriptions: the acknowledgement carries the subscription's id in
+        # _meta and the filter the server honours.
+        meta = params.get("_meta")
+        subscription_id = meta.get(META_SUBSCRIPTION_ID) if type(meta) is dict else None
+        granted = params.get("notifications", {})
+        if (type(subscription_id) is not str and type(subscription_id) is not int) or (
+            type(granted) is not dict
+        ):
+            return None
+        return SubscriptionAcknowledged(subscription_id, granted)
     return ServerNotification(notification)

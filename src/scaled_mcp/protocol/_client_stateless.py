@@ -15,7 +15,7 @@ and is echoed byte for byte.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -33,6 +33,7 @@ from ._meta import (
 )
 from ._notifications import LOG_LEVELS
 from ._results import RESULT_TYPE_COMPLETE, RESULT_TYPE_INPUT_REQUIRED
+from ._subscriptions import SubscriptionFilter
 from ._versions import LATEST_VERSION, STATELESS_VERSIONS
 
 __all__ = [
@@ -279,6 +280,38 @@ class StatelessClient:
             instructions=instructions if type(instructions) is str else None,
             version=version,
         )
+
+    def listen(
+        self,
+        *,
+        tools_list_changed: bool = False,
+        prompts_list_changed: bool = False,
+        resources_list_changed: bool = False,
+        resource_subscriptions: Sequence[str] = (),
+    ) -> Request:
+        """A ``subscriptions/listen`` request for the change notifications wanted.
+
+        2026-07-28 replaced ``resources/subscribe`` and the session's
+        notifications with this long-lived stream: its first message is
+        ``notifications/subscriptions/acknowledged``
+        (:class:`SubscriptionAcknowledged`), then the notifications, tagged
+        with its id; a final result ends it. Once ``server/discover`` was
+        read, asking for what the server did not declare is a
+        :class:`LocalProtocolError`.
+        """
+        wanted = SubscriptionFilter(
+            tools_list_changed=tools_list_changed,
+            prompts_list_changed=prompts_list_changed,
+            resources_list_changed=resources_list_changed,
+            resource_subscriptions=tuple(resource_subscriptions),
+        )
+        declared = self.server_capabilities
+        if declared is not None and wanted.granted_by(declared) != wanted:
+            raise LocalProtocolError(
+                "the server did not declare every notification asked for "
+                f"(it grants {wanted.granted_by(declared).to_json()})"
+            )
+        return self.request("subscriptions/listen", {"notifications": wanted.to_json()})
 
     def cancel(self, request_id: RequestId, reason: str | None = None) -> Notification:
         """``notifications/cancelled`` for a request in flight.

@@ -32,6 +32,7 @@ from ._client_events import (
     ServerCancelled,
     ServerNotification,
     ServerRequest,
+    SubscriptionAcknowledged,
 )
 from ._client_http import (
     ACCEPT_POST,
@@ -169,6 +170,7 @@ __all__ = [
     "ServerRequest",
     "StatelessCall",
     "StatelessClient",
+    "SubscriptionAcknowledged",
     "apply_elicitation_defaults",
     "classify_http_response",
     "delete_headers",
