@@ -5,11 +5,14 @@ client's Skills over a server that serves skills."""
 import base64
 import json
 import math
+import os
 import random
 import string
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +41,7 @@ from scaled_mcp.protocol.client import (
 from scaled_mcp.protocol.jsonrpc import ErrorCode
 from scaled_mcp.server import Context, McpError, MCPServer
 
-from .conformance import HARNESS_DIR, install, node
+from .conformance import HARNESS, HARNESS_DIR, ROOT, install, node
 
 # -- a YAML writer of our own, to check the reader against ------------------------------
 
@@ -963,3 +966,34 @@ def test_the_reader_agrees_with_the_harness_yaml_parser() -> None:
         else:
             assert k < len(noise), ("our own writer's frontmatter refused", text)
     assert read_by_both > len(written)
+
+
+# -- the conformance harness's skills scenarios, against our conformance client -------
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "sep-2640-client-no-prefetch",
+        "sep-2640-client-verify-digest",
+        "sep-2640-client-verify-size",
+        "sep-2640-client-verify-frontmatter",
+    ],
+)
+def test_the_harness_skills_scenarios_pass(scenario: str, tmp_path: Path) -> None:
+    install()
+    client = f"{sys.executable} {ROOT / 'examples' / 'conformance_client.py'}"
+    result = subprocess.run(
+        [
+            *(str(node()), str(HARNESS), "client", "--command", client),
+            *("--scenario", scenario, "--timeout", "60000", "-o", str(tmp_path)),
+        ],
+        cwd=HARNESS_DIR,
+        capture_output=True,
+        timeout=180,
+        env={**os.environ, "NO_COLOR": "1"},
+        check=False,
+    )
+    checks = [c for p in tmp_path.glob("*/checks.json") for c in json.loads(p.read_text())]
+    assert checks and all(c["status"] == "SUCCESS" for c in checks), (checks, result.stderr[-3000:])
+    assert result.returncode == 0, result.stderr[-3000:]
