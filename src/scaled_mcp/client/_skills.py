@@ -15,6 +15,11 @@ as resources. :class:`Skills` is the host's side over one connected client:
 - :meth:`Skills.read_file` reads one supporting file of a loaded skill ("a
   supporting file when it is read"), only one its entry lists, and verifies it.
 
+One :class:`Skills` holds the entries of one server: "the identity of an
+MCP-served skill is ... the pair of the host's identity for the originating
+server and the skill's uri", and names resolve within it (an ambiguous name is
+an error, never a guess).
+
 The decisions (what an entry is, what verifies) are the core's
 (:mod:`scaled_mcp.protocol.client`); this module only asks the server.
 """
