@@ -439,3 +439,17 @@ async def test_an_sse_answer_cut_anywhere_is_read_whole(chunk: int) -> None:
             result = await client.call_tool("x", progress_handler=lambda *a: progress.append(a))
     assert result.content == [TextContent(text="ünïcode")]
     assert progress == [(1, 2, "héllo\nwörld")]
+
+
+async def test_a_json_answer_to_another_request_fails_the_call() -> None:
+    async def script(request: Seen, stream: trio.SocketStream) -> None:
+        if request.body["method"] == "server/discover":
+            await respond(stream, 200, result_of(request, DISCOVERED))
+        else:
+            other = {"jsonrpc": "2.0", "id": "not-yours", "result": {}}
+            await respond(stream, 200, orjson.dumps(other))
+
+    with trio.fail_after(HANG):
+        async with scripted(script) as (url, _), Client(url, mode="stateless") as client:
+            with pytest.raises(ConnectionLost):
+                await client.call_tool("x")

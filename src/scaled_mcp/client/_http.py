@@ -155,16 +155,22 @@ class StreamableHttpTransport:
         return await read_limited(response, self._max_body_size)
 
     async def _deliver_body(self, body: bytes, request_id: RequestId | None) -> None:
+        """Deliver a JSON answer's messages; a request it does not answer has lost its answer."""
         assert self._inbound is not None
         try:
             decoded = decode_body(body, allow_batch=True)
         except RemoteProtocolError as exc:
             raise ConnectionLost(f"the server's answer is not JSON-RPC: {exc.message}") from None
+        answered = False
         for item in decoded.items:
             if isinstance(item, RemoteProtocolError):
                 _log.warning("the server sent an invalid message: %s", item.message)
                 continue
+            if type(item) in (Response, ErrorResponse) and item.id == request_id:  # type: ignore[union-attr]
+                answered = True
             await self._inbound.send(item)
+        if request_id is not None and not answered:
+            await self._inbound.send(Lost((request_id,), "the JSON answer did not answer it"))
 
     async def open_server_stream(self) -> None:
         """Open the GET stream in the background (a server without one answers 405)."""
