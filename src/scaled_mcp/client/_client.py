@@ -325,7 +325,9 @@ class Client(ClientMethods):
         self._instructions = answer.instructions
         self._transport.protocol_version = answer.protocol_version
         await self._transport.send(session.initialized())
-        await self._transport.open_server_stream()
+        # A server that does not answer the GET in time just has no stream for us.
+        with trio.move_on_after(self._timeout):
+            await self._transport.open_server_stream()
 
     async def _exchange(self, request: Request, *, timeout: float) -> Any:
         """Send ``request``, wait (bounded) for what the reader settles its waiter with."""

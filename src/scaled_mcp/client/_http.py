@@ -173,15 +173,19 @@ class StreamableHttpTransport:
             await self._inbound.send(Lost((request_id,), "the JSON answer did not answer it"))
 
     async def open_server_stream(self) -> None:
-        """Open the GET stream in the background (a server without one answers 405)."""
+        """Open the GET stream (a server without one answers 405) and read it in
+        the background. Returns once the server answered the GET, so that the
+        stream is there before the client's next request."""
         assert self._nursery is not None
-        self._nursery.start_soon(self._background, None, None)
+        response = await self._get(
+            get_headers(protocol_version=self.protocol_version, session_id=self.session_id)
+        )
+        if response is not None:
+            self._nursery.start_soon(self._background, response, None)
 
-    async def _background(
-        self, response: httpx2.Response | None, request_id: RequestId | None
-    ) -> None:
-        """Read a POST's stream (``response``) or open and read the GET stream
-        (``None``), until it ends or the transport closes."""
+    async def _background(self, response: httpx2.Response, request_id: RequestId | None) -> None:
+        """Read a POST's stream or the GET stream (``request_id`` ``None``) until
+        it ends or the transport closes."""
         assert self._inbound is not None
         with trio.CancelScope() as scope:
             self._readers.add(scope)
@@ -190,14 +194,6 @@ class StreamableHttpTransport:
             try:
                 if self._closing:
                     scope.cancel()
-                if response is None:
-                    response = await self._get(
-                        get_headers(
-                            protocol_version=self.protocol_version, session_id=self.session_id
-                        )
-                    )
-                    if response is None:
-                        return
                 await self._read_stream(response, request_id)
             except Exception:
                 if not self._closing:
