@@ -133,3 +133,19 @@ def test_the_get_stream_reopens_without_an_event_id() -> None:
     assert resumption.next_delay() == 1.0
     assert resumption.next_delay() == 2.0
     assert resumption.next_delay() is None
+
+
+@pytest.mark.parametrize(
+    ("status", "retried"),
+    [(None, True), (502, True), (503, True), (429, True), (404, False), (405, False), (400, False)],
+)
+def test_a_failed_resumption_waits_only_for_what_may_recover(
+    status: int | None, retried: bool
+) -> None:
+    resumption = SSEResumption(default_retry_ms=100)
+    _feed(resumption, SSEDecoder(), encode_priming_event("a"))
+    assert resumption.next_delay() == 0.1
+    delay = resumption.resume_failed(status)
+    assert (delay == 0.2) if retried else (delay is None)
+    if not retried:
+        assert resumption.next_delay() is None

@@ -114,6 +114,21 @@ class SSEResumption:
         self.attempts += 1
         return delay_ms / 1000
 
+    def resume_failed(self, status: int | None) -> float | None:
+        """After a resuming GET that gave no stream: seconds before trying again,
+        or ``None`` to give up.
+
+        ``status`` is the HTTP status (``None``: no answer, the connection
+        failed). A node restarting or a load balancer without a backend (no
+        answer, 408, 429, 5xx) is worth waiting for; any other answer (400,
+        401, 403, 404 "the stream or session is gone", 405 "no GET stream")
+        will not change, and the requests waiting on the stream fail now.
+        """
+        if status is None or status in (408, 429) or status >= 500:
+            return self.next_delay()
+        self.attempts = self.max_attempts
+        return None
+
     def decoder(
         self,
         *,
