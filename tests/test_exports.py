@@ -19,6 +19,7 @@ import scaled_mcp.protocol as core
 ROOT = Path(__file__).parent.parent
 
 NAMESPACES = {
+    "client",
     "http",
     "http1",
     "jsonrpc",

@@ -15,12 +15,14 @@ namespaces, each documented where it is defined:
 * :mod:`.sse` -- the server-sent events codec;
 * :mod:`.stateless` -- the 2026-07-28 wire: dispatch, ``_meta``, results, ``requestState``;
 * :mod:`.nodes` -- what the nodes of a cluster send each other;
+* :mod:`.client` -- the client side: its session machine, stateless calls, HTTP decisions.
 * :mod:`.oauth` -- OAuth 2.1 for clients: discovery, registration, flows, tokens.
 """
 
 from __future__ import annotations
 
 from . import (
+    client,
     http,
     http1,
     jsonrpc,
@@ -58,6 +60,7 @@ __all__ = [
     "encode_message",
     "error_response_for",
     # The namespaces.
+    "client",
     "http",
     "http1",
     "jsonrpc",

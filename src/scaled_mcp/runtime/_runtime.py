@@ -164,10 +164,15 @@ class Runtime:
         self.backend: Backend = backend if backend is not None else MemoryBackend()
         self.node_id = self.config.node_id
         capabilities = app.capabilities
+        # The request methods of extensions the application declares (e.g. an
+        # application serving the skills extension's ``skills/list``): handed to
+        # it as they are. An application without the attribute has none.
+        extension_methods = frozenset(getattr(app, "extension_methods", ()))
         self.server_config = ServerConfig(
             server_info=app.server_info,
             capabilities=capabilities,
             instructions=app.instructions,
+            extension_methods=extension_methods,
         )
         keys = self.config.request_state_keys or {"k0": secrets.token_bytes(32)}
         self.dispatcher = StatelessDispatcher(
@@ -175,6 +180,7 @@ class Runtime:
                 server_info=app.server_info,
                 capabilities=capabilities,
                 instructions=app.instructions,
+                extension_methods=extension_methods,
             ),
             sealer=RequestStateSealer(list(keys.items())),
         )

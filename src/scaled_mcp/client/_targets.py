@@ -1,0 +1,57 @@
+"""Which transport reaches a target: a URL, an :class:`MCPServer` or a command."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
+
+import httpx2
+
+from ..server import MCPServer
+from ._http import StreamableHttpTransport
+from ._legacy_sse import LegacySseTransport
+from ._lines import MemoryTransport, StdioTransport
+from ._transport import Transport
+
+__all__ = ["Target", "transport_for"]
+
+#: A server: an ``http(s)://`` URL, an :class:`MCPServer` (in memory) or a command (argv).
+Target: TypeAlias = str | MCPServer | Sequence[str]
+
+
+def transport_for(
+    target: Target,
+    *,
+    headers: Mapping[str, str] | None,
+    bearer: str | None,
+    auth: httpx2.Auth | None,
+    verify: Any,
+    cert: Any,
+    http2: bool,
+    timeout: float,
+) -> Transport:
+    """The transport for ``target``; the HTTP settings apply to URLs only."""
+    if isinstance(target, MCPServer):
+        return MemoryTransport(target)
+    if isinstance(target, str):
+        if not target.startswith(("http://", "https://")):
+            raise ValueError(f"not an http(s) URL: {target!r} (a command is a list of strings)")
+        all_headers = dict(headers or {})
+        if bearer is not None:
+            all_headers["Authorization"] = f"Bearer {bearer}"
+        http = httpx2.AsyncClient(
+            headers=all_headers,
+            auth=auth,
+            verify=verify,
+            cert=cert,
+            http2=http2,
+            # A stream may stay quiet for long: reads wait as long as the call's deadline.
+            timeout=httpx2.Timeout(timeout, read=None),
+        )
+        path = httpx2.URL(target).path
+        if path.rstrip("/").endswith("/sse"):
+            return LegacySseTransport(target, http)
+        return StreamableHttpTransport(target, http)
+    if isinstance(target, Sequence) and all(isinstance(part, str) for part in target):
+        return StdioTransport(list(target))
+    raise TypeError(f"cannot reach a server through {target!r}")
