@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any, TypeAlias
 
 import httpx2
@@ -17,6 +19,34 @@ __all__ = ["Target", "transport_for"]
 
 #: A server: an ``http(s)://`` URL, an :class:`MCPServer` (in memory) or a command (argv).
 Target: TypeAlias = str | MCPServer | Sequence[str]
+
+
+@cache
+def _default_tls() -> ssl.SSLContext:
+    """One verifying TLS context for every client that asks for the defaults: loading the CA
+    bundle costs ~850 KiB a context, which each ``httpx2.AsyncClient()`` would pay again."""
+    return ssl.create_default_context()
+
+
+def _tls(verify: Any, cert: Any) -> Any:
+    """What ``httpx2`` gets as ``verify``: the shared default context, a context of ours
+    holding the client certificate (``cert``: a path, or ``(certfile, keyfile)``), or the
+    caller's own ``verify`` (``False``, a CA bundle path or an ``ssl.SSLContext``)."""
+    if cert is None:
+        return _default_tls() if verify is True else verify
+    if isinstance(verify, ssl.SSLContext):
+        context = verify
+    elif verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif isinstance(verify, str):
+        context = ssl.create_default_context(cafile=verify)
+    else:
+        context = ssl.create_default_context()
+    certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+    context.load_cert_chain(certfile, keyfile)
+    return context
 
 
 def transport_for(
@@ -42,8 +72,7 @@ def transport_for(
         http = httpx2.AsyncClient(
             headers=all_headers,
             auth=auth,
-            verify=verify,
-            cert=cert,
+            verify=_tls(verify, cert),
             http2=http2,
             # A stream may stay quiet for long: reads wait as long as the call's deadline.
             timeout=httpx2.Timeout(timeout, read=None),
