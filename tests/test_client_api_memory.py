@@ -334,11 +334,18 @@ async def test_without_a_handler_the_server_cannot_ask(app: MCPServer, mode: Mod
             assert raised.value.code == ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY
 
 
-async def test_stateless_subscriptions_listen_for_updates(app: MCPServer) -> None:
-    # The handshake era's updates go on an HTTP GET stream (see the HTTP tests);
-    # the stateless era's on a subscriptions/listen stream, on any transport.
+@pytest.mark.parametrize("mode", MODES)
+async def test_subscribed_resources_report_their_updates(app: MCPServer, mode: Mode) -> None:
+    # The handshake era's updates come as lines on stdio (in memory) as on an HTTP GET
+    # stream; the stateless era's on a subscriptions/listen stream, on any transport.
     updated: list[str] = []
-    async with Client(app, mode="stateless", resource_updated_handler=updated.append) as client:
+    changed: list[str] = []
+    async with Client(
+        app,
+        mode=mode,
+        resource_updated_handler=updated.append,
+        list_changed_handler=changed.append,
+    ) as client:
         await client.subscribe_resource("test://a")
         await client.call_tool("touch", {"uri": "test://a"})
         await client.call_tool("touch", {"uri": "test://b"})  # not subscribed
@@ -353,7 +360,13 @@ async def test_stateless_subscriptions_listen_for_updates(app: MCPServer) -> Non
             while len(updated) < 2:  # noqa: ASYNC110
                 await trio.sleep(0.01)
         await trio.sleep(0.5)
+        if mode == "handshake":
+            app.notify_list_changed("tools")
+            with trio.fail_after(5):
+                while not changed:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
     assert updated == ["test://a", "test://b"]
+    assert changed == (["tools"] if mode == "handshake" else [])
 
 
 async def test_a_timeout_raises_and_cancels_the_call(

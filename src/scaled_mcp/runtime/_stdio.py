@@ -31,6 +31,7 @@ from ..protocol.jsonrpc import (
     error_response_for,
     reply_lines,
 )
+from ..protocol.nodes import BROADCAST_CHANNEL, decode_broadcast
 from ..protocol.session import ServerSession
 from ..protocol.versions import Era, allows_batches, message_era
 from ._runtime import Runtime
@@ -89,6 +90,8 @@ async def serve_stdio(
     async with runtime.run(), trio.open_nursery() as handlers:
         assert live.store is not None
         await live.store.save(session.state, ttl=math.inf)
+        broadcasts = trio.CancelScope()
+        await handlers.start(_forward_broadcasts, runtime, live, outlet, broadcasts)
         while True:
             data = await reader.receive_some(65536)
             if not data:
@@ -100,8 +103,28 @@ async def serve_stdio(
                     assert isinstance(line, RemoteProtocolError)
                     await outlet.emit(error_response_for(line))
         # stdin ended: long-lived work ends, the rest gets the drain deadline.
+        broadcasts.cancel()
         runtime.begin_shutdown()
         handlers.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace
+
+
+async def _forward_broadcasts(
+    runtime: Runtime,
+    live: LiveSession,
+    outlet: _LineOutlet,
+    scope: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """The session's list-changed and resource-updated notifications: what an HTTP
+    session reads on its GET stream, stdio writes as lines as they are published."""
+    with scope:
+        async with runtime.backend.broker.subscribe(BROADCAST_CHANNEL) as published:
+            task_status.started()
+            async for payload in published:
+                notification = decode_broadcast(payload).notification
+                if live.session.wants_broadcast(notification):
+                    await outlet.emit(notification)
 
 
 async def _handle_line(
