@@ -3,6 +3,7 @@ gets a 503 that echoes its JSON-RPC id."""
 
 from __future__ import annotations
 
+import os
 import queue
 import subprocess
 import sys
@@ -31,7 +32,7 @@ HEADERS = {"content-type": "application/json", "accept": "application/json, text
 class Node:
     """``scaled-mcp serve`` in a subprocess, its stderr read line by line."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "scaled_mcp.cli", "serve", EVERYTHING, *args,
@@ -39,6 +40,7 @@ class Node:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            env={**os.environ, **(env or {})},
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -66,8 +68,8 @@ class Node:
 
 
 @contextmanager
-def node(*args: str) -> Iterator[Node]:
-    started = Node(*args)
+def node(*args: str, env: dict[str, str] | None = None) -> Iterator[Node]:
+    started = Node(*args, env=env)
     try:
         yield started
     finally:
