@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scaled_mcp.cli import _bind_failure, main
+from scaled_mcp._cli_options import bind_failure
+from scaled_mcp.cli import main
 
 from .cluster import free_port
 
@@ -87,12 +88,12 @@ def test_a_listening_failure_inside_the_servers_task_group_is_found() -> None:
     # failure then comes out of trio's task groups, and is still told in one line.
     in_use = OSError(errno.EADDRINUSE, "Address already in use")
     group = BaseExceptionGroup("serving", [ExceptionGroup("front", [ValueError(), in_use])])
-    line = _bind_failure(group, "127.0.0.1", 8000)
+    line = bind_failure(group, "127.0.0.1", 8000)
     assert line is not None
     assert "127.0.0.1:8000" in line
     assert "--bind" in line
-    assert _bind_failure(ExceptionGroup("other", [ValueError("x")]), "h", 1) is None
-    assert _bind_failure(OSError(errno.EPIPE, "Broken pipe"), "h", 1) is None
+    assert bind_failure(ExceptionGroup("other", [ValueError("x")]), "h", 1) is None
+    assert bind_failure(OSError(errno.EPIPE, "Broken pipe"), "h", 1) is None
 
 
 @pytest.mark.parametrize(

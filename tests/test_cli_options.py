@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from scaled_mcp.cli import _parser, _with_environment
+from scaled_mcp._cli_options import parser, with_environment
 
 from .helpers import initialize_request
 from .test_cli_broker import HEADERS, node
@@ -30,8 +30,8 @@ KEY = "k1:" + "s" * 40
 
 
 def parse(argv: list[str], environ: dict[str, str]) -> dict[str, object]:
-    parser, serve = _parser()
-    return vars(parser.parse_args(_with_environment(serve, argv, environ)))
+    command_line, serve = parser()
+    return vars(command_line.parse_args(with_environment(serve, argv, environ)))
 
 
 def test_every_option_comes_from_the_environment() -> None:
