@@ -22,23 +22,34 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
+from typing import TYPE_CHECKING, Final
 
 import attrs
 import trio
 
-from .cluster import Backend, MemoryBackend
+from .cluster import Backend, BackendUnavailable, MemoryBackend
 from .protocol.http import HttpConfig, ResponseMode
 from .runtime import Runtime, RuntimeConfig, StartupError
 from .server import MCPServer
 
+if TYPE_CHECKING:
+    from hypercorn.config import Config
+
+from ._cli_options import (
+    TargetError,
+    bind_failure,
+    bind_problem,
+    check_bind,
+    parser,
+    shown_url,
+    state_keys,
+    tls_config,
+    with_environment,
+)
+
 __all__ = ["TargetError", "load_target", "main"]
 
 _log = logging.getLogger("scaled_mcp")
-
-
-class TargetError(Exception):
-    """The TARGET cannot be loaded."""
 
 
 def _import_path(path: Path) -> ModuleType:
@@ -94,81 +105,6 @@ def load_target(target: str) -> MCPServer:
     )
 
 
-def _bind(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    host = host.strip("[]") or "127.0.0.1"
-    return host, int(port)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"scaled-mcp: {message}\n")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="scaled-mcp", description="A horizontally scalable MCP server engine.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    serve = commands.add_parser("serve", help="serve an MCPServer")
-    serve.add_argument("target", help="path/to/app.py[:name] or package.module:name")
-    serve.add_argument(
-        "--bind", type=_bind, default=("127.0.0.1", 8000), help="HOST:PORT (127.0.0.1:8000)"
-    )
-    serve.add_argument(
-        "--http", choices=("hypercorn", "h11"), default="hypercorn", help="the HTTP front"
-    )
-    serve.add_argument("--stdio", action="store_true", help="serve on stdin/stdout instead")
-    serve.add_argument("--node-id", default=None, help="this node's name (default: random)")
-    serve.add_argument(
-        "--broker",
-        default=None,
-        help="where sessions and events live: memory (default), redis://HOST:PORT/DB, "
-        "or redis-cluster://HOST:PORT (any node of a Redis Cluster)",
-    )
-    serve.add_argument(
-        "--state-key",
-        action="append",
-        default=None,
-        metavar="ID:SECRET",
-        help="a key sealing requestState (repeatable; the first seals; share them between "
-        "nodes; default: $SCALED_MCP_STATE_KEYS, else a random key)",
-    )
-    serve.add_argument(
-        "--allow-host",
-        action="append",
-        default=None,
-        help="a Host the server answers (repeatable; default: localhost names only)",
-    )
-    serve.add_argument(
-        "--allow-origin",
-        action="append",
-        default=None,
-        help="a browser Origin allowed (repeatable; default: localhost origins)",
-    )
-    serve.add_argument(
-        "--response",
-        choices=("json", "sse"),
-        default="json",
-        help="how POSTs are answered: JSON unless the handler streams (json), or always SSE",
-    )
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="worker processes sharing the port (more than 1 needs a shared --broker)",
-    )
-    serve.add_argument(
-        "--max-sessions",
-        type=int,
-        default=100_000,
-        help="sessions a node keeps live at once; initialize beyond it gets 503 (100000)",
-    )
-    serve.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
-    serve.add_argument("--log-level", default="warning", help="Python logging level (warning)")
-    return parser
-
-
 def _backend(url: str | None) -> Backend:
     if url is None or url == "memory":
         return MemoryBackend()
@@ -185,29 +121,44 @@ def _backend(url: str | None) -> Backend:
         try:
             return RedisBackend(url, cluster=cluster)
         except ValueError as exc:
-            raise TargetError(f"bad broker URL {url!r}: {exc}") from None
+            raise TargetError(f"bad broker URL {shown_url(url)}: {exc}") from None
     raise TargetError(
-        f"unsupported broker {url!r} (memory, redis://HOST:PORT/DB or redis-cluster://HOST:PORT)"
+        f"unsupported broker {shown_url(url)} "
+        "(memory, redis://HOST:PORT/DB or redis-cluster://HOST:PORT)"
     )
 
 
-def _state_keys(values: list[str] | None) -> dict[str, bytes]:
-    """``ID:SECRET`` pairs (from the flags, else ``$SCALED_MCP_STATE_KEYS``, comma-separated)."""
-    if values is None:
-        values = [v for v in os.environ.get("SCALED_MCP_STATE_KEYS", "").split(",") if v]
-    keys: dict[str, bytes] = {}
-    for value in values:
-        key_id, colon, secret = value.partition(":")
-        if not colon or not key_id or len(secret.encode()) < 32:
-            raise TargetError(
-                f"bad state key {key_id or value!r}: "
-                "expected ID:SECRET, a secret of 32 bytes or more"
+#: Seconds between probes of a broker that did not answer at start-up.
+_BROKER_RETRY: Final = 2.0
+
+
+async def _watch_broker(runtime: Runtime, url: str) -> None:
+    """Say in one line if the broker does not answer at start-up, and again once it does
+    (the node keeps serving meanwhile; requests needing the broker get 503)."""
+    shown = shown_url(url)
+    warned = False
+    while True:
+        reason = "no answer within 3 seconds"
+        with trio.move_on_after(3):
+            try:
+                await runtime.backend.nodes.alive(runtime.node_id)
+            except BackendUnavailable as exc:
+                reason = str(exc)
+            else:
+                if warned:
+                    print(f"scaled-mcp: the broker {shown} answers now", file=sys.stderr)
+                return
+        if not warned:
+            print(
+                f"scaled-mcp: the broker {shown} is unreachable ({reason}); serving anyway, "
+                "requests get 503 until it answers; retrying (check --broker)",
+                file=sys.stderr,
             )
-        keys[key_id] = secret.encode()
-    return keys
+            warned = True
+        await trio.sleep(_BROKER_RETRY)
 
 
-async def _serve(runtime: Runtime, args: argparse.Namespace) -> None:
+async def _serve(runtime: Runtime, args: argparse.Namespace, tls: Config | None) -> None:
     shutdown = trio.Event()
     host, port = args.bind
 
@@ -246,15 +197,19 @@ async def _serve(runtime: Runtime, args: argparse.Namespace) -> None:
             )
             bound = await nursery.start(
                 lambda task_status: serve_hypercorn(
-                    runtime, binds, shutdown=shutdown, task_status=task_status
+                    runtime, binds, shutdown=shutdown, config=tls, task_status=task_status
                 )
             )
             port = int(bound[0].rpartition(":")[2])
         shown = f"[{host}]" if ":" in host else host
         if args.listen_fd is None:
+            scheme = "https" if tls is not None else "http"
             print(
-                f"scaled-mcp: serving on http://{shown}:{port}/mcp ({args.http})", file=sys.stderr
+                f"scaled-mcp: serving on {scheme}://{shown}:{port}/mcp ({args.http})",
+                file=sys.stderr,
             )
+        if args.broker not in (None, "memory"):
+            nursery.start_soon(_watch_broker, runtime, args.broker)
         await shutdown.wait()
         nursery.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace + 1
 
@@ -263,13 +218,14 @@ def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """``--workers N``: listen once, run N worker processes on that socket (the
     kernel spreads the connections), pass signals on, wait for them all."""
     host, port = args.bind
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
+        family = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, port))
     except OSError as exc:
-        print(f"scaled-mcp: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        line = bind_problem(host, port, exc) or f"cannot listen on {host}:{port}: {exc}"
+        print(f"scaled-mcp: {line}", file=sys.stderr)
         return 2
     listener.listen(1024)
     listener.set_inheritable(True)
@@ -283,8 +239,10 @@ def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
         children.append(subprocess.Popen(command, pass_fds=(listener.fileno(),)))
     port = listener.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
+    scheme = "https" if args.certfile is not None else "http"
     print(
-        f"scaled-mcp: serving on http://{shown}:{port}/mcp ({args.http}, {args.workers} workers)",
+        f"scaled-mcp: serving on {scheme}://{shown}:{port}/mcp "
+        f"({args.http}, {args.workers} workers)",
         file=sys.stderr,
     )
 
@@ -302,34 +260,34 @@ def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return status
 
 
+def _fail(message: str) -> int:
+    print(f"scaled-mcp: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
-    if args.workers < 1:
-        print("scaled-mcp: --workers must be at least 1", file=sys.stderr)
-        return 2
+    command_line, serve = parser()
+    args = command_line.parse_args(with_environment(serve, argv, os.environ))
     if args.workers > 1:
         if args.stdio or args.broker in (None, "memory"):
-            print(
-                "scaled-mcp: --workers above 1 needs a shared --broker (redis://...) and HTTP",
-                file=sys.stderr,
-            )
-            return 2
+            return _fail("--workers above 1 needs a shared --broker (redis://...) and HTTP")
         try:
             _backend(args.broker)  # a bad broker: one line here rather than one a worker
+            state_keys(args.state_key)
+            tls_config(args)
         except TargetError as exc:
-            print(f"scaled-mcp: {exc}", file=sys.stderr)
-            return 2
+            return _fail(str(exc))
         return _supervise(args, _strip_workers(argv))
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         app = load_target(args.target)
         backend = _backend(args.broker)
-        state_keys = _state_keys(args.state_key)
+        keys = state_keys(args.state_key)
+        tls = tls_config(args)
     except TargetError as exc:
-        print(f"scaled-mcp: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     http = HttpConfig(
         response_mode=ResponseMode.SSE if args.response == "sse" else ResponseMode.JSON
     )
@@ -338,11 +296,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.allow_origin is not None:
         http = attrs.evolve(http, allowed_origins=tuple(args.allow_origin))
     if args.node_id is not None and (not args.node_id or "." in args.node_id):
-        print(f"scaled-mcp: bad node id {args.node_id!r}: non-empty, without '.'", file=sys.stderr)
-        return 2
+        return _fail(f"bad node id {args.node_id!r}: non-empty, without '.'")
+    if not args.stdio and args.listen_fd is None:
+        problem = check_bind(*args.bind)
+        if problem is not None:
+            return _fail(problem)
     node = {"node_id": args.node_id} if args.node_id else {}
     config = RuntimeConfig(
-        http=http, request_state_keys=state_keys, max_sessions=args.max_sessions, **node
+        http=http, request_state_keys=keys, max_sessions=args.max_sessions, **node
     )
     runtime = Runtime(app, backend=backend, config=config)
     try:
@@ -351,12 +312,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             trio.run(serve_stdio, runtime)
         else:
-            trio.run(_serve, runtime, args)
+            trio.run(_serve, runtime, args, tls)
     except KeyboardInterrupt:
         return 130
     except StartupError as exc:
-        print(f"scaled-mcp: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    except (OSError, BaseExceptionGroup) as exc:
+        # The address was free a moment ago (_check_bind) and is not now.
+        problem = bind_failure(exc, *args.bind)
+        if problem is None:
+            raise
+        return _fail(problem)
     return 0
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "error_response_for",
     "message_from_json",
     "message_to_json",
+    "request_id_of",
 ]
 
 RequestId: TypeAlias = str | int
@@ -167,6 +168,23 @@ def _readable_id(obj: dict[str, Any]) -> RequestId | None:
     if type(value) is int or type(value) is str:
         return value
     return None
+
+
+def request_id_of(data: bytes | bytearray | memoryview | str) -> RequestId | None:
+    """The id of the one request ``data`` carries, when it can be read (``None`` for
+    a batch, a notification, a body that is not JSON, or an id of the wrong type).
+
+    An error answered before the body is processed (a 503 when the session store is
+    unreachable) still echoes it: "the id MUST be the same as the value of the id
+    member in the Request Object" (JSON-RPC 2.0, 5).
+    """
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if type(obj) is not dict or "method" not in obj:
+        return None
+    return _readable_id(obj)
 
 
 def message_from_json(obj: Any) -> Message:

@@ -33,6 +33,7 @@ from ._jsonrpc import (
     error_response_for,
     message_from_json,
     message_to_json,
+    request_id_of,
 )
 from ._lines import DEFAULT_MAX_MESSAGE_LINE_SIZE, LineReader
 from ._replies import internal_error, reply_lines
@@ -60,5 +61,6 @@ __all__ = [
     "message_from_json",
     "message_to_json",
     "reply_lines",
+    "request_id_of",
     "resource_not_found_code",
 ]

@@ -63,6 +63,7 @@ from ..protocol.jsonrpc import (
     Request,
     error_response_for,
     internal_error,
+    request_id_of,
 )
 from ..protocol.nodes import forward_channel
 from ..protocol.notifications import list_changed_notification, resource_updated_notification
@@ -311,7 +312,8 @@ class Runtime:
                 assert isinstance(decision, Preflight)
                 await responder.respond(*preflight_reply(decision))
         except BackendUnavailable as exc:
-            await reject_quietly(responder, service_unavailable(str(exc)), extra)
+            unavailable = service_unavailable(str(exc), request_id_of(request.body))
+            await reject_quietly(responder, unavailable, extra)
         except ClientGone:
             pass
 

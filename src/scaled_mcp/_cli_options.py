@@ -1,0 +1,320 @@
+"""The ``scaled-mcp serve`` options: their parser, their ranges, their values from the
+environment (``SCALED_MCP_<OPTION>``), and the checks made before serving (where it can
+listen, the TLS files, the ``requestState`` keys), each failing in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import socket
+import ssl
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final, NoReturn
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from hypercorn.config import Config
+
+__all__ = [
+    "TargetError",
+    "bind_failure",
+    "check_bind",
+    "bind_problem",
+    "parser",
+    "shown_url",
+    "state_keys",
+    "tls_config",
+    "with_environment",
+]
+
+
+class TargetError(Exception):
+    """The TARGET cannot be loaded."""
+
+
+def _bind(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high``."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {low} to {high}, got {value!r}"
+            )
+        return number
+
+    return parse
+
+
+#: The logging levels ``--log-level`` accepts.
+_LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
+
+#: Options whose environment variable is not ``SCALED_MCP_<OPTION>``.
+_ENV_NAMES: Final = {"--state-key": "SCALED_MCP_STATE_KEYS"}
+
+#: Options never read from the environment (internal to ``--workers``).
+_NOT_FROM_ENV: Final = frozenset({"--listen-fd", "--help"})
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"", "0", "false", "no", "off"})
+
+
+class _Parser(argparse.ArgumentParser):
+    #: option -> the environment variable its value came from (for error messages).
+    from_env: dict[str, str]
+
+    def error(self, message: str) -> NoReturn:
+        for option, variable in getattr(self, "from_env", {}).items():
+            if message.startswith(f"argument {option}"):
+                message = f"{message} (from ${variable})"
+        self.exit(2, f"scaled-mcp: {message}\n")
+
+
+def _env_name(option: str) -> str:
+    return _ENV_NAMES.get(option) or "SCALED_MCP_" + option[2:].upper().replace("-", "_")
+
+
+def parser() -> tuple[argparse.ArgumentParser, _Parser]:
+    parser = _Parser(
+        prog="scaled-mcp",
+        description="A horizontally scalable MCP server engine.",
+        allow_abbrev=False,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    serve: _Parser = commands.add_parser(
+        "serve",
+        help="serve an MCPServer",
+        allow_abbrev=False,
+        epilog="Every option can also come from the environment: SCALED_MCP_<OPTION> "
+        "(upper-case, dashes as underscores: SCALED_MCP_MAX_SESSIONS=500; repeatable "
+        "options comma-separated; --state-key is SCALED_MCP_STATE_KEYS; --stdio is 1 or 0). "
+        "The command line wins.",
+    )
+    serve.add_argument("target", help="path/to/app.py[:name] or package.module:name")
+    serve.add_argument(
+        "--bind", type=_bind, default=("127.0.0.1", 8000), help="HOST:PORT (127.0.0.1:8000)"
+    )
+    serve.add_argument(
+        "--http", choices=("hypercorn", "h11"), default="hypercorn", help="the HTTP front"
+    )
+    serve.add_argument("--stdio", action="store_true", help="serve on stdin/stdout instead")
+    serve.add_argument("--node-id", default=None, help="this node's name (default: random)")
+    serve.add_argument(
+        "--broker",
+        default=None,
+        help="where sessions and events live: memory (default), redis://HOST:PORT/DB, "
+        "or redis-cluster://HOST:PORT (any node of a Redis Cluster); a broker that does "
+        "not answer at start-up is reported in one line and retried: the node serves, "
+        "answering 503 until the broker answers",
+    )
+    serve.add_argument(
+        "--state-key",
+        action="append",
+        default=None,
+        metavar="ID:SECRET",
+        help="a key sealing requestState (repeatable; the first seals; share them between "
+        "nodes; default: $SCALED_MCP_STATE_KEYS, else a random key)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=None,
+        help="a Host the server answers (repeatable; default: localhost names only)",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=None,
+        help="a browser Origin allowed (repeatable; default: localhost origins)",
+    )
+    serve.add_argument(
+        "--response",
+        choices=("json", "sse"),
+        default="json",
+        help="how POSTs are answered: JSON unless the handler streams (json), or always SSE",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_int_in(1, 1024),
+        default=1,
+        help="worker processes sharing the port, 1 to 1024 (more than 1 needs a shared --broker)",
+    )
+    serve.add_argument(
+        "--max-sessions",
+        type=_int_in(1, 100_000_000),
+        default=100_000,
+        help="sessions a node keeps live at once, 1 to 100000000; initialize beyond it "
+        "gets 503 (100000)",
+    )
+    serve.add_argument(
+        "--certfile", default=None, help="TLS: the server's certificate chain, PEM (hypercorn)"
+    )
+    serve.add_argument("--keyfile", default=None, help="TLS: the certificate's private key, PEM")
+    serve.add_argument(
+        "--ca-certs",
+        default=None,
+        help="TLS: CA certificates for client certificates; given, every client must "
+        "present one it signed (mutual TLS)",
+    )
+    serve.add_argument(
+        "--listen-fd", type=_int_in(0, 1 << 20), default=None, help=argparse.SUPPRESS
+    )
+    serve.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=_LOG_LEVELS,
+        default="warning",
+        help="Python logging level: debug, info, warning, error or critical (warning)",
+    )
+    return parser, serve
+
+
+def with_environment(serve: _Parser, argv: list[str], environ: Mapping[str, str]) -> list[str]:
+    """``argv`` plus the options ``SCALED_MCP_<OPTION>`` gives and ``argv`` does not."""
+    if not argv or argv[0] != "serve" or "--" in argv:
+        return argv
+    given = {arg.partition("=")[0] for arg in argv if arg.startswith("--")}
+    extra: list[str] = []
+    serve.from_env = {}
+    for action in serve._actions:
+        options = [o for o in action.option_strings if o.startswith("--")]
+        if not options or options[0] in _NOT_FROM_ENV or options[0] in given:
+            continue
+        option = options[0]
+        variable = _env_name(option)
+        value = environ.get(variable)
+        if value is None:
+            continue
+        serve.from_env[option] = variable
+        if isinstance(action, argparse._StoreTrueAction):
+            if value.strip().lower() in _TRUE:
+                extra.append(option)
+            elif value.strip().lower() not in _FALSE:
+                serve.error(f"argument {option}: expected 1 or 0, got {value!r}")
+        elif isinstance(action, argparse._AppendAction):
+            extra.extend(f"{option}={item.strip()}" for item in value.split(",") if item.strip())
+        else:
+            extra.append(f"{option}={value}")
+    return [*argv, *extra]
+
+
+def shown_url(url: str) -> str:
+    """``url`` without the password it may carry (``redis://user:***@host``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparsable URL)"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    return parts._replace(netloc=user + netloc).geturl()
+
+
+def state_keys(values: list[str] | None) -> dict[str, bytes]:
+    """``ID:SECRET`` pairs (from ``--state-key`` or ``$SCALED_MCP_STATE_KEYS``).
+
+    A rejected key is named by its id, or by its position: never by its secret.
+    """
+    keys: dict[str, bytes] = {}
+    for position, value in enumerate(values or (), start=1):
+        key_id, colon, secret = value.partition(":")
+        if not colon or not key_id or len(secret.encode()) < 32:
+            named = repr(key_id) if colon and key_id else f"number {position} (no ID: prefix)"
+            raise TargetError(
+                f"bad state key {named}: expected ID:SECRET, a secret of 32 bytes or more"
+            )
+        keys[key_id] = secret.encode()
+    return keys
+
+
+#: bind() errors a user fixes with ``--bind``, and what to say of each.
+_BIND_ERRORS: Final = {
+    errno.EADDRINUSE: "the port is already in use (another server?): choose another port",
+    errno.EADDRNOTAVAIL: "this machine has no such address: bind one of its addresses "
+    "(0.0.0.0 for all)",
+    errno.EACCES: "permission denied (ports below 1024 need privileges): choose another port",
+}
+
+
+def bind_problem(host: str, port: int, exc: OSError) -> str | None:
+    """The one line for a failure to listen on ``host:port``, or ``None`` if ``exc`` is
+    not one ``--bind`` can fix."""
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(exc, socket.gaierror):
+        reason = f"the host name does not resolve ({exc.strerror}): use an address or a known name"
+    elif exc.errno in _BIND_ERRORS:
+        reason = _BIND_ERRORS[exc.errno]
+    else:
+        return None
+    return f"cannot listen on {shown}: {reason} with --bind HOST:PORT"
+
+
+def check_bind(host: str, port: int) -> str | None:
+    """Try to listen where the fronts will (every address ``host`` resolves to); the
+    one line saying why not, or ``None``."""
+    try:
+        addresses = socket.getaddrinfo(
+            host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        return bind_problem(host, port, exc)
+    for family, kind, proto, _, address in addresses:
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:  # an address family this machine lacks: the fronts skip it too
+            continue
+        with probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                return bind_problem(host, port, exc) or f"cannot listen on {host}:{port}: {exc}"
+    return None
+
+
+def bind_failure(exc: BaseException, host: str, port: int) -> str | None:
+    """The one line for a listening failure somewhere in ``exc`` (a group), if any."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = bind_failure(inner, host, port)
+            if found is not None:
+                return found
+        return None
+    return bind_problem(host, port, exc) if isinstance(exc, OSError) else None
+
+
+def tls_config(args: argparse.Namespace) -> Config | None:
+    """Hypercorn's settings for ``--certfile/--keyfile/--ca-certs`` (``None`` without
+    them); raises :class:`TargetError` when they are incomplete or do not load."""
+    if args.certfile is None and args.keyfile is None and args.ca_certs is None:
+        return None
+    if args.http != "hypercorn" or args.stdio:
+        raise TargetError("TLS (--certfile, --keyfile, --ca-certs) needs --http hypercorn")
+    if args.certfile is None or args.keyfile is None:
+        raise TargetError("TLS needs both --certfile and --keyfile")
+    from hypercorn.config import Config
+
+    config = Config()
+    config.certfile, config.keyfile, config.ca_certs = args.certfile, args.keyfile, args.ca_certs
+    if args.ca_certs is not None:
+        config.verify_mode = ssl.CERT_REQUIRED
+    try:
+        config.create_ssl_context()
+    except (OSError, ssl.SSLError) as exc:
+        raise TargetError(f"cannot load the TLS files: {exc.strerror or exc}") from None
+    return config
