@@ -19,6 +19,8 @@ import enum
 from collections.abc import Mapping
 from typing import Final
 
+from ._state import mermaid_diagram
+
 __all__ = [
     "CLIENT_TRANSITIONS",
     "ClientInput",
@@ -100,8 +102,4 @@ CLIENT_TRANSITIONS: Final[Mapping[tuple[ClientPhase, ClientInput], ClientPhase]]
 
 def render_client_state_diagram() -> str:
     """The client session's phases as a Mermaid state diagram, from :data:`CLIENT_TRANSITIONS`."""
-    lines = ["stateDiagram-v2", "    [*] --> new"]
-    for (phase, kind), target in CLIENT_TRANSITIONS.items():
-        lines.append(f"    {phase.value} --> {target.value}: {kind.value}")
-    lines.append("    closed --> [*]")
-    return "\n".join(lines) + "\n"
+    return mermaid_diagram(CLIENT_TRANSITIONS.items())

@@ -15,7 +15,7 @@ deliberately not part of it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -86,13 +86,19 @@ TRANSITIONS: Final[Mapping[tuple[SessionPhase, SessionInput], SessionPhase]] = {
 }
 
 
-def render_state_diagram() -> str:
-    """The session's phases as a Mermaid state diagram, from :data:`TRANSITIONS`."""
+def mermaid_diagram(transitions: Iterable[tuple[tuple[enum.Enum, enum.Enum], enum.Enum]]) -> str:
+    """A transition table's items (``(phase, input), next phase``, from ``new`` to ``closed``)
+    as a Mermaid state diagram: the server's and the client's session machines."""
     lines = ["stateDiagram-v2", "    [*] --> new"]
-    for (phase, kind), target in TRANSITIONS.items():
+    for (phase, kind), target in transitions:
         lines.append(f"    {phase.value} --> {target.value}: {kind.value}")
     lines.append("    closed --> [*]")
     return "\n".join(lines) + "\n"
+
+
+def render_state_diagram() -> str:
+    """The session's phases as a Mermaid state diagram, from :data:`TRANSITIONS`."""
+    return mermaid_diagram(TRANSITIONS.items())
 
 
 @attrs.frozen(slots=True)
