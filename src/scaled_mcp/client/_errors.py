@@ -7,7 +7,7 @@ from typing import Any
 
 from ..protocol.jsonrpc import ErrorCode, ErrorResponse
 
-__all__ = ["ClientError", "ConnectionLost", "SessionExpired"]
+__all__ = ["ClientError", "ConnectionLost", "SessionExpired", "http_status_error"]
 
 
 class ClientError(Exception):
@@ -47,3 +47,12 @@ class SessionExpired(ConnectionLost):
 
     def __init__(self, message: str = "the session is gone (HTTP 404)") -> None:
         super().__init__(message, {"status": 404})
+
+
+def http_status_error(url: str, status: int, body: bytes) -> ClientError:
+    """An HTTP answer that carries no JSON-RPC answer: its status and the start of its body."""
+    return ClientError(
+        ErrorCode.INTERNAL_ERROR,
+        f"HTTP {status} from {url}",
+        {"status": status, "body": body[:512].decode("utf-8", "replace")},
+    )

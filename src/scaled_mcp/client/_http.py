@@ -30,7 +30,6 @@ from ..protocol.client import (
     post_headers,
 )
 from ..protocol.jsonrpc import (
-    ErrorCode,
     ErrorResponse,
     Message,
     RemoteProtocolError,
@@ -42,7 +41,7 @@ from ..protocol.jsonrpc import (
     encode_message,
 )
 from ..protocol.sse import ServerSentEvent
-from ._errors import ClientError, ConnectionLost, SessionExpired
+from ._errors import ConnectionLost, SessionExpired, http_status_error
 from ._transport import Inbound, Lost, ParamHeaders
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "StreamableHttpTransport", "read_limited"]
@@ -139,11 +138,7 @@ class StreamableHttpTransport:
                 reply = ErrorResponse(request_id, error.code, error.message, error.data)
                 await self._inbound.send(reply)
                 return
-            raise ClientError(
-                ErrorCode.INTERNAL_ERROR,
-                f"HTTP {response.status_code} from {self._url}",
-                {"status": response.status_code, "body": body[:512].decode("utf-8", "replace")},
-            )
+            raise http_status_error(self._url, response.status_code, body)
         except httpx2.HTTPError as exc:
             raise ConnectionLost(f"reading the answer from {self._url} failed: {exc!r}") from None
         finally:

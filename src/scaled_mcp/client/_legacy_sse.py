@@ -17,7 +17,7 @@ from typing import Final
 import httpx2
 import trio
 
-from ..protocol.client import legacy_post_url, post_headers
+from ..protocol.client import HttpAnswer, classify_http_response, legacy_post_url, post_headers
 from ..protocol.http import LEGACY_ENDPOINT_EVENT
 from ..protocol.jsonrpc import (
     ErrorCode,
@@ -28,7 +28,7 @@ from ..protocol.jsonrpc import (
     encode_message,
 )
 from ..protocol.sse import ServerSentEvent, SSEDecoder
-from ._errors import ClientError, ConnectionLost
+from ._errors import ClientError, ConnectionLost, http_status_error
 from ._http import read_limited
 from ._transport import Inbound, Lost, ParamHeaders
 
@@ -61,8 +61,10 @@ class LegacySseTransport:
             response = await self._http.send(request, stream=True)
         except httpx2.HTTPError as exc:
             raise ConnectionLost(f"GET {self._url} failed: {exc!r}") from None
-        content_type = response.headers.get("content-type", "")
-        if response.status_code != 200 or not content_type.startswith("text/event-stream"):
+        answer = classify_http_response(
+            response.status_code, response.headers.get("content-type"), has_session=False
+        )
+        if answer is not HttpAnswer.SSE:
             with trio.CancelScope(shield=True):
                 await response.aclose()
             raise ClientError(
@@ -118,11 +120,7 @@ class LegacySseTransport:
             ) as response:
                 if response.status_code // 100 != 2:
                     body = await read_limited(response, 4096)
-                    raise ClientError(
-                        ErrorCode.INTERNAL_ERROR,
-                        f"HTTP {response.status_code} from {self._post_url}",
-                        {"status": response.status_code, "body": body.decode("utf-8", "replace")},
-                    )
+                    raise http_status_error(self._post_url, response.status_code, body)
         except httpx2.HTTPError as exc:
             raise ConnectionLost(f"POST {self._post_url} failed: {exc!r}") from None
 
