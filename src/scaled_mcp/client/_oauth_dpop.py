@@ -149,12 +149,10 @@ class DPoP:
         """
         url = str(request.url)
         header = response.headers.get("DPoP-Nonce")
-        if response.status_code == 400:
-            nonce = token_endpoint_nonce_challenge(400, header, response.content)
-        else:
-            nonce = resource_nonce_challenge(
-                response.status_code, header, response.headers.get_list("WWW-Authenticate")
-            )
+        status = response.status_code
+        nonce = token_endpoint_nonce_challenge(
+            status, header, response.content
+        ) or resource_nonce_challenge(status, header, response.headers.get_list("WWW-Authenticate"))
         self._nonces.remember(url, header)
         if nonce is None or "DPoP" not in request.headers:
             return False
