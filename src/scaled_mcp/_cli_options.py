@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import socket
 import ssl
 from collections.abc import Callable, Mapping
@@ -84,6 +85,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _env_name(option: str) -> str:
     return _ENV_NAMES.get(option) or "SCALED_MCP_" + option[2:].upper().replace("-", "_")
+
+
+#: The commands beside ``serve``, each in its module ``scaled_mcp._cli_<name>``.
+_COMMANDS: Final[tuple[str, ...]] = ()
 
 
 def parser() -> tuple[argparse.ArgumentParser, _Parser]:
@@ -178,6 +183,8 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         default="warning",
         help="Python logging level: debug, info, warning, error or critical (warning)",
     )
+    for name in _COMMANDS:  # each defines ``add_command(commands)``; it sets ``run``
+        importlib.import_module(f"scaled_mcp._cli_{name}").add_command(commands)
     return parser, serve
 
 

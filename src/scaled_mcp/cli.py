@@ -270,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command_line, serve = parser()
     args = command_line.parse_args(with_environment(serve, argv, os.environ))
+    if args.command != "serve":
+        return int(args.run(args))
     if args.workers > 1:
         if args.stdio or args.broker in (None, "memory"):
             return _fail("--workers above 1 needs a shared --broker (redis://...) and HTTP")
