@@ -7,12 +7,16 @@ fronts; after each, the node must still answer a proper ``initialize``.
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import trio
 import trio.testing
 from hypothesis import given, settings, strategies as st
 
 from scaled_mcp import MCPServer
+from scaled_mcp.protocol.http import HttpConfig
+from scaled_mcp.runtime import RuntimeConfig
 
 from .helpers import FRONTS, serving
 from .http_client import HttpClient, McpHttp
@@ -113,3 +117,38 @@ async def test_any_request_gets_http_or_a_close_and_the_node_lives_on(
             mcp = McpHttp(HttpClient("127.0.0.1", port))
             result = await mcp.initialize()
             assert result["serverInfo"]["name"] == "robustness"
+
+
+def _post_whole_body_then_read(port: int, declared: int, sent: int) -> bytes:
+    """A client that writes its whole request before it reads, as most do: the head
+    declaring ``declared`` bytes, then ``sent`` bytes of body; then the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n"
+            b"accept: application/json, text/event-stream\r\n"
+            b"content-length: %d\r\n\r\n" % declared
+        )
+        chunk = b" " * 65536
+        for _ in range(sent // len(chunk)):
+            sock.sendall(chunk)
+        answer = bytearray()
+        while data := sock.recv(65536):
+            answer.extend(data)
+        return bytes(answer)
+
+
+@pytest.mark.parametrize("front", FRONTS)
+async def test_a_body_refused_unread_still_gets_its_answer(front: str) -> None:
+    # RFC 9112, 9.6: a server that closes a connection while the client may still
+    # be sending "SHOULD initiate a lingering close": the answer is sent, the
+    # sending side half-closed, and what the client goes on sending is read and
+    # discarded for a while, so the client reads the answer instead of a reset.
+    limit = 64 * 1024
+    config = RuntimeConfig(shutdown_grace=1, http=HttpConfig(max_body_size=limit))
+    async with serving(app, front, config) as port:
+        for declared, sent in ((8 * 1024 * 1024, 8 * 1024 * 1024), (16 * limit, 16 * limit)):
+            answer = await trio.to_thread.run_sync(_post_whole_body_then_read, port, declared, sent)
+            assert answer.startswith(b"HTTP/1.1 413 "), answer[:80]
+            assert b"\r\n\r\n" in answer
+        mcp = McpHttp(HttpClient("127.0.0.1", port))
+        assert (await mcp.initialize())["serverInfo"]["name"] == "robustness"

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import h11
 import orjson
+import pytest
 import trio
 import trio.testing
 
 from scaled_mcp import MCPServer
+from scaled_mcp.protocol.http import HttpConfig
 from scaled_mcp.runtime import H11Config, Runtime, RuntimeConfig, serve_h11
 
 from .helpers import INITIALIZED, initialize_request, serving
@@ -229,4 +231,41 @@ async def test_connections_beyond_max_connections_stay_in_the_backlog() -> None:
         assert _backlog(port) == 1
         for stream in waiting:
             await stream.aclose()
+        stop.set()
+
+
+@pytest.mark.parametrize(
+    "config", [H11Config(linger_max_bytes=1 << 20), H11Config(linger_timeout=0.2)]
+)
+async def test_a_lingering_close_is_bounded(config: H11Config) -> None:
+    """After a 413 the front reads and drops what the client still sends, but only
+    up to ``linger_max_bytes`` or ``linger_timeout``: a client that never stops
+    sending is cut off, and the node keeps nothing of what it sent."""
+    runtime = Runtime(
+        MCPServer("linger"),
+        config=RuntimeConfig(shutdown_grace=1, http=HttpConfig(max_body_size=1024)),
+    )
+    stop = trio.Event()
+    async with runtime.run(), trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(serve_h11, runtime, "127.0.0.1", 0, config=config, shutdown=stop)
+        )
+        port = int(listeners[0].socket.getsockname()[1])
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        head = b"\r\n".join(
+            [b"POST /mcp HTTP/1.1", b"Host: localhost", b"Content-Type: application/json",
+             b"Accept: " + ACCEPT, b"Content-Length: 1000000000"]
+        )  # fmt: skip
+        await stream.send_all(head + b"\r\n\r\n")
+        assert (await stream.receive_some(65536)).startswith(b"HTTP/1.1 413 ")
+        chunk = b" " * 65536
+        sent = 0
+        with trio.fail_after(30):
+            try:
+                while True:  # far past 1 MiB, or past 0.2 s: the front closes
+                    await stream.send_all(chunk)
+                    sent += len(chunk)
+            except trio.BrokenResourceError:
+                pass
+        assert sent < 1 << 30  # cut off long before the body it declared
         stop.set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Final
 
 import trio
 from hypercorn.config import Config
@@ -26,6 +26,35 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+#: How long, and how many bytes at most, the rest of a request body refused unread is
+#: read and discarded after the answer (RFC 9112, 9.6; see :func:`_discard_body`).
+LINGER_TIMEOUT: Final = 2.0
+LINGER_MAX_BYTES: Final = 16 * 1024 * 1024
+
+
+async def _discard_body(receive: Receive) -> None:
+    """Read and drop what is left of the request body, for a bounded time and size.
+
+    RFC 9112, 9.6: a server closing a connection while the client may still be
+    sending "SHOULD initiate a lingering close". ASGI gives no hold on how
+    hypercorn closes: once an answer ends with the request body unread, it
+    half-closes and closes at once, and a client still sending gets a reset
+    instead of the answer. So a refusal reads and drops the rest of the body
+    *before* it answers: a client that writes its whole request before reading
+    then finds the answer (and hypercorn may keep the connection). Past the
+    bounds the answer goes out and hypercorn closes.
+    """
+    drained = 0
+    with trio.move_on_after(LINGER_TIMEOUT):
+        while drained <= LINGER_MAX_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            drained += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
 
 def _raw(headers: Headers) -> list[tuple[bytes, bytes]]:
@@ -111,6 +140,8 @@ class MCPASGIApp:
         responder = _Responder(receive, send)
         early = precheck(HttpRequest.from_parsed(method, target, headers), http)
         if early is not None:
+            if (b"expect", b"100-continue") not in scope["headers"]:
+                await _discard_body(receive)  # a client waiting for 100 sent no body
             await responder.respond(early.status, early.headers, early.body)
             return
         body = await self._body(receive, http.max_body_size, responder)
@@ -133,6 +164,8 @@ class MCPASGIApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
+                if message.get("more_body", False):
+                    await _discard_body(receive)
                 reject = body_too_large(self.runtime.config.http)
                 await responder.respond(reject.status, reject.headers, reject.body)
                 return None

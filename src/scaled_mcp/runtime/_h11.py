@@ -19,6 +19,7 @@ import errno
 import functools
 import http
 import logging
+import socket
 from collections.abc import Iterable
 from typing import Final
 
@@ -87,7 +88,11 @@ class H11Config:
     * ``read_timeout`` -- seconds to receive a whole request once it began;
     * ``max_header_size`` -- bytes of request line and headers at most (431 past it);
     * ``max_connections`` -- connections served at once; more wait in the backlog;
-    * ``timeout_granularity`` -- seconds between checks of the two timeouts above.
+    * ``timeout_granularity`` -- seconds between checks of the two timeouts above;
+    * ``linger_timeout`` and ``linger_max_bytes`` -- how long, and how many bytes at
+      most, a connection closed on a request whose body was not read (413, 408, a
+      malformed request) goes on reading and discarding what the client still sends,
+      so that the client reads the answer rather than a reset (RFC 9112, 9.6).
     """
 
     keep_alive_timeout: float = 75.0
@@ -95,6 +100,8 @@ class H11Config:
     max_header_size: int = 64 * 1024
     max_connections: int = 10_000
     timeout_granularity: float = 1.0
+    linger_timeout: float = 2.0
+    linger_max_bytes: int = 16 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=256)
@@ -200,12 +207,15 @@ class _Reader:
     sends more than a whole request meanwhile is cut off).
     """
 
-    __slots__ = ("buffer", "limit", "sock")
+    __slots__ = ("buffer", "limit", "sock", "unread")
 
     def __init__(self, sock: trio.socket.SocketType, limit: int) -> None:
         self.sock = sock
         self.buffer = bytearray()
         self.limit = limit
+        #: A request was answered without its body read whole: the client may
+        #: still be sending, and the connection ends with a lingering close.
+        self.unread = False
 
     async def more(self) -> bool:
         """Receive more bytes; false once the client has closed its side."""
@@ -395,8 +405,29 @@ async def _serve_connection(
             finally:
                 clocks.discard(clock)
         if scope.cancelled_caught and clock.phase == _READING:
+            reader.unread = True
             with trio.move_on_after(1):
                 await _simple(stream.socket, 408, b"Request Timeout")
+        if reader.unread:
+            await _lingering_close(stream.socket, config)
+
+
+async def _lingering_close(sock: trio.socket.SocketType, config: H11Config) -> None:
+    """RFC 9112, 9.6: "A server that receives a request it will not read whole
+    ... SHOULD initiate a lingering close": half-close, then read and discard what
+    the client still sends, for a bounded time and number of bytes, so the answer
+    already sent is not destroyed by a reset."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return  # already gone
+    drained = 0
+    with trio.move_on_after(config.linger_timeout):
+        while drained < config.linger_max_bytes:
+            data = await _receive(sock)
+            if not data:
+                return
+            drained += len(data)
 
 
 async def _refuse_too_large(
@@ -431,7 +462,7 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
         clock.phase = _READING
         responder.reset(head.close)
         if head.content_length > limit:
-            responder.close = True
+            responder.close = reader.unread = True
             await _refuse_too_large(
                 runtime, HttpRequest.from_parsed(head.method, head.target, head.headers), responder
             )
@@ -468,11 +499,13 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
             clock.phase = _READING
             if _declared_length(event.headers) > limit:
                 head = HttpRequest.from_wire(event.method, event.target, event.headers)
+                reader.unread = True
                 await _refuse_too_large(runtime, head, responder)
                 return
             body = await _read_body(conn, sock, limit)
             clock.phase = _RUNNING
             if body is None:
+                reader.unread = True
                 reject = body_too_large(http)
                 await responder.respond(reject.status, reject.headers, reject.body)
                 return
@@ -487,6 +520,7 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
                 return
             conn.start_next_cycle()
     except h11.RemoteProtocolError as exc:
+        reader.unread = True
         if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
             await _simple(sock, exc.error_status_hint, f"Bad Request: {exc}".encode())
 
