@@ -201,9 +201,19 @@ def _backlog(port: int) -> int:
 
 
 async def test_connections_beyond_max_connections_stay_in_the_backlog() -> None:
-    """With ``max_connections`` served, the front does not accept more: the next
-    connections wait in the kernel's backlog, not in the node's memory."""
-    runtime = Runtime(MCPServer("limits"), config=RuntimeConfig(shutdown_grace=1))
+    """With ``max_connections`` served and all of them being answered, the front
+    does not accept more: the next connections wait in the kernel's backlog, not
+    in the node's memory. Once a served one waits for its next request, it is
+    shed to make room."""
+    limits = MCPServer("limits")
+    released = trio.Event()
+
+    @limits.tool()
+    async def hold() -> str:
+        await released.wait()
+        return "released"
+
+    runtime = Runtime(limits, config=RuntimeConfig(shutdown_grace=1))
     stop = trio.Event()
     async with runtime.run(), trio.open_nursery() as nursery:
         listeners = await nursery.start(
@@ -217,19 +227,56 @@ async def test_connections_beyond_max_connections_stay_in_the_backlog() -> None:
             )
         )
         port = int(listeners[0].socket.getsockname()[1])
+        session = await session_headers(port)
+        call = b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hold"}}'
         first = await trio.open_tcp_stream("127.0.0.1", port)
-        await first.send_all(plain_post(PING))
-        with trio.fail_after(10):
-            assert (await first.receive_some(65536)).startswith(b"HTTP/1.1 ")
-        waiting = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(2)]
+        await first.send_all(plain_post(call, *session))
         await trio.testing.wait_all_tasks_blocked()
+        waiting = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(2)]
+        await trio.sleep(1.5)  # the acceptor looks again each timeout_granularity
         assert _backlog(port) == 2  # connected by the kernel, not accepted by the node
-        await first.aclose()  # its slot frees: the next connection is accepted and served
+        released.set()  # answered, the first connection is idle: it is shed for the next
+        with trio.fail_after(10):
+            assert (await first.receive_some(65536)).startswith(b"HTTP/1.1 200 ")
         await waiting[0].send_all(plain_post(PING))
         with trio.fail_after(10):
             assert (await waiting[0].receive_some(65536)).startswith(b"HTTP/1.1 ")
         assert _backlog(port) == 1
-        for stream in waiting:
+        for stream in (first, *waiting):
+            await stream.aclose()
+        stop.set()
+
+
+async def test_a_slowloris_crowd_does_not_keep_a_client_out() -> None:
+    """``max_connections`` clients each sending a request a byte now and then hold
+    every slot; a new client is still served at once (well before ``read_timeout``):
+    the connection that has waited longest for its request is shed to make room."""
+    runtime = Runtime(MCPServer("crowd"), config=RuntimeConfig(shutdown_grace=1))
+    stop = trio.Event()
+    crowd_size = 50
+    async with runtime.run(), trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(
+                serve_h11,
+                runtime,
+                "127.0.0.1",
+                0,
+                config=H11Config(max_connections=crowd_size, read_timeout=60),
+                shutdown=stop,
+            )
+        )
+        port = int(listeners[0].socket.getsockname()[1])
+        crowd = []
+        for _ in range(crowd_size):
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+            await stream.send_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            crowd.append(stream)
+        await trio.testing.wait_all_tasks_blocked()
+        for round_ in range(3):  # a well-behaved client, again and again
+            with trio.fail_after(15):
+                async with serving_request(port, plain_post(INITIALIZE)) as (status, _):
+                    assert status == 200, round_
+        for stream in crowd:
             await stream.aclose()
         stop.set()
 

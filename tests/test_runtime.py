@@ -467,3 +467,43 @@ async def test_shutdown_lets_running_calls_finish(probe: Probe, front: str) -> N
         probe.release.set()
     assert probe.finished == 1
     assert text_of(replies[0].json()["result"]) == "released"
+
+
+# -- the session cap ----------------------------------------------------------------
+
+
+async def test_sessions_opened_and_abandoned_do_not_keep_new_clients_out() -> None:
+    """At ``max_sessions`` a new ``initialize`` ends the session unused longest
+    (past ``evict_idle_after``, nothing running or open): abandoned sessions make
+    room, the node keeps at most ``max_sessions``, and a session in use or
+    listening on a GET stream is kept; with none to end, 503."""
+    config = RuntimeConfig(max_sessions=20, evict_idle_after=0.5, shutdown_grace=1)
+    runtime = Runtime(make_app(Probe()), config=config)
+    stop = trio.Event()
+    async with runtime.run(), trio.open_nursery() as nursery:
+        port = await start_front("h11", runtime, stop, nursery)
+
+        def client() -> McpHttp:
+            return McpHttp(HttpClient("127.0.0.1", port))
+
+        listening = client()
+        await listening.initialize()
+        async with listening.client.stream("GET", "/mcp", listening.headers()) as events:
+            assert events.status == 200
+            abandoned = [client() for _ in range(19)]
+            for mcp in abandoned:
+                await mcp.initialize()
+            full = await client().post(initialize_request(request_id=1))
+            assert full.status == 503  # every session was used less than 0.5 s ago
+            assert full.json()["id"] == 1
+            await trio.sleep(0.6)
+            newcomers = [client() for _ in range(19)]
+            for mcp in newcomers:
+                await mcp.initialize()  # each ends one abandoned session
+            assert len(runtime._sessions) == 20
+            assert (await client().post(initialize_request())).status == 503  # all in use
+            ping = {"jsonrpc": "2.0", "id": 9, "method": "ping"}
+            assert (await listening.post(ping)).status == 200  # kept: it listens
+            assert (await newcomers[-1].post(ping)).status == 200
+            assert (await abandoned[0].post(ping)).status == 404  # ended: start anew
+        stop.set()

@@ -89,6 +89,9 @@ class H11Config:
     * ``max_header_size`` -- bytes of request line and headers at most (431 past it);
     * ``max_connections`` -- connections served at once; more wait in the backlog;
     * ``timeout_granularity`` -- seconds between checks of the two timeouts above;
+    * ``shed_after`` -- with ``max_connections`` served and more waiting, the
+      connection that has waited longest for a request, if more than this many
+      seconds, is closed to make room (one being answered never is);
     * ``linger_timeout`` and ``linger_max_bytes`` -- how long, and how many bytes at
       most, a connection closed on a request whose body was not read (413, 408, a
       malformed request) goes on reading and discarding what the client still sends,
@@ -100,6 +103,7 @@ class H11Config:
     max_header_size: int = 64 * 1024
     max_connections: int = 10_000
     timeout_granularity: float = 1.0
+    shed_after: float = 1.0
     linger_timeout: float = 2.0
     linger_max_bytes: int = 16 * 1024 * 1024
 
@@ -367,12 +371,39 @@ _RUNNING: Final = _Phase.RUNNING
 class _Clock:
     """Where one connection is and since when, for the watchdog."""
 
-    __slots__ = ("phase", "scope", "since")
+    __slots__ = ("phase", "scope", "shed", "since")
 
     def __init__(self, scope: trio.CancelScope) -> None:
         self.scope = scope
         self.phase = _IDLE
         self.since = trio.current_time()
+        #: Closed to make room for a new connection (see :func:`_shed_one`).
+        self.shed = False
+
+
+def _shed_one(clocks: set[_Clock], config: H11Config) -> bool:
+    """Close the connection that has waited longest for a request (idle, or
+    sending one), to make room for one waiting to be accepted; false if every
+    connection is being answered or began waiting less than ``shed_after`` ago
+    (a connection just accepted gets the time to send its request).
+
+    Without this, ``max_connections`` slow or idle connections (a slowloris
+    crowd) would keep every new client in the backlog until their timeouts.
+    A connection being answered is never shed; an idle keep-alive one costs its
+    client a reconnect.
+    """
+    cutoff = trio.current_time() - config.shed_after
+    waiting = [
+        clock
+        for clock in clocks
+        if clock.phase is not _RUNNING and not clock.shed and clock.since <= cutoff
+    ]
+    if not waiting:
+        return False
+    oldest = min(waiting, key=lambda clock: clock.since)
+    oldest.shed = True
+    oldest.scope.cancel()
+    return True
 
 
 async def _watchdog(clocks: set[_Clock], config: H11Config) -> None:
@@ -404,6 +435,8 @@ async def _serve_connection(
                 return
             finally:
                 clocks.discard(clock)
+        if clock.shed:
+            return  # closed at once: it made room for another connection
         if scope.cancelled_caught and clock.phase == _READING:
             reader.unread = True
             with trio.move_on_after(1):
@@ -583,10 +616,17 @@ async def _accept(
     """Accept connections on ``listener`` while a slot is free.
 
     A slot is taken *before* ``accept()``: with ``max_connections`` served,
-    further connections wait in the kernel's listen backlog, not in memory.
+    further connections wait in the kernel's listen backlog, not in memory. When
+    one waits there and no slot is free, the connection that has waited longest
+    for a request is shed to make room (:func:`_shed_one`).
     """
     while True:
         slot = object()
+        while slots.available_tokens == 0:
+            await trio.lowlevel.wait_readable(listener.socket)  # one waits in the backlog
+            if slots.available_tokens == 0 and _shed_one(clocks, config):
+                break
+            await trio.sleep(config.timeout_granularity)  # all busy: look again later
         await slots.acquire_on_behalf_of(slot)
         try:
             stream = await listener.accept()

@@ -110,8 +110,10 @@ class RuntimeConfig:
     * ``http`` -- the HTTP transport rules (endpoint paths, allowed hosts and
       origins, body limit, response mode …);
     * ``session_idle_timeout`` -- seconds after which an unused session expires;
-    * ``max_sessions`` -- sessions this node keeps live at once; an
-      ``initialize`` beyond it is answered 503;
+    * ``max_sessions`` -- sessions this node keeps live at once (per node: each
+      node counts the sessions it serves); at the cap a new ``initialize`` ends
+      the session of this node unused longest, if for ``evict_idle_after``
+      seconds with no work or stream open here, else it is answered 503;
     * ``heartbeat_interval`` -- seconds between SSE comment lines on idle streams;
     * ``ask_timeout`` -- seconds a server-to-client request waits for its answer;
     * ``shutdown_grace`` -- seconds in-flight handlers get to finish on shutdown;
@@ -131,6 +133,7 @@ class RuntimeConfig:
     http: HttpConfig = attrs.field(factory=HttpConfig)
     session_idle_timeout: float = 30 * 60.0
     max_sessions: int = 100_000
+    evict_idle_after: float = 60.0
     heartbeat_interval: float = 15.0
     ask_timeout: float = 300.0
     shutdown_grace: float = 10.0
@@ -355,6 +358,13 @@ class Runtime:
         self, decision: ProcessMessages, responder: Responder, extra: Headers
     ) -> None:
         message = decision.messages[0]
+        if len(self._sessions) >= self.config.max_sessions:
+            # Make room: end the session idle longest (its client's next request gets
+            # 404 and it starts a new one, as the spec has clients do), so that
+            # sessions opened and abandoned do not keep new clients out.
+            idlest = self._sessions.idlest(time.time() - self.config.evict_idle_after)
+            if idlest is not None:
+                await self._sessions.terminate(idlest)
         if len(self._sessions) >= self.config.max_sessions:
             full = service_unavailable(
                 "this node serves too many sessions",

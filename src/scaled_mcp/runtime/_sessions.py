@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import OrderedDict
 
 import attrs
 import trio
@@ -35,6 +36,7 @@ class LiveSession:
 
     __slots__ = (
         "forward",
+        "listening",
         "running",
         "saved",
         "saved_at",
@@ -54,6 +56,13 @@ class LiveSession:
         self.saved_at = 0.0
         # (channel, message) for work on other nodes, published after receiving.
         self.forward: list[tuple[str, Message]] = []
+        #: GET streams of the session open on this node: a client listening is not idle.
+        self.listening = 0
+
+    @property
+    def busy(self) -> bool:
+        """Work of the session runs here, or its client listens on a stream here."""
+        return bool(self.running or self.waiting or self.listening)
 
 
 class LiveSessions:
@@ -72,7 +81,8 @@ class LiveSessions:
         self._server_config = server_config
         self._node_id = node_id
         self._backend = backend
-        self._live: dict[str, LiveSession] = {}
+        # In order of creation, a session passed over by :meth:`idlest` moved to the back.
+        self._live: OrderedDict[str, LiveSession] = OrderedDict()
         self._idle_timeout = idle_timeout
         self.legacy_open: set[str] = set()
 
@@ -130,8 +140,23 @@ class LiveSessions:
         await self._backend.sessions.delete(session_id)
         await self._backend.events.drop_session(session_id)
 
+    def idlest(self, cutoff: float, scan: int = 64) -> str | None:
+        """A session unused since before ``cutoff`` with nothing running or open
+        here, among the ``scan`` oldest of this node's table, or ``None``.
+
+        Those passed over go to the back of the table, so that busy sessions do not
+        hide idle ones from the next call: amortised, each call costs ``O(scan)``.
+        """
+        for _ in range(min(scan, len(self._live))):
+            session_id, live = next(iter(self._live.items()))
+            held = session_id in self.legacy_open  # its 2024-11-05 GET /sse is here
+            if not live.busy and not held and live.session.last_activity < cutoff:
+                return session_id
+            self._live.move_to_end(session_id)
+        return None
+
     def expire(self, cutoff: float) -> None:
         """Forget the sessions idle since before ``cutoff`` with no work running here."""
         for session_id, live in list(self._live.items()):
-            if not live.running and not live.waiting and live.session.last_activity < cutoff:
+            if not live.busy and live.session.last_activity < cutoff:
                 del self._live[session_id]

@@ -93,6 +93,7 @@ class GetStreams:
             return
         else:
             await self._recover_if_orphaned(session_id, stream_id)
+        live.listening += 1
         try:
             status, headers = response_start(ResponseMode.SSE)
             await responder.start(status, (*headers, *extra))
@@ -117,6 +118,7 @@ class GetStreams:
                 await self.tail(session_id, stream_id, after, responder, resumed=not standalone)
                 nursery.cancel_scope.cancel()
         finally:
+            live.listening -= 1
             if standalone:
                 with trio.CancelScope(shield=True), suppress(BackendUnavailable):
                     with trio.move_on_after(2):
