@@ -46,6 +46,26 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> Non
             time.sleep(0.05)
 
 
+def wait_for_http(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    """Until a request on ``port`` gets an HTTP answer: a socket listening is not
+    yet a process serving (the workers of ``--workers`` inherit a socket their
+    supervisor listens on, and may take long to start on a loaded machine)."""
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                if sock.recv(16).startswith(b"HTTP/1.1 "):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not answer on {port} within 60 s")
+        time.sleep(0.1)
+
+
 def require(binary: str) -> str:
     found = shutil.which(binary) or next(
         (p for p in (f"/usr/sbin/{binary}", f"/usr/bin/{binary}") if os.path.exists(p)), None
@@ -241,7 +261,7 @@ def workers(target: str, broker: str, count: int, *extra: str) -> Iterator[int]:
         command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_for_port(port, supervisor, "the workers")
+        wait_for_http(port, supervisor, "the workers")
         yield port
     finally:
         stop(supervisor)
