@@ -68,7 +68,9 @@ class ServerConfig:
     ``server_info`` is the ``Implementation`` object (``name``, ``version`` …),
     ``capabilities`` the ``ServerCapabilities`` object: it also decides which
     methods exist. ``extension_methods`` are further request methods handed
-    to the application as they are.
+    to the application as they are. ``max_in_flight`` bounds the client's
+    requests a session has in flight in this process (in a cluster: on one
+    node), ``max_pending`` the server's requests awaiting the client.
     """
 
     server_info: dict[str, Any]
