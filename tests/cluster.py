@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded machine takes long to start a Python process
     while True:
         if process.poll() is not None:
             raise AssertionError(f"{what} exited with status {process.returncode}")
@@ -42,7 +42,7 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> Non
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise AssertionError(f"{what} did not listen on {port} within 20 s") from None
+                raise AssertionError(f"{what} did not listen on {port} within 60 s") from None
             time.sleep(0.05)
 
 
@@ -222,7 +222,11 @@ def start_node(target: str, name: str, broker: str, *extra: str, log: Path | Non
     ]  # fmt: skip
     out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out)
-    wait_for_port(port, process, f"node {name}")
+    try:
+        wait_for_port(port, process, f"node {name}")
+    except BaseException:
+        stop(process)
+        raise
     return Node(name, port, process)
 
 
