@@ -117,6 +117,8 @@ def test_uris_are_percent_encoded() -> None:
         ({"Bad--Name/SKILL.md": skill_md("Bad--Name")}, "naming rules"),
         ({"a/SKILL.md": b"# no frontmatter\n"}, "cannot be read"),
         ({"a/SKILL.md": b"---\nname: a\n---\n"}, "no description"),
+        ({"0/SKILL.md": b"---\nname: 0\ndescription: d\n---\n"}, "not a string"),
+        ({"a/SKILL.md": b"---\ndescription: d\n---\n"}, "has no name"),
         ({"a/SKILL.md": b"---\nname: a\ndescription: [1]\n---\n"}, "no description"),
         ({"a/SKILL.md": b"---\nname: a\ndescription: d\nx: .inf\n---\n"}, "JSON cannot"),
         ({"a/SKILL.md": b"\xff\xfe"}, "not UTF-8"),

@@ -289,7 +289,10 @@ class SkillCatalog:
             raise SkillError(f"{where}: its frontmatter cannot be read: {exc}") from None
         name = frontmatter.get("name")
         description = frontmatter.get("description")
-        if not isinstance(name, str) or not name:
+        if name is not None and not isinstance(name, str):
+            # YAML reads ``name: 2024`` as a number: the entry would carry one too.
+            raise SkillError(f"{where}: its frontmatter name {name!r} is not a string (quote it)")
+        if not name:
             raise SkillError(f"{where}: its frontmatter has no name")
         if not isinstance(description, str) or not description:
             raise SkillError(f"{where}: its frontmatter has no description")

@@ -152,7 +152,8 @@ class SkillServing(Registry, Dispatcher):
         it holding a ``SKILL.md`` is a skill, at ``skill://<prefix>/<its path>``),
         and declare the skills extension; ``directory_read`` also answers
         ``resources/directory/read``. ``ttl_ms`` and ``cache_scope`` are the
-        caching hints of ``skills/list`` and ``skills/get`` on 2026-07-28.
+        caching hints of ``skills/list`` and ``skills/get`` on 2026-07-28 (the
+        last call's, when skills are added from several directories).
 
         The directory is read now, once: add skills before the server is
         served (the capabilities a node declares are read when it starts).
