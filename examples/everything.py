@@ -10,6 +10,7 @@ on the stateless wire they become input-required round trips.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import trio
@@ -510,3 +511,10 @@ async def complete_prompt_arguments(
 ) -> list[str]:
     options = {"arg1": ["alpha", "apple", "avocado"], "arg2": ["beta", "banana", "blueberry"]}
     return [option for option in options.get(argument, []) if option.startswith(value)]
+
+
+# -- skills (io.modelcontextprotocol/skills) -----------------------------------------------
+# The Agent Skills in examples/skills/, each file a skill:// resource, with skills/list,
+# skills/get and resources/directory/read: the sep-2640-* scenarios of the suite.
+
+app.add_skills(Path(__file__).parent / "skills")

@@ -145,6 +145,14 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         help="a browser Origin allowed (repeatable; default: localhost origins)",
     )
     serve.add_argument(
+        "--skills",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="serve the Agent Skills in DIR (each directory holding a SKILL.md) with the "
+        "skills extension, read once at start-up (repeatable)",
+    )
+    serve.add_argument(
         "--response",
         choices=("json", "sse"),
         default="json",

@@ -285,6 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         app = load_target(args.target)
+        for directory in args.skills or ():
+            try:
+                app.add_skills(directory)
+            except ValueError as exc:  # the skills' SkillError
+                raise TargetError(f"--skills {directory}: {exc}") from None
         backend = _backend(args.broker)
         keys = state_keys(args.state_key)
         tls = tls_config(args)

@@ -6,7 +6,9 @@ questions (:class:`InputRequest`), a ``requestState``, or both. The client
 retries the request with its answers in ``inputResponses``
 (:func:`parse_input_responses`, :class:`InputResponses`) and the
 ``requestState`` echoed (:func:`parse_request_state`; sealed by
-:mod:`._request_state`).
+:mod:`._request_state`). What the sealed state holds is :class:`EarlierRounds`:
+the answers of the earlier rounds, and how many notifications the handler
+reported in them, so that its re-run reports nothing twice.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "MAX_INPUT_KEY_LENGTH",
     "MAX_INPUT_REQUESTS",
     "MAX_INPUT_RESPONSES",
+    "EarlierRounds",
     "InputRequest",
     "InputResponses",
     "input_required_result",
@@ -330,3 +333,50 @@ def parse_request_state(value: object, *, request_id: RequestId | None = None) -
     if type(value) is not str:
         raise _invalid_params("requestState must be a string", request_id)
     return value
+
+
+_ROUNDS_KEYS: Final = frozenset({"answers", "reported"})
+
+
+@attrs.frozen(slots=True)
+class EarlierRounds:
+    """What the earlier rounds of one multi round-trip request got, carried in
+    its sealed ``requestState``: the client's ``answers`` by input request key,
+    and how many notifications (progress and log) the handler ``reported``.
+
+    Each round runs the handler from the start. Up to the question an earlier
+    round stopped at it does what it did then, in the same order, so its first
+    ``reported`` reports are those the client already received: they are not
+    sent again (:meth:`already_reported`), and only what lies beyond the point
+    the earlier rounds reached reaches the client.
+    """
+
+    answers: dict[str, Any] = attrs.field(factory=dict)
+    reported: int = 0
+
+    def already_reported(self, ordinal: int) -> bool:
+        """Whether the handler's ``ordinal``-th report of this round (from 1)
+        reached the client in an earlier round."""
+        return ordinal <= self.reported
+
+    def next_round(self, answers: Mapping[str, Any], reports: int) -> EarlierRounds:
+        """What the next round inherits: ``answers`` (those read so far) and
+        the reports of this round, which went as far as the earlier ones or further."""
+        return EarlierRounds(dict(answers), max(self.reported, reports))
+
+    def to_state(self) -> dict[str, Any]:
+        """The JSON object to seal into ``requestState``."""
+        return {"answers": dict(self.answers), "reported": self.reported}
+
+    @classmethod
+    def from_state(cls, state: object) -> EarlierRounds:
+        """The earlier rounds from an opened ``requestState`` (already verified).
+        A state that is a bare object of answers (sealed before the report
+        count was kept) has ``reported`` 0; anything else holds nothing."""
+        if type(state) is not dict:
+            return cls()
+        if state.keys() == _ROUNDS_KEYS:
+            answers, reported = state["answers"], state["reported"]
+            if type(answers) is dict and type(reported) is int and reported >= 0:
+                return cls(answers, reported)
+        return cls(state, 0)

@@ -38,6 +38,11 @@ CACHEABLE_METHODS: Final = frozenset(
         "resources/list",
         "resources/templates/list",
         "resources/read",
+        # The skills extension: "ListSkillsResult extends PaginatedResult,
+        # CacheableResult", "GetSkillResult extends CacheableResult, so ttlMs and
+        # cacheScope are REQUIRED".
+        "skills/list",
+        "skills/get",
     }
 )
 

@@ -3,12 +3,22 @@
 Frozen attrs classes with snake_case attributes; :func:`to_wire` and
 :func:`from_wire` convert them to and from the spec's camelCase JSON. Beside them,
 :func:`check_tool_call_params`, the shape check of ``tools/call`` params that both
-eras run before the application sees a request.
+eras run before the application sees a request. And the skills extension's
+server side: a :class:`SkillCatalog` of skills built from their files.
 """
 
 from __future__ import annotations
 
 from ._params import check_tool_call_params
+from ._skill_catalog import (
+    DIRECTORY_MIME_TYPE,
+    SKILL_MD_MIME_TYPE,
+    SKILL_SCHEME,
+    ServedSkillFile,
+    SkillCatalog,
+    skill_mime_type,
+    skill_path_problem,
+)
 from ._types import (
     Annotations,
     AudioContent,
@@ -52,6 +62,9 @@ from ._types import (
 from ._wire import converter, from_wire, to_wire
 
 __all__ = [
+    "DIRECTORY_MIME_TYPE",
+    "SKILL_MD_MIME_TYPE",
+    "SKILL_SCHEME",
     "Annotations",
     "AudioContent",
     "BlobResourceContents",
@@ -84,6 +97,8 @@ __all__ = [
     "Root",
     "SamplingContent",
     "SamplingMessage",
+    "ServedSkillFile",
+    "SkillCatalog",
     "TextContent",
     "TextResourceContents",
     "Tool",
@@ -93,5 +108,7 @@ __all__ = [
     "check_tool_call_params",
     "converter",
     "from_wire",
+    "skill_mime_type",
+    "skill_path_problem",
     "to_wire",
 ]

@@ -25,7 +25,7 @@ from ..protocol.jsonrpc import (
     Response,
 )
 from ..protocol.notifications import ProgressOrder
-from ..protocol.stateless import InputRequest, StatelessRequest
+from ..protocol.stateless import EarlierRounds, InputRequest, StatelessRequest
 from ..protocol.versions import Era, closes_sse_streams_early
 from ._application import McpError
 from ._outlets import Outlet
@@ -132,14 +132,18 @@ class StatelessExchange:
     session_id = None
 
     def __init__(
-        self, node: Node, request: StatelessRequest, outlet: Outlet, sealed: dict[str, Any]
+        self, node: Node, request: StatelessRequest, outlet: Outlet, earlier: EarlierRounds
     ) -> None:
         self._node = node
         self._request = request
         self._outlet = outlet
-        # Answers of earlier rounds (from requestState), and those read this round.
-        self._sealed = sealed
+        # What earlier rounds got (from requestState), and the answers read this round.
+        self._earlier = earlier
+        self._sealed = earlier.answers
         self._used: dict[str, Any] = {}
+        # The handler re-runs from the start each round: its reports so far this
+        # round, the first ``earlier.reported`` of which the client already has.
+        self._reports = 0
         self.request_id: RequestId = request.request_id
         self.protocol_version = request.meta.protocol_version
         self.client_info = request.meta.client_info or {}
@@ -153,17 +157,27 @@ class StatelessExchange:
         """The value of the application's lifespan on this node."""
         return self._node.lifespan
 
+    def _reported_before(self) -> bool:
+        """Count one report of the handler; whether an earlier round sent it."""
+        self._reports += 1
+        return self._earlier.already_reported(self._reports)
+
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:
+        sent_before = self._reported_before()
         notification = self._node.dispatcher.progress(
             self._request, progress, total=total, message=message
         )
         if notification is not None:
             if self._progress is None:
                 self._progress = ProgressOrder()
+            # Checked even when not sent again: it is part of the same sequence.
             self._progress.advance(progress)
-            await self._outlet.emit(notification)
+            if not sent_before:
+                await self._outlet.emit(notification)
 
     async def log(self, level: str, data: Any, logger: str | None) -> None:
+        if self._reported_before():
+            return
         notification = self._node.dispatcher.log(self._request, level, data, logger=logger)
         if notification is not None:
             await self._outlet.emit(notification)
@@ -185,6 +199,11 @@ class StatelessExchange:
 
     def answered(self) -> dict[str, Any]:
         return dict(self._used)
+
+    def next_round(self, answered: dict[str, Any]) -> EarlierRounds:
+        """What the next round inherits, sealed into the input-required result's
+        ``requestState``: ``answered`` and this round's reports."""
+        return self._earlier.next_round(answered, self._reports)
 
     async def resource_updated(self, uri: str) -> None:
         await self._node.resource_updated(uri)

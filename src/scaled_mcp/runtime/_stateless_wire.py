@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import trio
 
@@ -39,7 +38,13 @@ from ..protocol.jsonrpc import (
 )
 from ..protocol.nodes import BROADCAST_CHANNEL, decode_broadcast
 from ..protocol.sse import encode_comment, encode_message_event
-from ..protocol.stateless import CoreAnswer, InputRequest, StatelessRequest, Subscription
+from ..protocol.stateless import (
+    CoreAnswer,
+    EarlierRounds,
+    InputRequest,
+    StatelessRequest,
+    Subscription,
+)
 from ..protocol.versions import Era
 from ._admission import refusal, stateless_client_info
 from ._answers import cancel_when, reject, respond
@@ -129,29 +134,28 @@ class StatelessWire:
             headers, request.params.get("arguments"), paths or {}, request_id=request.request_id
         )
 
-    def _sealed_answers(self, request: StatelessRequest) -> dict[str, Any]:
-        """The answers of earlier rounds, from the request's sealed ``requestState``."""
+    def _earlier_rounds(self, request: StatelessRequest) -> EarlierRounds:
+        """What earlier rounds got, from the request's sealed ``requestState``."""
         if request.request_state is None:
-            return {}
-        opened = self._dispatcher.open_state(request, now=time.time())
-        return opened if isinstance(opened, dict) else {}
+            return EarlierRounds()
+        return EarlierRounds.from_state(self._dispatcher.open_state(request, now=time.time()))
 
     async def _call(
         self, request: StatelessRequest, outlet: PostOutlet, responder: Responder
     ) -> Message | None:
         try:
-            answers = self._sealed_answers(request)
+            earlier = self._earlier_rounds(request)
         except RemoteProtocolError as exc:
             return error_response_for(exc)
-        exchange = StatelessExchange(self._node, request, outlet, answers)
+        exchange = StatelessExchange(self._node, request, outlet, earlier)
         ctx = self._new_context(exchange, ask_timeout=self._config.ask_timeout)
         self._node.work_started()
         try:
             if self._app.never_waits(request.method, request.params):
                 # It cannot wait, so it cannot stream, and nothing could stop it
                 # midway: no disconnect watcher is needed.
-                return await self._answer(request, ctx)
-            return await self._run(request, outlet, responder, ctx)
+                return await self._answer(request, exchange, ctx)
+            return await self._run(request, outlet, responder, exchange, ctx)
         finally:
             self._node.work_done()
 
@@ -187,25 +191,27 @@ class StatelessWire:
             return handled.closing_response()
         assert type(handled) is StatelessRequest
         try:
-            answers = self._sealed_answers(handled)
+            earlier = self._earlier_rounds(handled)
         except RemoteProtocolError as exc:
             return error_response_for(exc)
-        exchange = StatelessExchange(self._node, handled, outlet, answers)
+        exchange = StatelessExchange(self._node, handled, outlet, earlier)
         self._node.work_started()
         try:
             return await self._answer(
-                handled, self._new_context(exchange, ask_timeout=self._config.ask_timeout)
+                handled, exchange, self._new_context(exchange, ask_timeout=self._config.ask_timeout)
             )
         finally:
             self._node.work_done()
 
-    async def _answer(self, request: StatelessRequest, ctx: object) -> Message:
+    async def _answer(
+        self, request: StatelessRequest, exchange: StatelessExchange, ctx: object
+    ) -> Message:
         """Run the handler; its final or input-required response, or its error."""
         try:
             result = await self._app.handle(request.method, request.params, ctx)
             return self._dispatcher.complete(request, result)
         except InputNeeded as needed:
-            return self._input_required(request, needed)
+            return self._input_required(request, needed, exchange.next_round(needed.answered))
         except McpError as exc:
             return ErrorResponse(request.request_id, exc.code, exc.message, exc.data)
         except RemoteProtocolError as exc:
@@ -215,7 +221,12 @@ class StatelessWire:
             return internal_error(request.request_id)
 
     async def _run(
-        self, request: StatelessRequest, outlet: PostOutlet, responder: Responder, ctx: object
+        self,
+        request: StatelessRequest,
+        outlet: PostOutlet,
+        responder: Responder,
+        exchange: StatelessExchange,
+        ctx: object,
     ) -> Message | None:
         async with trio.open_nursery() as nursery:
             scope = nursery.cancel_scope
@@ -229,17 +240,19 @@ class StatelessWire:
             if outlet.state is not OutletState.PENDING:
                 watch()
             try:
-                return await self._answer(request, ctx)
+                return await self._answer(request, exchange, ctx)
             finally:
                 outlet.on_stream = None
                 scope.cancel()
         # Cancelled: the client went away.
         return None  # type: ignore[unreachable]
 
-    def _input_required(self, request: StatelessRequest, needed: InputNeeded) -> Message:
+    def _input_required(
+        self, request: StatelessRequest, needed: InputNeeded, rounds: EarlierRounds
+    ) -> Message:
         questions: dict[str, InputRequest] = needed.requests
         state = self._dispatcher.seal_state(
-            request, needed.answered, now=time.time(), ttl=self._config.request_state_ttl
+            request, rounds.to_state(), now=time.time(), ttl=self._config.request_state_ttl
         )
         try:
             return self._dispatcher.input_required(request, questions, request_state=state)

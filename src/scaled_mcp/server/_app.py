@@ -1,8 +1,8 @@
 """The app API: :class:`MCPServer`, what users write their servers with.
 
 An :class:`MCPServer` is a registry of what it offers (tools, resources,
-prompts, completions: :mod:`._registry`) and a dispatcher answering the MCP
-methods that serve them (:mod:`._dispatch`). It is the runtime's
+prompts, completions: :mod:`._registry`; skills: :mod:`._skills`) and a
+dispatcher answering the MCP methods that serve them (:mod:`._dispatch`). It is the runtime's
 :class:`~scaled_mcp.runtime.Application`: the runtime enters its lifespan
 (:meth:`MCPServer.running`) and routes requests to :meth:`MCPServer.handle`;
 it never looks inside. Around that: its middleware (:mod:`._middleware`),
@@ -33,6 +33,7 @@ from ._middleware import (
 )
 from ._mount import DEFAULT_SEPARATOR, Mount
 from ._registry import Registry, icon_list
+from ._skills import SkillServing
 from ._visibility import VisibilityRule, all_rules
 
 __all__ = ["RESOURCE_NOT_FOUND", "Lifespan", "MCPServer"]
@@ -54,7 +55,7 @@ def _may_wait(method: str, params: Mapping[str, Any]) -> bool:
     return False
 
 
-class MCPServer(Registry, Dispatcher):
+class MCPServer(SkillServing, Registry, Dispatcher):
     """An MCP server: what it offers, and how each request is answered.
 
     ``name`` and ``version`` make up ``serverInfo``; ``instructions`` are sent
