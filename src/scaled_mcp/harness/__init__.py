@@ -10,7 +10,10 @@ registers one; each cites the spec sentence it enforces), giving a
 
 from __future__ import annotations
 
+from ._histogram import Histogram
+from ._load import LoadConfig, LoadError, LoadResult, run_load
 from ._model import (
+    HTTP_ONLY,
     TRANSPORTS,
     CheckResult,
     Failed,
@@ -33,15 +36,44 @@ from ._probe import (
     make_client,
 )
 from ._registry import CheckFunction, RegisteredCheck, check as check_definition, registered_checks
+from ._report import ProgressLine, format_table, summary_line, to_json, to_junit
+from ._runner import (
+    CHECK_MODULES,
+    CheckTarget,
+    ExpectedFailures,
+    ResultHandler,
+    assert_conformant,
+    check,
+    check_sync,
+    claimed_revisions,
+)
 
 __all__ = [
     "ACCEPT_BOTH",
+    "CHECK_MODULES",
+    "HTTP_ONLY",
+    "CheckTarget",
+    "ExpectedFailures",
+    "ProgressLine",
+    "ResultHandler",
+    "assert_conformant",
+    "check",
+    "check_sync",
+    "claimed_revisions",
+    "format_table",
+    "summary_line",
+    "to_json",
+    "to_junit",
     "TRANSPORTS",
     "CheckFunction",
     "CheckResult",
     "Failed",
+    "Histogram",
     "HttpAnswer",
     "Level",
+    "LoadConfig",
+    "LoadError",
+    "LoadResult",
     "Outcome",
     "Probe",
     "ProbeOptions",
@@ -57,4 +89,5 @@ __all__ = [
     "initialize_request",
     "make_client",
     "registered_checks",
+    "run_load",
 ]

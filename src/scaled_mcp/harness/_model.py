@@ -17,6 +17,7 @@ from typing import Literal, TypeAlias
 import attrs
 
 __all__ = [
+    "HTTP_ONLY",
     "TRANSPORTS",
     "CheckResult",
     "Failed",
@@ -31,6 +32,8 @@ __all__ = [
 #: How the server is reached: streamable HTTP, the 2024-11-05 HTTP+SSE transport, or stdio.
 TransportName: TypeAlias = Literal["http", "sse", "stdio"]
 TRANSPORTS: tuple[TransportName, ...] = ("http", "sse", "stdio")
+#: The checks that speak raw streamable HTTP.
+HTTP_ONLY: tuple[TransportName, ...] = ("http",)
 
 
 class Outcome(enum.Enum):

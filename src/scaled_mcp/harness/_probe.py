@@ -470,6 +470,11 @@ class Probe:
         :class:`Failed` when the server does not accept the revision."""
         session = RawSession(self, self.revision)
         if self.stateless:
+            # 2026-07-28: "server/discover" says what the server offers (no handshake).
+            answer = await session.request("server/discover")
+            response = answer.response_to(1)
+            result = response.get("result") if response is not None else None
+            session.initialize_result = result if isinstance(result, dict) else {}
             return session
         body = initialize_request(self.revision, request_id=0)
         answer = await session.send(body)

@@ -37,6 +37,7 @@ class RegisteredCheck:
     revisions: frozenset[str]
     transports: frozenset[TransportName]
     calls_tools: bool
+    runs_last: bool
     run: CheckFunction
 
     def applies_to(self, revision: str) -> bool:
@@ -66,11 +67,14 @@ def check(
     revisions: Iterable[str] = SUPPORTED_VERSIONS,
     transports: Collection[TransportName] = TRANSPORTS,
     calls_tools: bool = False,
+    runs_last: bool = False,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated ``async def fn(probe)`` as check ``check_id``.
 
     ``check_id`` is ``<area>.<name>``, unique; ``revisions`` are those the
-    requirement exists in (elsewhere the check is reported SKIP, with why).
+    requirement exists in (elsewhere the check is reported SKIP, with why);
+    ``runs_last`` checks run after every other check of their revision (those
+    that judge what the :class:`Tap` recorded).
     """
     revision_set = frozenset(revisions)
     unknown = revision_set - set(SUPPORTED_VERSIONS)
@@ -91,6 +95,7 @@ def check(
             revisions=revision_set,
             transports=frozenset(transports),
             calls_tools=calls_tools,
+            runs_last=runs_last,
             run=fn,
         )
         return fn
