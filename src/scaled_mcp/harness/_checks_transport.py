@@ -22,6 +22,8 @@ __all__: list[str] = []
 
 #: Streamable HTTP revisions of the handshake era (sessions, GET streams, DELETE).
 SESSIONS: Final = tuple(v for v in STREAMABLE if v in HANDSHAKE_VERSIONS)
+#: How long a GET stream is listened to (its first events come at once).
+_WINDOW: Final = 0.3
 _HTTP_STATUS_RULE: Final = (
     "If the server cannot accept the input, it MUST return an HTTP error status code "
     "(e.g., 400 Bad Request)."
@@ -267,7 +269,7 @@ async def batch(probe: Probe) -> None:
 async def _sse_answers(probe: Probe, session: RawSession) -> list[HttpAnswer]:
     """The SSE answers of one session: its GET stream (if any) and two pings."""
     answers = []
-    get = await probe.get(session.headers(), read_seconds=0.5)
+    get = await probe.get(session.headers(), read_seconds=_WINDOW)
     no_server_error(get, "GET")
     if get.is_sse:
         answers.append(get)
@@ -382,7 +384,7 @@ async def resume_post_stream(probe: Probe) -> None:
 )
 async def resume_get_stream(probe: Probe) -> None:
     session = await probe.session()
-    first = await probe.get(session.headers(), read_seconds=0.5)
+    first = await probe.get(session.headers(), read_seconds=_WINDOW)
     no_server_error(first, "GET")
     if first.status == 405:
         raise Skipped("the server offers no GET stream (405)")
@@ -415,7 +417,7 @@ async def resume_get_stream(probe: Probe) -> None:
 )
 async def get_stream(probe: Probe) -> None:
     session = await probe.session()
-    answer = await probe.get(session.headers(), read_seconds=0.5)
+    answer = await probe.get(session.headers(), read_seconds=_WINDOW)
     if answer.status == 405:
         return
     if answer.status != 200 or not answer.is_sse:
@@ -447,8 +449,8 @@ async def second_get_stream(probe: Probe) -> None:
         answers[name] = await probe.get(session.headers(), read_seconds=seconds)
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(open_stream, "first", 0.0, 1.5)
-        nursery.start_soon(open_stream, "second", 0.5, 0.5)
+        nursery.start_soon(open_stream, "first", 0.0, 3 * _WINDOW)
+        nursery.start_soon(open_stream, "second", _WINDOW, _WINDOW)
     first, second = answers["first"], answers["second"]
     if first.status == 405:
         raise Skipped("the server offers no GET stream (405)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -284,8 +284,7 @@ class Probe:
         options: ProbeOptions,
         http: httpx2.AsyncClient | None,
         tap: Tap,
-        client: Client | None = None,
-        client_error: str | None = None,
+        client_source: Callable[[], Awaitable[Client]] | None = None,
         command: Sequence[str] | None = None,
     ) -> None:
         self.url = url
@@ -296,8 +295,7 @@ class Probe:
         self.rng = random.Random(options.seed)
         self.command = list(command) if command is not None else None
         self._http = http
-        self._client = client
-        self._client_error = client_error
+        self._client_source = client_source
 
     @property
     def stateless(self) -> bool:
@@ -319,10 +317,11 @@ class Probe:
     # -- the run's client --------------------------------------------------------------------
 
     async def client(self) -> Client:
-        """The run's connected client at this revision (shared; do not close it)."""
-        if self._client is None:
-            raise Failed(f"the client could not connect: {self._client_error or 'not opened'}")
-        return self._client
+        """The run's connected client at this revision (shared; do not close it), opened
+        on first use; :class:`Failed` when it cannot connect."""
+        if self._client_source is None:
+            raise Skipped("no client for this probe")
+        return await self._client_source()
 
     # -- raw HTTP ---------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ progress). The check modules are imported from :data:`CHECK_MODULES`.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import time
 from collections.abc import Callable, Sequence
@@ -159,6 +158,44 @@ async def _run_one(
     return Outcome.PASS, "", time.perf_counter() - started
 
 
+class _ClientHolder:
+    """The run's client at one revision, opened on first use in a task of the
+    revision's nursery (so that no check's deadline scope owns it), closed by
+    :meth:`release`."""
+
+    def __init__(self, nursery: trio.Nursery, client: Client) -> None:
+        self._nursery = nursery
+        self._client = client
+        self._ready = trio.Event()
+        self._done = trio.Event()
+        self._started = False
+        self._error: str | None = None
+
+    async def _hold(self) -> None:
+        try:
+            async with self._client:
+                self._ready.set()
+                await self._done.wait()
+        except Exception as exc:  # said to each check that asks for the client
+            self._error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._ready.set()
+
+    async def get(self) -> Client:
+        """The connected client; :class:`Failed` when it could not connect."""
+        if not self._started:
+            self._started = True
+            self._nursery.start_soon(self._hold)
+        await self._ready.wait()  # bounded: the client's handshake has its own deadline
+        if self._error is not None or self._done.is_set():
+            raise Failed(f"the client could not connect: {self._error or 'closed'}")
+        return self._client
+
+    def release(self) -> None:
+        """Close the client (if it was opened)."""
+        self._done.set()
+
+
 class _Run:
     def __init__(
         self,
@@ -218,43 +255,50 @@ class _Run:
         http: httpx2.AsyncClient | None,
         client_target: str | Sequence[str],
     ) -> None:
-        async with contextlib.AsyncExitStack() as stack:
-            client: Client | None = None
-            error: str | None = None
+        async with trio.open_nursery() as nursery:
+            holder = _ClientHolder(nursery, make_client(client_target, revision, self.options))
             try:
-                client = await stack.enter_async_context(
-                    make_client(client_target, revision, self.options)
-                )
-            except Exception as exc:  # the checks that need the client say so
-                error = f"{type(exc).__name__}: {exc}"
+                await self._run_checks(checks, transport, revision, http, holder)
+            finally:
+                holder.release()
+
+    async def _run_checks(
+        self,
+        checks: Sequence[RegisteredCheck],
+        transport: TransportName,
+        revision: str,
+        http: httpx2.AsyncClient | None,
+        holder: _ClientHolder,
+    ) -> None:
+        if transport == "stdio" and not self.target.revisions:
             # Over stdio the revisions claimed are those the client negotiates.
-            if (
-                transport == "stdio"
-                and not self.target.revisions
-                and (client is None or client.protocol_version != revision)
-            ):
+            try:
+                with trio.fail_after(self.options.timeout * _CHECK_TIMEOUT_FACTOR):
+                    client = await holder.get()
+            except (Failed, trio.TooSlowError):
+                client = None
+            if client is None or client.protocol_version != revision:
                 self.planned -= len(checks)
                 return
-            probe = Probe(
-                url=self.target.url if transport == "http" else self.target.sse_url,
-                revision=revision,
-                transport=transport,
-                options=self.options,
-                http=http,
-                tap=self.tap,
-                client=client,
-                client_error=error,
-                command=self.target.command,
-            )
-            for registered in checks:
-                why_not = registered.not_applicable(revision, transport)
-                if why_not is None and registered.calls_tools and not self.options.call_tools:
-                    why_not = "calls tools: run with --call-tools"
-                if why_not is not None:
-                    self.add(registered, probe, Outcome.SKIP, why_not, 0.0)
-                    continue
-                timeout = self.options.timeout * _CHECK_TIMEOUT_FACTOR
-                self.add(registered, probe, *await _run_one(registered, probe, timeout))
+        probe = Probe(
+            url=self.target.url if transport == "http" else self.target.sse_url,
+            revision=revision,
+            transport=transport,
+            options=self.options,
+            http=http,
+            tap=self.tap,
+            client_source=holder.get,
+            command=self.target.command,
+        )
+        for registered in checks:
+            why_not = registered.not_applicable(revision, transport)
+            if why_not is None and registered.calls_tools and not self.options.call_tools:
+                why_not = "calls tools: run with --call-tools"
+            if why_not is not None:
+                self.add(registered, probe, Outcome.SKIP, why_not, 0.0)
+                continue
+            timeout = self.options.timeout * _CHECK_TIMEOUT_FACTOR
+            self.add(registered, probe, *await _run_one(registered, probe, timeout))
 
     async def run(self) -> Report:
         checks = self.selected(load_checks())
