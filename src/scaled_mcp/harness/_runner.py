@@ -43,6 +43,9 @@ CHECK_MODULES: Final[tuple[str, ...]] = (
     "scaled_mcp.harness._checks_transport",
     "scaled_mcp.harness._checks_lifecycle",
     "scaled_mcp.harness._checks_jsonrpc",
+    "scaled_mcp.harness._checks_features",
+    "scaled_mcp.harness._checks_stateless",
+    "scaled_mcp.harness._checks_tools",
 )
 
 #: Called with each result, the number done so far and the number planned.
