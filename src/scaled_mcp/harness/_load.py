@@ -426,6 +426,7 @@ def _drive(
     next_report = start + _NS
     reported = 0
     stopping = False
+    stopped = drain_end = start
 
     def more(now: int) -> bool:
         if end is not None:
@@ -444,6 +445,7 @@ def _drive(
             now = time.perf_counter_ns()
             if not stopping and not more(now):
                 stopping = True
+                stopped = now
                 drain_end = now + timeout_ns
             if stopping and (not any(c.busy for c in by_fd.values()) or now >= drain_end):
                 break
@@ -562,8 +564,12 @@ def _drive(
         for connection in by_fd.values():
             connection.sock.close()
         poller.close()
-    if interval_ns and limit is None and end is not None:
-        result.unsent = max(0, (min(now, end) - start) // interval_ns + 1 - due)
+    if interval_ns and end is not None:
+        # The requests whose intended time came before the end (limit or not).
+        fell_due = -(-(min(stopped, end) - start) // interval_ns)
+        if limit is not None:
+            fell_due = min(fell_due, limit)
+        result.unsent = max(0, fell_due - due)
     result.elapsed = max(last_answer - start, 1) / _NS
     result.cpu = time.process_time() - cpu_start
     return result
@@ -599,7 +605,10 @@ def run_load(config: LoadConfig, progress: Progress | None = None) -> LoadResult
             processes=1,
         )
         parts.append((part, index))
-    context = multiprocessing.get_context("spawn")
+    # Forked workers start at once (the templates are already built; nothing here
+    # runs a thread); elsewhere they are spawned.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with concurrent.futures.ProcessPoolExecutor(len(parts), mp_context=context) as pool:
         futures = [
             pool.submit(

@@ -122,23 +122,22 @@ class RequestTemplate:
         return b"%b%d\r\n\r\n%b" % (self.head, len(body), body)
 
 
-@attrs.frozen
 class Answer:
-    """One HTTP response: its status, its head (the raw bytes) and its body."""
+    """One HTTP response: its status, its head (the raw bytes) and its body
+    (a plain slotted class: one is made per answer on the load's hot path)."""
 
-    status: int
-    head: bytes
-    body: bytes
+    __slots__ = ("body", "event_stream", "head", "status")
 
-    @property
-    def event_stream(self) -> bool:
-        """Whether the body is ``text/event-stream``."""
-        return _EVENT_STREAM.search(self.head) is not None
-
-    @property
-    def json_body(self) -> bool:
-        """Whether the body is ``application/json`` (the common case, decided fast)."""
-        return b"\r\ncontent-type: application/json" in self.head or not self.event_stream
+    def __init__(
+        self, status: int, head: bytes, body: bytes, event_stream: bool | None = None
+    ) -> None:
+        self.status = status
+        self.head = head
+        self.body = body
+        #: Whether the body is ``text/event-stream``.
+        self.event_stream = (
+            _EVENT_STREAM.search(head) is not None if event_stream is None else event_stream
+        )
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (for the set-up, not the hot path)."""
@@ -148,19 +147,20 @@ class Answer:
         return None if found is None else found.group(1).strip().decode("latin-1")
 
 
-def _frame(head: bytes) -> tuple[int, int, bool, bool]:
-    """(status, body length or -1, chunked, connection close) of a response head."""
+def _frame(head: bytes) -> tuple[int, int, bool, bool, bool]:
+    """(status, body length or -1, chunked, connection close, event stream) of a head."""
     status = _STATUS.match(head)
     if status is None:
         raise WireError(f"not an HTTP/1.1 response: {head[:40]!r}")
     code = int(status.group(1))
     close = _CLOSE.search(head) is not None
+    stream = _EVENT_STREAM.search(head) is not None
     if code in (204, 304) or 100 <= code < 200:
-        return code, 0, False, close
+        return code, 0, False, close, stream
     if _CHUNKED.search(head) is not None:
-        return code, -1, True, close
+        return code, -1, True, close, stream
     length = _CONTENT_LENGTH.search(head)
-    return code, -1 if length is None else int(length.group(1)), False, close
+    return code, -1 if length is None else int(length.group(1)), False, close, stream
 
 
 class ResponseReader:
@@ -182,7 +182,7 @@ class ResponseReader:
         self._buffer = bytearray()
         # A connection's answers mostly repeat one head: it is parsed once.
         self._last_head = b""
-        self._last_frame = (0, -1, False, False)
+        self._last_frame = (0, -1, False, False, False)
         self._reset()
 
     def _reset(self) -> None:
@@ -206,6 +206,18 @@ class ResponseReader:
     def feed(self, data: bytes) -> Answer | None:
         """Add ``data``; the response it completes, if any. Raises :class:`WireError`."""
         buffer = self._buffer
+        if self._head is None and not buffer:
+            # The common case: one whole response with a known length in one read.
+            end = data.find(b"\r\n\r\n")
+            if 0 <= end <= _MAX_HEAD:
+                head = data[: end + 2]
+                if head != self._last_head:
+                    self._last_frame = _frame(head)
+                    self._last_head = head
+                frame = self._last_frame
+                if frame[1] >= 0 and len(data) == end + 4 + frame[1]:
+                    self._close = frame[3]
+                    return Answer(frame[0], head, data[end + 4 :], frame[4])
         buffer += data
         if self._head is None:
             end = buffer.find(b"\r\n\r\n")
@@ -219,7 +231,7 @@ class ResponseReader:
                 self._last_head = head
                 self._last_frame = _frame(head)
             self._head = head
-            self._status, self._length, self._chunked, self._close = self._last_frame
+            self._status, self._length, self._chunked, self._close, _ = self._last_frame
         if len(buffer) > MAX_RESPONSE_SIZE:
             raise WireError("response too large")
         if self._chunked:
@@ -283,7 +295,7 @@ class ResponseReader:
 
 def messages_of(answer: Answer) -> list[Any]:
     """The JSON values of ``answer``'s body: one for a JSON body, one per SSE event with data."""
-    if not answer.json_body:
+    if answer.event_stream:
         decoder = SSEDecoder()
         items = decoder.feed(answer.body)
         decoder.close()
@@ -303,22 +315,35 @@ def verdict(answer: Answer) -> str | None:
     status = answer.status
     if not 200 <= status < 300:
         return f"http {status}"
-    if status == 202 and not answer.body:
-        return None
+    if not answer.event_stream:
+        # The common case, with as little work as it can: one JSON object.
+        try:
+            message = orjson.loads(answer.body) if answer.body else None
+        except orjson.JSONDecodeError:
+            return "bad body"
+        if message is None:
+            return None if status == 202 else "no answer"
+        return _judge(message)
     try:
         messages = messages_of(answer)
     except Exception:  # any undecodable body is one kind of error
         return "bad body"
     for message in reversed(messages):
-        if not isinstance(message, dict):
-            continue
-        if "error" in message:
-            error = message["error"]
-            code = error.get("code") if isinstance(error, dict) else None
-            return f"jsonrpc {code}"
-        if "result" in message:
-            result = message["result"]
-            if isinstance(result, dict) and result.get("isError") is True:
-                return "tool error"
-            return None
+        if isinstance(message, dict) and ("result" in message or "error" in message):
+            return _judge(message)
     return "no answer"
+
+
+def _judge(message: Any) -> str | None:
+    if type(message) is not dict:
+        return "no answer"
+    if "result" in message:
+        result = message["result"]
+        if type(result) is dict and result.get("isError") is True:
+            return "tool error"
+        return None
+    error = message.get("error")
+    if error is None:
+        return "no answer"
+    code = error.get("code") if type(error) is dict else None
+    return f"jsonrpc {code}"
