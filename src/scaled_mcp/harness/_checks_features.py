@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..client import ClientError
+from ..client import ClientError, ConnectionLost
 from ..protocol.jsonrpc import ErrorCode
 from ..protocol.versions import STATELESS_VERSIONS, SUPPORTED_VERSIONS
 from ._model import Failed, Level, Skipped, SpecRef
@@ -275,7 +275,7 @@ def prompt_arguments(prompt: Mapping[str, Any]) -> tuple[dict[str, str], list[st
 @check(
     "features.prompts-get",
     area="features",
-    title="every listed prompt can be got with its required arguments",
+    title="listed prompts got with their required arguments answer; at least one is got",
     spec=SpecRef(
         "2026-07-28",
         "Server Features, Prompts, Getting a Prompt",
@@ -291,20 +291,31 @@ async def prompts_get(probe: Probe) -> None:
     prompts = [p for p in await list_all(probe, "prompts/list") if isinstance(p, dict)]
     if not prompts:
         raise Skipped("the server lists no prompts")
+    # The checker invents the arguments' values and declares no client capability: a
+    # prompt may rightly refuse them (an error answer). A result must have messages, a
+    # request must be answered, and at least one listed prompt must be got.
     problems: list[str] = []
+    refused: list[str] = []
     for prompt in prompts[:MAX_ITEMS]:
         name = prompt.get("name")
         arguments, _ = prompt_arguments(prompt)
         try:
             result = await call(probe, "prompts/get", {"name": name, "arguments": arguments})
+        except ConnectionLost as exc:
+            problems.append(f"{name}: no answer ({exc.message})")
+            continue
         except ClientError as exc:
-            if exc.code != ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY:
-                problems.append(f"{name}: error {exc.code} {exc.message}")
-            continue  # -32021: it needs a capability this checker does not declare
+            if exc.code == ErrorCode.REQUEST_TIMEOUT:
+                problems.append(f"{name}: no answer ({exc.message})")
+                continue
+            refused.append(f"{name}: error {exc.code} {exc.message}")
+            continue
         if not isinstance(result, dict) or not isinstance(result.get("messages"), list):
             problems.append(f"{name}: no messages array")
     if problems:
-        raise Failed("listed but not gettable: " + "; ".join(problems[:5]))
+        raise Failed("; ".join(problems[:5]), level=Level.MUST)
+    if len(refused) == len(prompts[:MAX_ITEMS]):
+        raise Failed("no listed prompt could be got: " + "; ".join(refused[:5]))
 
 
 @check(
@@ -383,22 +394,35 @@ async def completion(probe: Probe) -> None:
         found = ({"type": "ref/prompt", "name": "scaled-mcp-check"}, "argument")
     ref, argument = found
     params = {"ref": ref, "argument": {"name": argument, "value": ""}}
+    if not declared:
+        await _undeclared_completion(probe, params)
+        return
     try:
         result = await call(probe, "completion/complete", params)
     except ClientError as exc:
-        if declared:
-            reason = f"declared, but completion/complete answers {exc.code} {exc.message}"
-            raise Failed(reason) from None
-        if exc.code != ErrorCode.METHOD_NOT_FOUND:
-            raise Failed(
-                f"not declared, and answered {exc.code} rather than -32601", level=Level.SHOULD
-            ) from None
-        return
-    if not declared:
-        raise Failed("completion/complete answers, but the completions capability is not declared")
+        reason = f"declared, but completion/complete answers {exc.code} {exc.message}"
+        raise Failed(reason) from None
     values = result.get("completion", {}).get("values") if isinstance(result, dict) else None
     if not isinstance(values, list) or len(values) > 100:
         raise Failed(f"completion.values is not an array of at most 100: {result!r}"[:300])
+
+
+async def _undeclared_completion(probe: Probe, params: Mapping[str, Any]) -> None:
+    """Completion not declared: the request must not be served (the client refuses to
+    send it, so it goes raw, over HTTP)."""
+    if probe.transport != "http":
+        raise Skipped("completions not declared; asking anyway needs raw HTTP")
+    session = await probe.session()
+    body = session.message("completion/complete", params)
+    answer = await session.send(body)
+    await session.close()
+    response = answer.response_to(body["id"])
+    if response is not None and "result" in response:
+        raise Failed("completion/complete answers, but the completions capability is not declared")
+    code = answer.error_code(body["id"])
+    if code != ErrorCode.METHOD_NOT_FOUND:
+        reason = f"not declared, and answered {answer.describe()} rather than -32601"
+        raise Failed(reason, level=Level.SHOULD)
 
 
 def _validation_errors(revision: str, kind: str, message: Any) -> list[str]:
