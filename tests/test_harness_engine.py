@@ -4,6 +4,7 @@ the check that enforces that requirement, and a hang a FAIL within the deadline)
 
 from __future__ import annotations
 
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -318,3 +319,40 @@ async def test_a_check_that_raises_the_unexpected_is_reported_not_crashing() -> 
     assert "KeyError" in outcome["zz.crashes"].reason
     assert outcome["zz.fails-should"].outcome is Outcome.WARN
     assert report.exit_status == 0
+
+
+# -- stdio --------------------------------------------------------------------------------------
+
+#: A stdio server (plain Python, quick to start) that answers initialize, then every
+#: request with the wrong id, and nothing to a line that is not JSON.
+BROKEN_STDIO = """
+import json, sys
+for line in sys.stdin:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        continue
+    if not isinstance(message, dict) or "id" not in message:
+        continue
+    if message.get("method") == "initialize":
+        result = {"protocolVersion": message["params"]["protocolVersion"], "capabilities": {},
+                  "serverInfo": {"name": "broken", "version": "1"}}
+        reply = {"jsonrpc": "2.0", "id": message["id"], "result": result}
+    else:
+        reply = {"jsonrpc": "2.0", "id": 999, "result": {}}
+    print(json.dumps(reply), flush=True)
+"""
+
+
+async def test_the_json_rpc_checks_run_over_stdio_and_see_its_defects() -> None:
+    report = await check(
+        command=[sys.executable, "-c", BROKEN_STDIO],
+        revisions=["2025-11-25"],
+        select=["jsonrpc.", "lifecycle.initialize"],
+        timeout=2.0,
+    )
+    outcome = {r.check_id: r.outcome for r in report.results}
+    assert outcome["lifecycle.initialize"] is Outcome.PASS
+    for check_id in ("jsonrpc.parse-error", "jsonrpc.method-not-found", "jsonrpc.id-types"):
+        assert outcome[check_id] is Outcome.FAIL, check_id
+    assert {r.transport for r in report.results} == {"stdio"}

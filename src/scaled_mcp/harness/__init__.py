@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._histogram import Histogram
 from ._load import LoadConfig, LoadError, LoadResult, run_load
 from ._model import (
+    HTTP_AND_STDIO,
     HTTP_ONLY,
     TRANSPORTS,
     CheckResult,
@@ -51,6 +52,7 @@ from ._runner import (
 __all__ = [
     "ACCEPT_BOTH",
     "CHECK_MODULES",
+    "HTTP_AND_STDIO",
     "HTTP_ONLY",
     "CheckTarget",
     "ExpectedFailures",

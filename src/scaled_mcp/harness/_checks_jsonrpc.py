@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from ..protocol.jsonrpc import ErrorCode
 from ..protocol.versions import STATELESS_VERSIONS
-from ._model import HTTP_ONLY, Failed, Level, Skipped, SpecRef
+from ._model import HTTP_AND_STDIO, Failed, Level, Skipped, SpecRef
 from ._probe import HttpAnswer, Probe, RawSession
 from ._registry import check
 
@@ -31,8 +31,13 @@ def no_server_error(answer: HttpAnswer, what: str) -> None:
 
 
 def http_error_status(probe: Probe, answer: HttpAnswer, what: str) -> None:
-    """Over streamable HTTP, an input the server cannot accept gets a 4xx status."""
+    """Over streamable HTTP, an input the server cannot accept gets a 4xx status; over
+    stdio, an answer (JSON-RPC: "the Server MUST reply with a Response")."""
     no_server_error(answer, what)
+    if probe.transport == "stdio" and not answer.messages:
+        raise Failed(f"{what}: no answer on stdout")
+    if probe.transport != "http":
+        return
     if probe.revision in STREAMABLE and not 400 <= answer.status < 500:
         raise Failed(f"{what}: not refused with an HTTP error status: {answer.describe()}")
 
@@ -62,7 +67,7 @@ def _error_of(answer: HttpAnswer) -> dict[str, Any] | None:
         "in detecting the id in the Request object (e.g. Parse error/Invalid Request), it "
         "MUST be Null.",
     ),
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def parse_error(probe: Probe) -> None:
     session = await probe.session()
@@ -87,7 +92,7 @@ async def parse_error(probe: Probe) -> None:
         "-32600 Invalid Request: The JSON sent is not a valid Request object. id: It MUST be "
         "the same as the value of the id member in the Request Object.",
     ),
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def invalid_request(probe: Probe) -> None:
     session = await probe.session()
@@ -119,7 +124,7 @@ async def invalid_request(probe: Probe) -> None:
         "JSON-RPC 2.0, 5.1 Error object",
         "-32601 Method not found: The method does not exist / is not available.",
     ),
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def method_not_found(probe: Probe) -> None:
     session = await probe.session()
@@ -131,7 +136,7 @@ async def method_not_found(probe: Probe) -> None:
         raise Failed(f"an unknown method: not answered -32601: {answer.describe()}")
     # 2026-07-28, Protocol Version Header: "If the server does not implement the
     # requested RPC method, it MUST respond with 404 Not Found".
-    if probe.revision in STATELESS_VERSIONS and answer.status != 404:
+    if probe.revision in STATELESS_VERSIONS and probe.transport == "http" and answer.status != 404:
         raise Failed(f"an unknown method: HTTP {answer.status}, not 404 (2026-07-28)")
 
 
@@ -173,7 +178,7 @@ async def _invalid_params(session: RawSession, method: str, params: dict[str, An
         "JSON-RPC 2.0, 5.1 Error object",
         "-32602 Invalid params: Invalid method parameter(s).",
     ),
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def invalid_params(probe: Probe) -> None:
     session = await probe.session()
@@ -198,7 +203,7 @@ async def invalid_params(probe: Probe) -> None:
         "Requests MUST include a string or integer ID. (JSON-RPC: the response id MUST be "
         "the same as the value of the id member in the Request Object.)",
     ),
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def id_types(probe: Probe) -> None:
     session = await probe.session()

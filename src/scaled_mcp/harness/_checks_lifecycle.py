@@ -10,7 +10,7 @@ from ..client import ClientError
 from ..protocol.jsonrpc import ErrorCode
 from ..protocol.versions import HANDSHAKE_VERSIONS, SUPPORTED_VERSIONS
 from ._checks_jsonrpc import STREAMABLE, no_server_error
-from ._model import HTTP_ONLY, Failed, Level, Skipped, SpecRef
+from ._model import HTTP_AND_STDIO, HTTP_ONLY, Failed, Level, Skipped, SpecRef
 from ._probe import Probe, initialize_request
 from ._registry import check
 
@@ -30,7 +30,7 @@ _UNKNOWN_REVISION: Final = "1999-01-01"
         "version. [...] The server MUST respond with its own capabilities and information",
     ),
     revisions=HANDSHAKE_VERSIONS,
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def initialize(probe: Probe) -> None:
     session = await probe.session(initialized=False)  # Failed unless the same version
@@ -56,10 +56,14 @@ async def initialize(probe: Probe) -> None:
         "This SHOULD be the latest version supported by the server.",
     ),
     revisions=HANDSHAKE_VERSIONS,
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def unknown_revision(probe: Probe) -> None:
-    answer = await probe.post(initialize_request(_UNKNOWN_REVISION))
+    body = initialize_request(_UNKNOWN_REVISION)
+    if probe.transport == "stdio":
+        answer = await (await probe.fresh_session()).send(body)
+    else:
+        answer = await probe.post(body)
     no_server_error(answer, "initialize with an unknown revision")
     response = answer.response_to(0)
     if response is None:
@@ -80,7 +84,7 @@ async def unknown_revision(probe: Probe) -> None:
     if version not in SUPPORTED_VERSIONS:
         raise Skipped(f"answered {version!r}, a revision this checker does not know")
     session_id = answer.headers.get("mcp-session-id")
-    if session_id is not None:
+    if session_id is not None and probe.transport == "http":
         await probe.delete({"mcp-session-id": session_id, "mcp-protocol-version": version})
 
 
@@ -130,7 +134,7 @@ def _empty_result(result: Any) -> bool:
     revisions=HANDSHAKE_VERSIONS,
 )
 async def ping(probe: Probe) -> None:
-    if probe.transport == "http":
+    if probe.transport != "sse":
         session = await probe.session()
         result = await session.result("ping")
         await session.close()
@@ -163,7 +167,7 @@ _METHOD_OF: Final = {
         "Client and server capabilities establish which optional protocol features will be "
         "available during the session.",
     ),
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def capabilities_answered(probe: Probe) -> None:
     session = await probe.session()

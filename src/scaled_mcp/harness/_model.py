@@ -17,6 +17,7 @@ from typing import Literal, TypeAlias
 import attrs
 
 __all__ = [
+    "HTTP_AND_STDIO",
     "HTTP_ONLY",
     "TRANSPORTS",
     "CheckResult",
@@ -34,6 +35,8 @@ TransportName: TypeAlias = Literal["http", "sse", "stdio"]
 TRANSPORTS: tuple[TransportName, ...] = ("http", "sse", "stdio")
 #: The checks that speak raw streamable HTTP.
 HTTP_ONLY: tuple[TransportName, ...] = ("http",)
+#: The checks that speak raw JSON-RPC, over streamable HTTP or stdio.
+HTTP_AND_STDIO: tuple[TransportName, ...] = ("http", "stdio")
 
 
 class Outcome(enum.Enum):

@@ -16,8 +16,10 @@ at a bound on its events and bytes.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
+import subprocess
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -189,6 +191,8 @@ class RawSession:
     revision: str
     session_id: str | None = None
     initialize_result: dict[str, Any] = attrs.Factory(dict)
+    #: Over stdio: the child process this session speaks to.
+    pipe: StdioPipe | None = None
     _ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
 
     @property
@@ -244,8 +248,8 @@ class RawSession:
     ) -> HttpAnswer:
         """POST ``body`` (JSON-encoded unless bytes) in this session; ``headers`` override
         the session's (``None`` removes one). Over stdio, the body is one line."""
-        if self.probe.transport == "stdio":
-            return await self.probe.stdio_exchange(self, body)
+        if self.pipe is not None:
+            return await self.pipe.exchange(body, self.probe)
         return await self.probe.post(body, {**self.headers(body), **(headers or {})})
 
     async def request(self, method: str, params: Mapping[str, Any] | None = None) -> HttpAnswer:
@@ -296,6 +300,7 @@ class Probe:
         self.command = list(command) if command is not None else None
         self._http = http
         self._client_source = client_source
+        self._pipes: list[StdioPipe] = []
 
     @property
     def stateless(self) -> bool:
@@ -467,7 +472,7 @@ class Probe:
         """A fresh session at this revision: ``initialize`` (and, if ``initialized``,
         ``notifications/initialized``); in the stateless era, nothing to open.
         :class:`Failed` when the server does not accept the revision."""
-        session = RawSession(self, self.revision)
+        session = await self.fresh_session()
         if self.stateless:
             # 2026-07-28: "server/discover" says what the server offers (no handshake).
             answer = await session.request("server/discover")
@@ -491,10 +496,93 @@ class Probe:
             await session.send(session.message("notifications/initialized", request_id=None))
         return session
 
-    async def stdio_exchange(self, session: RawSession, body: object) -> HttpAnswer:
-        """Over stdio: not available to raw sessions of this engine (checks using
-        the bytes of the transport are HTTP checks)."""
-        raise Skipped("raw exchanges are HTTP-only")
+    async def fresh_session(self) -> RawSession:
+        """A session at this revision with nothing sent yet (over stdio, a new child)."""
+        session = RawSession(self, self.revision)
+        if self.transport == "stdio":
+            if not self.command:
+                raise Skipped("no command to run")
+            session.pipe = await StdioPipe.start(self.command)
+            self._pipes.append(session.pipe)
+        return session
+
+    async def aclose(self) -> None:
+        """End what the last check left running (the children of stdio sessions)."""
+        pipes, self._pipes = self._pipes, []
+        for pipe in pipes:
+            await pipe.aclose()
+
+
+class StdioPipe:
+    """A stdio server run as a child: JSON-RPC messages one a line each way."""
+
+    def __init__(self, process: trio.Process) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self._process = process
+        self._stdin = process.stdin
+        self._stdout = process.stdout
+        self._buffer = bytearray()
+
+    @classmethod
+    async def start(cls, command: Sequence[str]) -> StdioPipe:
+        """Run ``command`` (its stderr discarded)."""
+        process = await trio.lowlevel.open_process(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        return cls(process)
+
+    async def exchange(self, body: object, probe: Probe) -> HttpAnswer:
+        """Write ``body`` as one line; read lines until every request of it is answered,
+        the child ends its output, or the probe's timeout (``status`` is 0: no HTTP)."""
+        data = body if isinstance(body, bytes) else orjson.dumps(body)
+        pending = {b"null"} if isinstance(body, bytes) else _ids_in(body)
+        messages: list[Any] = []
+        undecodable = 0
+        ended = False
+        try:
+            await self._stdin.send_all(data + b"\n")
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            ended = True
+        with trio.move_on_after(probe.options.timeout):
+            while pending and not ended:
+                line_end = self._buffer.find(b"\n")
+                if line_end < 0:
+                    if len(self._buffer) > MAX_BODY:
+                        raise Failed(f"a line longer than {MAX_BODY} bytes")
+                    chunk = await self._stdout.receive_some(65536)
+                    ended = not chunk
+                    self._buffer += chunk
+                    continue
+                line = bytes(self._buffer[:line_end]).strip()
+                del self._buffer[: line_end + 1]
+                if not line:
+                    continue
+                decoded, bad = _decode_json(line)
+                messages += decoded
+                undecodable += bad
+                for message in decoded:
+                    probe.record(message, "raw")
+                    if isinstance(message, dict) and "method" not in message:
+                        key = orjson.dumps(message.get("id"))
+                        # A null id answers what could not be read: nothing else will come.
+                        pending = set() if message.get("id") is None else pending - {key}
+        return HttpAnswer(
+            status=0, headers={}, messages=tuple(messages), undecodable=undecodable, ended=ended
+        )
+
+    async def aclose(self) -> None:
+        """Close the child's stdin, give it a moment to exit, then kill it."""
+        with trio.CancelScope(shield=True):
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await self._stdin.aclose()
+            with trio.move_on_after(2):
+                await self._process.wait()
+            if self._process.returncode is None:
+                self._process.kill()
+                await self._process.wait()
 
 
 def initialize_request(

@@ -301,7 +301,10 @@ class _Run:
                 self.add(registered, probe, Outcome.SKIP, why_not, 0.0)
                 continue
             timeout = self.options.timeout * _CHECK_TIMEOUT_FACTOR
-            self.add(registered, probe, *await _run_one(registered, probe, timeout))
+            try:
+                self.add(registered, probe, *await _run_one(registered, probe, timeout))
+            finally:
+                await probe.aclose()
 
     async def run(self) -> Report:
         checks = self.selected(load_checks())
