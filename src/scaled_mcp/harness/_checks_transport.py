@@ -9,13 +9,15 @@ applies to the revisions whose text has the requirement.
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urljoin
 
+import orjson
 import trio
 
 from ..protocol.versions import HANDSHAKE_VERSIONS
 from ._checks_jsonrpc import STREAMABLE, harmless, no_server_error
 from ._model import HTTP_ONLY, Failed, Level, Skipped, SpecRef
-from ._probe import HttpAnswer, Probe, RawSession
+from ._probe import HttpAnswer, Probe, RawSession, initialize_request
 from ._registry import check
 
 __all__: list[str] = []
@@ -458,3 +460,69 @@ async def second_get_stream(probe: Probe) -> None:
     if not (second.is_sse and second.status == 200) and not 400 <= second.status < 500:
         raise Failed(f"a second GET stream: {second.describe()}")
     await session.close()
+
+
+# -- the 2024-11-05 HTTP+SSE transport ------------------------------------------------------
+
+
+@check(
+    "transport.sse-endpoint",
+    area="transport",
+    title="HTTP+SSE: the stream starts with an endpoint event; answers come as message events",
+    spec=SpecRef(
+        "2024-11-05",
+        "Transports, HTTP with SSE",
+        "When a client connects, the server MUST send an endpoint event containing a URI for "
+        "the client to use for sending messages. [...] Server messages are sent as SSE "
+        "message events, with the message content encoded as JSON in the event data.",
+    ),
+    revisions=["2024-11-05"],
+    transports=["sse"],
+)
+async def sse_endpoint(probe: Probe) -> None:
+    async with probe.open_events({}) as (status, headers, events):
+        content_type = headers.get("content-type", "").split(";")[0].strip()
+        if status != 200 or content_type != "text/event-stream":
+            raise Failed(f"GET {probe.url}: HTTP {status} {content_type}, not an SSE stream")
+        with trio.move_on_after(probe.options.timeout):
+            first = await anext(events, None)
+        if first is None or first.event != "endpoint" or not first.data.strip():
+            raise Failed(f"the first event is not an endpoint event: {first!r}"[:300])
+        endpoint = urljoin(probe.url or "", first.data.strip())
+        body = initialize_request("2024-11-05")
+        posted = await probe.post(body, url=endpoint)
+        if not 200 <= posted.status < 300:
+            raise Failed(f"POST to the endpoint {endpoint}: {posted.describe()}")
+        with trio.move_on_after(probe.options.timeout):
+            async for event in events:
+                if event.event != "message":
+                    continue
+                try:
+                    message = orjson.loads(event.data)
+                except orjson.JSONDecodeError:
+                    raise Failed(
+                        f"a message event that is not JSON: {event.data!r}"[:300]
+                    ) from None
+                if isinstance(message, dict) and message.get("id") == 0:
+                    return
+        raise Failed("the answer to initialize never came as a message event")
+
+
+@check(
+    "transport.sse-origin",
+    area="transport",
+    title="HTTP+SSE: a connection with a foreign Origin is refused",
+    spec=SpecRef(
+        "2024-11-05",
+        "Transports, HTTP with SSE, Security Warning",
+        "Servers MUST validate the Origin header on all incoming connections to prevent DNS "
+        "rebinding attacks",
+    ),
+    revisions=["2024-11-05"],
+    transports=["sse"],
+)
+async def sse_origin(probe: Probe) -> None:
+    answer = await probe.get({"origin": "http://dns-rebinding.invalid"}, read_seconds=_WINDOW)
+    no_server_error(answer, "a foreign Origin")
+    if not 400 <= answer.status < 500:
+        raise Failed(f"a foreign Origin: {answer.describe()}")

@@ -19,8 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
-import subprocess
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -33,7 +32,9 @@ from ..protocol.client import post_headers
 from ..protocol.jsonrpc import RemoteProtocolError, RequestId, message_from_json
 from ..protocol.sse import ServerSentEvent, SSEComment, SSEDecoder
 from ..protocol.versions import STATELESS_VERSIONS
+from ._answer import MAX_BODY, HttpAnswer, decode_json, ids_in
 from ._model import Failed, Skipped, TransportName
+from ._stdio_pipe import StdioPipe
 
 __all__ = [
     "ACCEPT_BOTH",
@@ -49,9 +50,8 @@ __all__ = [
 
 #: The ``Accept`` of a well-behaved streamable-HTTP POST.
 ACCEPT_BOTH: Final = "application/json, text/event-stream"
-#: The most events read from one stream, and the most bytes of one answer.
+#: The most events read from one stream.
 MAX_EVENTS: Final = 1000
-MAX_BODY: Final = 16 * 1024 * 1024
 #: The most messages the tap holds (later ones are counted, not kept).
 MAX_TAPPED: Final = 20_000
 #: The revisions whose requests carry ``MCP-Protocol-Version`` (2025-06-18 on).
@@ -83,12 +83,13 @@ class ProbeOptions:
 @attrs.frozen
 class TappedMessage:
     """A JSON value the server sent (a JSON-RPC message, or what a client call
-    returned: ``kind`` says which), under ``revision``, from ``source``."""
+    returned: ``kind`` says which), under ``revision``, from ``source``, over ``transport``."""
 
     revision: str
     source: str
     message: Any
     kind: str = "message"
+    transport: TransportName = "http"
 
 
 class Tap:
@@ -99,83 +100,20 @@ class Tap:
         self.dropped = 0
         self._limit = limit
 
-    def record(self, revision: str, source: str, message: Any, *, kind: str = "message") -> None:
+    def record(
+        self,
+        revision: str,
+        source: str,
+        message: Any,
+        *,
+        kind: str = "message",
+        transport: TransportName = "http",
+    ) -> None:
         """Keep ``message`` (see :class:`TappedMessage`); past the limit only count it."""
         if len(self.messages) >= self._limit:
             self.dropped += 1
             return
-        self.messages.append(TappedMessage(revision, source, message, kind))
-
-
-@attrs.frozen
-class HttpAnswer:
-    """What the server answered an HTTP request: status, headers (lower-case names),
-    the body (a JSON body, or the SSE stream as far as it was read), the SSE
-    ``events`` and ``comments``, the JSON-RPC ``messages`` they carry (parsed JSON
-    values; ``undecodable`` counts bodies or events that were not JSON), and
-    whether a stream was ``ended`` by the server (rather than cut by the probe)."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes = b""
-    events: tuple[ServerSentEvent, ...] = ()
-    comments: int = 0
-    messages: tuple[Any, ...] = ()
-    undecodable: int = 0
-    ended: bool = True
-    last_event_id: str = ""
-
-    @property
-    def content_type(self) -> str:
-        """The media type, lower-case and without parameters (``""`` if none)."""
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
-
-    @property
-    def is_sse(self) -> bool:
-        """Whether the answer is an SSE stream."""
-        return self.content_type == "text/event-stream"
-
-    def response_to(self, request_id: RequestId | None) -> dict[str, Any] | None:
-        """The JSON-RPC response (result or error) with ``request_id``, if one came."""
-        for message in self.messages:
-            if (
-                isinstance(message, dict)
-                and "method" not in message
-                and message.get("id", ...) == request_id
-                and type(message.get("id")) is type(request_id)
-            ):
-                return message
-        return None
-
-    def error_code(self, request_id: RequestId | None) -> int | None:
-        """The JSON-RPC error code answering ``request_id``, ``None`` without one."""
-        response = self.response_to(request_id)
-        error = response.get("error") if response is not None else None
-        code = error.get("code") if isinstance(error, dict) else None
-        return code if type(code) is int else None
-
-    def describe(self) -> str:
-        """A short account, for a failure's reason."""
-        text = self.body[:200].decode("utf-8", "replace").replace("\n", " ")
-        return f"HTTP {self.status} {self.content_type or '(no content type)'} {text!r}"
-
-
-def _decode_json(body: bytes) -> tuple[list[Any], int]:
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return [], 1
-    return (list(value) if isinstance(value, list) else [value]), 0
-
-
-def _ids_in(body: object) -> set[Any]:
-    """The ids of the requests in a JSON-RPC body (a message or a batch)."""
-    items = body if isinstance(body, list) else [body]
-    return {
-        orjson.dumps(item["id"])
-        for item in items
-        if isinstance(item, dict) and "method" in item and "id" in item
-    }
+        self.messages.append(TappedMessage(revision, source, message, kind, transport))
 
 
 @attrs.define
@@ -249,7 +187,12 @@ class RawSession:
         """POST ``body`` (JSON-encoded unless bytes) in this session; ``headers`` override
         the session's (``None`` removes one). Over stdio, the body is one line."""
         if self.pipe is not None:
-            return await self.pipe.exchange(body, self.probe)
+            probe = self.probe
+            return await self.pipe.exchange(
+                body,
+                seconds=probe.options.timeout,
+                record=lambda message: probe.record(message, "raw"),
+            )
         return await self.probe.post(body, {**self.headers(body), **(headers or {})})
 
     async def request(self, method: str, params: Mapping[str, Any] | None = None) -> HttpAnswer:
@@ -316,8 +259,8 @@ class Probe:
         }
 
     def record(self, message: Any, source: str) -> None:
-        """Record a message the server sent, under this probe's revision."""
-        self.tap.record(self.revision, source, message)
+        """Record a message the server sent, under this probe's revision and transport."""
+        self.tap.record(self.revision, source, message, transport=self.transport)
 
     # -- the run's client --------------------------------------------------------------------
 
@@ -401,7 +344,7 @@ class Probe:
                             continue
                         events.append(item)
                         if item.data:
-                            decoded, bad = _decode_json(item.data.encode())
+                            decoded, bad = decode_json(item.data.encode())
                             messages += decoded
                             undecodable += bad
                             for message in decoded:
@@ -418,7 +361,7 @@ class Probe:
         if content_type != "text/event-stream" and body:
             if not ended:
                 raise Failed(f"the body was not complete within {deadline:g} s")
-            decoded, undecodable = _decode_json(bytes(body))
+            decoded, undecodable = decode_json(bytes(body))
             messages += decoded if content_type == "application/json" else []
         for message in messages:
             self.record(message, "raw")
@@ -446,7 +389,7 @@ class Probe:
         data = body if isinstance(body, bytes) else orjson.dumps(body)
         base: dict[str, str | None] = {"content-type": "application/json", "accept": ACCEPT_BOTH}
         base.update(headers or {})
-        ids = set() if isinstance(body, bytes) else _ids_in(body)
+        ids = set() if isinstance(body, bytes) else ids_in(body)
         read.setdefault("wait_for", ids)
         return await self.send_http("POST", base, data, **read)
 
@@ -465,6 +408,44 @@ class Probe:
         base = dict(headers)
         base.pop("content-type", None)
         return await self.send_http("DELETE", base)
+
+    @contextlib.asynccontextmanager
+    async def open_events(
+        self, headers: Mapping[str, str], *, url: str | None = None
+    ) -> AsyncIterator[tuple[int, Mapping[str, str], AsyncIterator[ServerSentEvent]]]:
+        """GET an SSE stream and keep it open: its status, headers and events (read as the
+        caller iterates; it bounds its own waits)."""
+        http, own_url = self._need_http()
+        all_headers = {**self.options.base_headers(), "accept": "text/event-stream"}
+        all_headers.update({name.lower(): value for name, value in headers.items()})
+        request = http.build_request("GET", url or own_url, headers=all_headers)
+        try:
+            with trio.fail_after(self.options.timeout):
+                response = await http.send(request, stream=True)
+        except trio.TooSlowError:
+            raise Failed(f"no answer to GET within {self.options.timeout:g} s") from None
+        except httpx2.HTTPError as exc:
+            raise Failed(f"GET failed: {type(exc).__name__}: {exc}") from None
+
+        async def events() -> AsyncIterator[ServerSentEvent]:
+            decoder = SSEDecoder()
+            try:
+                async for chunk in response.aiter_bytes():
+                    for item in decoder.feed(chunk):
+                        if isinstance(item, ServerSentEvent):
+                            if item.event == "message" and item.data:
+                                for message in decode_json(item.data.encode())[0]:
+                                    self.record(message, "raw")
+                            yield item
+            except RemoteProtocolError as exc:
+                raise Failed(f"the SSE stream is malformed: {exc}") from None
+
+        try:
+            headers_out = {name.lower(): value for name, value in response.headers.items()}
+            yield response.status_code, headers_out, events()
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await response.aclose()
 
     # -- raw sessions -------------------------------------------------------------------------
 
@@ -511,78 +492,6 @@ class Probe:
         pipes, self._pipes = self._pipes, []
         for pipe in pipes:
             await pipe.aclose()
-
-
-class StdioPipe:
-    """A stdio server run as a child: JSON-RPC messages one a line each way."""
-
-    def __init__(self, process: trio.Process) -> None:
-        assert process.stdin is not None and process.stdout is not None
-        self._process = process
-        self._stdin = process.stdin
-        self._stdout = process.stdout
-        self._buffer = bytearray()
-
-    @classmethod
-    async def start(cls, command: Sequence[str]) -> StdioPipe:
-        """Run ``command`` (its stderr discarded)."""
-        process = await trio.lowlevel.open_process(
-            list(command),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        return cls(process)
-
-    async def exchange(self, body: object, probe: Probe) -> HttpAnswer:
-        """Write ``body`` as one line; read lines until every request of it is answered,
-        the child ends its output, or the probe's timeout (``status`` is 0: no HTTP)."""
-        data = body if isinstance(body, bytes) else orjson.dumps(body)
-        pending = {b"null"} if isinstance(body, bytes) else _ids_in(body)
-        messages: list[Any] = []
-        undecodable = 0
-        ended = False
-        try:
-            await self._stdin.send_all(data + b"\n")
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            ended = True
-        with trio.move_on_after(probe.options.timeout):
-            while pending and not ended:
-                line_end = self._buffer.find(b"\n")
-                if line_end < 0:
-                    if len(self._buffer) > MAX_BODY:
-                        raise Failed(f"a line longer than {MAX_BODY} bytes")
-                    chunk = await self._stdout.receive_some(65536)
-                    ended = not chunk
-                    self._buffer += chunk
-                    continue
-                line = bytes(self._buffer[:line_end]).strip()
-                del self._buffer[: line_end + 1]
-                if not line:
-                    continue
-                decoded, bad = _decode_json(line)
-                messages += decoded
-                undecodable += bad
-                for message in decoded:
-                    probe.record(message, "raw")
-                    if isinstance(message, dict) and "method" not in message:
-                        key = orjson.dumps(message.get("id"))
-                        # A null id answers what could not be read: nothing else will come.
-                        pending = set() if message.get("id") is None else pending - {key}
-        return HttpAnswer(
-            status=0, headers={}, messages=tuple(messages), undecodable=undecodable, ended=ended
-        )
-
-    async def aclose(self) -> None:
-        """Close the child's stdin, give it a moment to exit, then kill it."""
-        with trio.CancelScope(shield=True):
-            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                await self._stdin.aclose()
-            with trio.move_on_after(2):
-                await self._process.wait()
-            if self._process.returncode is None:
-                self._process.kill()
-                await self._process.wait()
 
 
 def initialize_request(
