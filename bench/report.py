@@ -49,6 +49,8 @@ def plot_http(http: dict[str, Any], out: Path) -> list[str]:
                 label=server,
             )
         axis.set_xscale("log", base=2)
+        shown = sorted({c for wires in by_server.values() for c in wires.get(wire, {})})
+        axis.set_xticks(shown, [str(c) for c in shown])
         axis.set_xlabel("connections")
         axis.set_title(f"tools/call, {wire} wire")
         axis.grid(True, alpha=0.3)
@@ -122,21 +124,26 @@ def plot_sessions(sessions: dict[str, Any], out: Path) -> list[str]:
     axis.barh(names, [rows[n] for n in names], color="tab:blue")
     for index, name in enumerate(names):
         axis.text(rows[name], index, f" {rows[name]:.2f}", va="center", fontsize=8)
+    axis.set_xlim(0, max(rows.values(), default=1) * 1.15)
     axis.set_xlabel("KiB per idle session (server's resident set growth)")
     axis.invert_yaxis()
     figure.tight_layout()
     figure.savefig(out / "sessions.png", dpi=110)
     plt.close(figure)
     table = ["| what | KiB per idle session |", "|---|---|"]
-    table += [f"| {name} | {value:.2f} |" for name, value in rows.items()]
+    table += [f"| {_cell(name)} | {value:.2f} |" for name, value in rows.items()]
     return ["![memory per session](sessions.png)", "", *table]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def engine_table(engine: dict[str, Any]) -> list[str]:
     lines = ["| path | median µs/msg | fastest | spread |", "|---|---|---|---|"]
     for row in engine["results"]:
         lines.append(
-            f"| {row['label']} | {row['median_us']:.2f} | {row['min_us']:.2f} | "
+            f"| {_cell(row['label'])} | {row['median_us']:.2f} | {row['min_us']:.2f} | "
             f"{row['spread_pct']:.0f}% |"
         )
     return lines
@@ -145,7 +152,7 @@ def engine_table(engine: dict[str, Any]) -> list[str]:
 def cluster_table(cluster: dict[str, Any]) -> list[str]:
     lines = ["| setup | req/s | p50 ms | p99 ms |", "|---|---|---|---|"]
     for name, (rps, p50, p99) in cluster["rows"].items():
-        lines.append(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} |")
+        lines.append(f"| {_cell(name)} | {rps:,.0f} | {p50:.2f} | {p99:.2f} |")
     return lines
 
 
@@ -172,7 +179,8 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
         if key in results:
             page += render(results[key])
         else:
-            page.append(f"Not run: {results.get('failures', {}).get(key, 'not selected')}")
+            why = results.get("failures", {}).get(key, "not selected")
+            page.append(f"Not run: {why}")
     page += ["", "## The load tool beside wrk (`load_tool.py`)", ""]
     if "loadtool" in results:
         page += ["```", results["loadtool"]["table"].strip(), "```"]
