@@ -89,10 +89,12 @@ def test_2026_results_need_their_result_type() -> None:
     assert errors and "resultType" in errors[0]
 
 
-def test_an_error_with_a_null_id_is_json_rpc() -> None:
+def test_an_error_with_a_null_or_no_id_answers_an_unreadable_request() -> None:
     error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
+    no_id = {key: value for key, value in error.items() if key != "id"}
     for revision in SUPPORTED_VERSIONS:
         assert message_errors(revision, error) == []
+        assert message_errors(revision, no_id) == []
     assert message_errors("2025-06-18", {**error, "error": {"code": "x", "message": "m"}})
 
 

@@ -167,8 +167,8 @@ def message_errors(revision: str, message: Any, method: str | None = None) -> li
     of ``revision`` (empty when valid). ``method`` is the method of the request a
     response answers, when known: its result is then checked against its own type.
 
-    An error response whose ``id`` is ``null`` is taken as JSON-RPC 2.0 says it
-    (the request's id could not be read), whatever the revision's schema says."""
+    An error response whose ``id`` is ``null`` or absent is taken as answering a
+    request whose id could not be read, whatever the revision's schema says."""
     if not isinstance(message, Mapping):
         return [f"a JSON-RPC message is an object, not {type(message).__name__}"]
     if "method" in message:
@@ -196,9 +196,11 @@ def _request_or_notification_errors(revision: str, message: Mapping[str, Any]) -
 
 def _error_response_errors(revision: str, message: Mapping[str, Any]) -> list[str]:
     checked = dict(message)
-    if checked.get("id", 0) is None:
-        # JSON-RPC 2.0, Response object: "If there was an error in detecting the id in
-        # the Request object (e.g. Parse error/Invalid Request), it MUST be Null."
+    if checked.get("id") is None:
+        # An error answering a request whose id could not be read: JSON-RPC 2.0 says its
+        # id "MUST be Null", 2025-11-25 omits it ("except in error cases where the ID could
+        # not be read due a malformed request"). Either is taken, in every revision: the
+        # older schemas (an id required, a string or a number) cannot express the case.
         checked["id"] = 0
     envelope = _first_defined(revision, "JSONRPCErrorResponse", "JSONRPCError")
     errors = schema_errors(revision, envelope, checked)
