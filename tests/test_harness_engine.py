@@ -4,6 +4,7 @@ the check that enforces that requirement, and a hang a FAIL within the deadline)
 
 from __future__ import annotations
 
+import io
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from scaled_mcp.harness import (
     Level,
     Outcome,
     Probe,
+    ProgressLine,
     Report,
     SpecRef,
     _registry,
@@ -356,3 +358,20 @@ async def test_the_json_rpc_checks_run_over_stdio_and_see_its_defects() -> None:
     for check_id in ("jsonrpc.parse-error", "jsonrpc.method-not-found", "jsonrpc.id-types"):
         assert outcome[check_id] is Outcome.FAIL, check_id
     assert {r.transport for r in report.results} == {"stdio"}
+
+
+def test_the_progress_line_is_rewritten_in_place_and_cleared() -> None:
+    out = io.StringIO()
+    progress = ProgressLine(out, enabled=True)
+    progress(_result("a.fail", Outcome.FAIL), 1, 3)
+    progress(_result("a.pass", Outcome.PASS), 2, 3)
+    progress.close()
+    text = out.getvalue()
+    assert text.startswith("\r[1/3] 1 failed  2025-11-25 a.fail: FAIL")
+    assert "\r[2/3] 1 failed  2025-11-25 a.pass: PASS" in text and "\n" not in text
+    assert text.endswith("\r")
+    quiet = io.StringIO()
+    off = ProgressLine(quiet, enabled=False)
+    off(_result("a.fail", Outcome.FAIL), 1, 1)
+    off.close()
+    assert quiet.getvalue() == ""
