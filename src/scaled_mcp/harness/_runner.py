@@ -115,13 +115,18 @@ def load_checks() -> list[RegisteredCheck]:
     return registered_checks()
 
 
-async def claimed_revisions(probe_for: Callable[[str], Probe]) -> list[str]:
-    """The revisions the server at the probe's URL accepts (see the module docstring)."""
+async def claimed_revisions(
+    probe_for: Callable[[str], Probe], refusals: list[str] | None = None
+) -> list[str]:
+    """The revisions the server at the probe's URL accepts (see the module docstring);
+    why each other one was refused is added to ``refusals``."""
     claimed = []
+    why_not = refusals if refusals is not None else []
     for revision in HANDSHAKE_VERSIONS:
         try:
             session = await probe_for(revision).session(initialized=False)
-        except (Failed, Skipped):
+        except (Failed, Skipped) as exc:
+            why_not.append(f"{revision}: {exc}")
             continue
         claimed.append(revision)
         await session.close()
@@ -130,13 +135,16 @@ async def claimed_revisions(probe_for: Callable[[str], Probe]) -> list[str]:
         session = RawSession(probe, revision)
         try:
             answer = await session.request("server/discover")
-        except (Failed, Skipped):
+        except (Failed, Skipped) as exc:
+            why_not.append(f"{revision}: {exc}")
             continue
         response = answer.response_to(1)
         result = response.get("result") if response is not None else None
         versions = result.get("supportedVersions") if isinstance(result, dict) else None
         if isinstance(versions, list) and revision in versions:
             claimed.append(revision)
+        else:
+            why_not.append(f"{revision}: server/discover: {answer.describe()}")
     return claimed
 
 
@@ -314,13 +322,16 @@ class _Run:
             if self.target.url is not None:
                 revisions = list(self.target.revisions)
                 if not revisions:
+                    refusals: list[str] = []
                     revisions = await claimed_revisions(
-                        lambda revision: self._probe("http", revision, http)
+                        lambda revision: self._probe("http", revision, http), refusals
                     )
                     if not revisions:
+                        reasons = {r.partition(": ")[2] for r in refusals}
+                        why = reasons.pop() if len(reasons) == 1 else "; ".join(refusals)
                         self.report.errors.append(
                             f"{self.target.url}: the server accepted none of the revisions "
-                            f"{', '.join(SUPPORTED_VERSIONS)}"
+                            f"{', '.join(SUPPORTED_VERSIONS)} ({why[:500]})"
                         )
                 plan += [("http", revision, self.target.url) for revision in revisions]
             if self.target.sse_url is not None:
