@@ -4,6 +4,7 @@ against our everything server (nothing fails, nothing warns, with tool calls too
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from functools import partial
@@ -252,3 +253,44 @@ async def test_our_everything_server_passes_with_tool_calls() -> None:
         "stateless.cache-hints",
     ):
         assert (check_id, "2026-07-28") in passed, check_id
+
+
+#: A stdio server whose one tool makes it exit (the answer never comes).
+CRASHING_STDIO = """
+import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if "id" not in message:
+        continue
+    method, params = message.get("method"), message.get("params") or {}
+    if method == "initialize":
+        result = {"protocolVersion": params["protocolVersion"], "capabilities": {"tools": {}},
+                  "serverInfo": {"name": "crashing", "version": "1"}}
+    elif method == "tools/list":
+        result = {"tools": [{"name": "crash", "inputSchema": {"type": "object"}}]}
+    elif method == "tools/call" and params.get("name") == "crash":
+        sys.exit(1)
+    elif method == "tools/call":
+        result = {"content": [{"type": "text", "text": "no such tool"}], "isError": True}
+    else:
+        reply = {"jsonrpc": "2.0", "id": message["id"],
+                 "error": {"code": -32601, "message": "Method not found"}}
+        print(json.dumps(reply), flush=True)
+        continue
+    print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
+"""
+
+
+async def test_tool_calls_over_stdio_see_a_server_that_exits() -> None:
+    report = await check(
+        command=[sys.executable, "-c", CRASHING_STDIO],
+        revisions=["2025-11-25"],
+        select=("tools.",),
+        call_tools=True,
+        timeout=5.0,
+    )
+    got = outcomes(report, "2025-11-25")
+    assert got["tools.call-valid-arguments"][0] is Outcome.FAIL
+    assert "no JSON-RPC answer" in got["tools.call-valid-arguments"][1]
+    assert got["tools.unknown-tool"][0] is Outcome.WARN  # an isError result
+    assert {r.transport for r in report.results} == {"stdio"}

@@ -2,8 +2,8 @@
 required keys, headers that disagree with the body (-32020), an unsupported revision
 (-32022 listing the supported ones) and the cache hints of cacheable results.
 
-They speak raw streamable HTTP (a well-behaved request, then the same request with
-one thing wrong), so they run over the ``http`` transport only.
+They speak raw JSON-RPC (a well-behaved request, then the same request with one thing
+wrong): over streamable HTTP, and those that concern no header over stdio too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ..protocol.jsonrpc import ErrorCode
 from ..protocol.stateless import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from ..protocol.versions import STATELESS_VERSIONS
 from ._checks_features import prompt_arguments
-from ._model import HTTP_ONLY, Failed, Level, SpecRef
+from ._model import HTTP_ONLY, Failed, Level, SpecRef, TransportName
 from ._probe import HttpAnswer, Probe, RawSession
 from ._registry import check
 
@@ -32,6 +32,8 @@ CACHEABLE: Final[dict[str, str | None]] = {
     "resources/templates/list": "resources",
 }
 _META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
+#: The transports of the checks that concern no HTTP header.
+HTTP_AND_STDIO: Final[tuple[TransportName, ...]] = ("http", "stdio")
 
 
 def _result(answer: HttpAnswer, request_id: Any) -> Mapping[str, Any] | None:
@@ -51,7 +53,7 @@ def _harmless(session: RawSession) -> str:
 def _refused(answer: HttpAnswer, request_id: Any, code: int, what: str) -> str | None:
     """Why ``answer`` is not ``400 Bad Request`` with JSON-RPC error ``code`` (``None``: it is)."""
     got = answer.error_code(request_id)
-    if answer.status == 400 and got == code:
+    if answer.status in (400, 0) and got == code:  # 0: no HTTP (stdio), the code says it all
         return None
     return f"{what}: HTTP {answer.status}, error {got!r} (wanted 400 and {code}): " + (
         answer.describe()
@@ -71,7 +73,7 @@ def _refused(answer: HttpAnswer, request_id: Any, code: int, what: str) -> str |
         "software. Servers SHOULD include this field.",
     ),
     revisions=STATELESS_VERSIONS,
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def discover(probe: Probe) -> None:
     session = RawSession(probe, probe.revision)
@@ -107,7 +109,7 @@ async def discover(probe: Probe) -> None:
         "400 Bad Request.",
     ),
     revisions=STATELESS_VERSIONS,
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def meta_required(probe: Probe) -> None:
     session = await probe.session()
@@ -208,7 +210,7 @@ async def header_mismatch(probe: Probe) -> None:
         "supported versions.",
     ),
     revisions=STATELESS_VERSIONS,
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def unsupported_version(probe: Probe) -> None:
     session = await probe.session()
@@ -249,7 +251,7 @@ def _cache_hint_problem(method: str, result: Mapping[str, Any]) -> str | None:
         "a ttlMs value that is >= 0.",
     ),
     revisions=STATELESS_VERSIONS,
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def cache_hints(probe: Probe) -> None:
     session = await probe.session()

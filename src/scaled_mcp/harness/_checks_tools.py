@@ -5,7 +5,8 @@ connection or a hang; invalid arguments must not pass as a plain success; a tool
 an ``outputSchema`` returns conforming ``structuredContent``. An unknown tool (no side
 effect) is checked without ``--call-tools``.
 
-The calls go over raw streamable HTTP, so that the status and a cut connection are seen.
+The calls go over raw sessions (streamable HTTP or stdio), so that a server error, a cut
+connection or an exited process is seen as such.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..protocol.jsonrpc import ErrorCode
 from ..protocol.versions import SUPPORTED_VERSIONS
 from ._arguments import invalid_arguments, valid_arguments
 from ._checks_features import RESULT_KIND
-from ._model import HTTP_ONLY, Failed, Level, Skipped, SpecRef
+from ._model import Failed, Level, Skipped, SpecRef, TransportName
 from ._probe import Probe, RawSession
 from ._registry import check
 from ._schemas import UnknownDialect, instance_errors
@@ -29,6 +30,8 @@ __all__: list[str] = []
 
 #: The most tools called in one check.
 MAX_TOOLS: Final = 20
+#: The transports the calls go over (raw sessions: the status and a cut connection seen).
+HTTP_AND_STDIO: Final[tuple[TransportName, ...]] = ("http", "stdio")
 #: How many times a stream closed before its answer is resumed.
 MAX_RESUMPTIONS: Final = 5
 #: A tool no server has.
@@ -121,7 +124,7 @@ def _schema(tool: Mapping[str, Any], field: str) -> Mapping[str, Any] | None:
     area="tools",
     title="each tool called with arguments valid against its inputSchema answers",
     spec=_REPLY,
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
     calls_tools=True,
 )
 async def call_valid_arguments(probe: Probe) -> None:
@@ -154,7 +157,7 @@ async def call_valid_arguments(probe: Probe) -> None:
         "Servers MUST: Validate all tool inputs [...] Tool Execution Errors: Reported in tool "
         "results with isError: true: [...] Input validation errors",
     ),
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
     calls_tools=True,
 )
 async def call_invalid_arguments(probe: Probe) -> None:
@@ -195,7 +198,7 @@ async def call_invalid_arguments(probe: Probe) -> None:
         "conform to this schema.",
     ),
     revisions=[v for v in SUPPORTED_VERSIONS if v >= "2025-06-18"],
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
     calls_tools=True,
 )
 async def output_schema(probe: Probe) -> None:
@@ -243,7 +246,7 @@ async def output_schema(probe: Probe) -> None:
         "Protocol Errors: Standard JSON-RPC errors for issues like: Unknown tools [...] "
         '{"code": -32602, "message": "Unknown tool: invalid_tool_name"}',
     ),
-    transports=HTTP_ONLY,
+    transports=HTTP_AND_STDIO,
 )
 async def unknown_tool(probe: Probe) -> None:
     session = await probe.session()
