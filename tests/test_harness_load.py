@@ -296,6 +296,32 @@ def test_an_open_loop_keeps_its_rate(url: str) -> None:
     assert result.unsent == 0
 
 
+def test_an_open_loop_charges_the_queue_to_the_server(url: str) -> None:
+    # One connection, a tool that takes ~0.1 s, 40 arrivals a second: the server falls
+    # behind, and latency counts from each request's intended time (no coordinated
+    # omission), so it grows far past the tool's own time.
+    result = run_load(
+        LoadConfig(
+            url, tool="test_tool_with_progress", connections=1, duration=1.0, rate=40, timeout=5
+        )
+    )
+    assert result.ok == result.completed >= 3
+    assert result.unsent >= 20 and result.sent + result.unsent >= 38
+    assert result.histogram.max >= 2 * result.histogram.min
+    assert result.histogram.max >= 200_000  # µs: queued behind earlier requests
+
+
+def test_progress_is_reported_each_second(url: str) -> None:
+    seen: list[tuple[float, int, int, float]] = []
+    result = run_load(
+        LoadConfig(url, tool="test_simple_text", duration=2.3),
+        lambda *figures: seen.append(figures),
+    )
+    assert len(seen) == 2 and seen[0][0] < seen[1][0] < 2.3
+    assert 0 < seen[0][1] <= seen[1][1] <= result.completed and seen[1][2] == 0
+    assert all(rate > 0 for *_, rate in seen)
+
+
 def test_processes_split_the_connections(url: str) -> None:
     result = run_load(
         LoadConfig(
