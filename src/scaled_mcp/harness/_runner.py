@@ -289,7 +289,7 @@ class _Run:
             except (Failed, trio.TooSlowError):
                 client = None
             if client is None or client.protocol_version != revision:
-                self.planned -= len(checks)
+                self.planned -= sum(1 for c in checks if transport in c.transports)
                 return
         probe = Probe(
             url=self.target.url if transport == "http" else self.target.sse_url,
@@ -302,6 +302,8 @@ class _Run:
             command=self.target.command,
         )
         for registered in checks:
+            if transport not in registered.transports:
+                continue  # a check of another transport: not reported at all
             why_not = registered.not_applicable(revision, transport)
             if why_not is None and registered.calls_tools and not self.options.call_tools:
                 why_not = "calls tools: run with --call-tools"
@@ -340,7 +342,9 @@ class _Run:
                 for revision in self.target.revisions or SUPPORTED_VERSIONS:
                     plan.append(("stdio", revision, list(self.target.command)))
             self.report.revisions = tuple(dict.fromkeys(revision for _, revision, _ in plan))
-            self.planned = len(plan) * len(checks)
+            self.planned = sum(
+                1 for transport, _, _ in plan for c in checks if transport in c.transports
+            )
             for transport, revision, client_target in plan:
                 await self.run_revision(
                     checks,
