@@ -441,7 +441,7 @@ def _drive(
             if more(now):
                 send(connection, time.perf_counter_ns())
     try:
-        while True:
+        while by_fd:  # every connection lost and none could be made again: the end
             now = time.perf_counter_ns()
             if not stopping and not more(now):
                 stopping = True
