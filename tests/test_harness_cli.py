@@ -13,7 +13,7 @@ import trio
 from scaled_mcp.cli import main
 
 from .conformance import serve
-from .test_harness_engine import broken_server
+from .test_harness_engine import SEEN_HEADERS, broken_server
 
 
 async def run_cli(*argv: str) -> int:
@@ -101,3 +101,17 @@ def test_an_unreachable_server_is_a_failed_run(capsys: pytest.CaptureFixture[str
     status = main(["check", "http://127.0.0.1:1/mcp", "--timeout", "2"])
     assert status == 1
     assert "ERROR http://127.0.0.1:1/mcp: the server accepted none" in capsys.readouterr().out
+
+
+async def test_the_bearer_token_and_headers_go_with_every_request(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    SEEN_HEADERS.clear()
+    async with broken_server() as url:
+        await run_cli("check", url, "--revision", "2025-11-25", "--select", "jsonrpc.ping",
+                      "--select", "lifecycle.initialize", "--bearer", "tok-1",
+                      "--header", "X-Tenant: blue", "--timeout", "1")  # fmt: skip
+    capsys.readouterr()
+    assert SEEN_HEADERS
+    assert all(h.get("authorization") == "Bearer tok-1" for h in SEEN_HEADERS)
+    assert all(h.get("x-tenant") == "blue" for h in SEEN_HEADERS)

@@ -180,6 +180,10 @@ def test_the_report_counts_formats_and_exits() -> None:
 # -- a broken server ---------------------------------------------------------------------------
 
 
+#: The headers of every request the broken server received, in order.
+SEEN_HEADERS: list[dict[str, str]] = []
+
+
 def _json(status: int, body: object, **headers: str) -> tuple[int, dict[str, str], bytes]:
     return status, {"content-type": "application/json", **headers}, orjson.dumps(body)
 
@@ -225,6 +229,7 @@ async def _serve_connection(stream: trio.SocketStream) -> None:
         elif isinstance(event, h11.EndOfMessage):
             assert request is not None
             headers = {k.decode().lower(): v.decode() for k, v in request.headers}
+            SEEN_HEADERS.append(headers)
             answer = broken_answer(request.method.decode(), headers, body)
             if answer is None:
                 await trio.sleep_forever()
