@@ -202,7 +202,9 @@ def broken_answer(method: str, headers: dict[str, str], body: bytes) -> Any:
         return _json(500, {"error": "batch"})
     if message.get("method") == "initialize":
         version = message["params"]["protocolVersion"]
-        result = {"protocolVersion": version, "capabilities": {"tools": {}}}  # no serverInfo
+        version = "2025-06-18" if version == "2024-11-05" else version  # it lacks 2024-11-05
+        # No serverInfo in the result.
+        result: dict[str, Any] = {"protocolVersion": version, "capabilities": {"tools": {}}}
         return _json(200, {"jsonrpc": "2.0", "id": 0, "result": result}, **{"mcp-session-id": "s"})
     if message.get("method") == "tools/list":
         return None  # hangs
@@ -380,3 +382,14 @@ def test_the_progress_line_is_rewritten_in_place_and_cleared() -> None:
     off(_result("a.fail", Outcome.FAIL), 1, 1)
     off.close()
     assert quiet.getvalue() == ""
+
+
+async def test_a_revision_asked_for_that_the_server_lacks_is_an_error_not_failed_checks() -> None:
+    async with broken_server() as url:
+        report = await check(
+            url, revisions=["2024-11-05", "2025-11-25"], select=["lifecycle."], timeout=1.0
+        )
+    assert report.revisions == ("2025-11-25",)
+    assert len(report.errors) == 1 and "2024-11-05" in report.errors[0]
+    assert "negotiated '2025-06-18'" in report.errors[0]
+    assert {r.revision for r in report.results} == {"2025-11-25"}
