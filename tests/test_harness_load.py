@@ -32,7 +32,7 @@ from scaled_mcp.harness._load_wire import (
 from scaled_mcp.protocol.client import StatelessClient
 from scaled_mcp.protocol.jsonrpc import ErrorCode, Notification, Request
 
-from .cluster import free_port, stop, wait_for_port
+from .cluster import free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 EVERYTHING = str(ROOT / "examples" / "everything.py")
@@ -219,6 +219,21 @@ def test_bad_configurations_are_refused() -> None:
 
 
 # -- against real servers ------------------------------------------------------------------
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    """Wait until ``port`` accepts (a minute: imports are slow on a busy machine)."""
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not listen on {port} within 60 s") from None
+            time.sleep(0.05)
 
 
 def serve(*options: str) -> Iterator[str]:
