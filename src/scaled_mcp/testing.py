@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 import trio
 
-from .cli import TargetError, load_target
-from .client import Client
-from .runtime import Runtime, RuntimeConfig, serve_h11
-from .server import MCPServer
-
+# The package is imported when a fixture is first used, not when pytest loads the
+# plugin: every pytest run of a project that installed scaled-mcp loads it.
 if TYPE_CHECKING:
+    from .client import Client
     from .harness import Report
+    from .runtime import RuntimeConfig
+    from .server import MCPServer
 
 __all__ = ["assert_conformant", "mcp_app", "mcp_client", "mcp_server_url", "serve_in_thread"]
 
@@ -63,6 +63,9 @@ def assert_conformant(url: str | None = None, **options: Any) -> Report:
 
 
 def _app_of(marked: object) -> MCPServer:
+    from .cli import TargetError, load_target
+    from .server import MCPServer
+
     if isinstance(marked, str):
         try:
             return load_target(marked)
@@ -89,6 +92,8 @@ def mcp_app(request: pytest.FixtureRequest) -> MCPServer:
 @pytest.fixture
 async def mcp_client(mcp_app: MCPServer, request: pytest.FixtureRequest) -> AsyncIterator[Client]:
     """A connected in-memory client of ``mcp_app`` (options: the ``mcp_client`` marker)."""
+    from .client import Client
+
     marker = request.node.get_closest_marker("mcp_client")
     options = dict(marker.kwargs) if marker is not None else {}
     async with Client(mcp_app, **options) as client:
@@ -101,6 +106,8 @@ def serve_in_thread(
 ) -> Iterator[str]:
     """Serve ``app`` on the h11 front on a free port of ``host``, in a thread with its
     own trio run, for the duration of the context; its ``http://host:port/mcp``."""
+    from .runtime import Runtime, RuntimeConfig, serve_h11
+
     runtime_config = config or RuntimeConfig(shutdown_grace=1)
     ready = threading.Event()
     state: dict[str, Any] = {}
