@@ -61,8 +61,11 @@ def _result(method: str, params: dict[str, Any]) -> tuple[int, Any, Any]:
         if params.get("cursor") == "page-2":
             return 200, None, internal
         return 200, {"resources": [{"uri": "r://one", "name": "one"}], "nextCursor": "page-2"}, None
-    if method == "resources/templates/list":
-        return 200, {"resourceTemplates": []}, None
+    if method == "resources/templates/list":  # two pages, well paginated
+        if params.get("cursor") == "templates-2":
+            return 200, {"resourceTemplates": [{"uriTemplate": "r://b/{y}", "name": "b"}]}, None
+        first = [{"uriTemplate": "r://a/{x}", "name": "a"}]
+        return 200, {"resourceTemplates": first, "nextCursor": "templates-2"}, None
     if method == "resources/read":  # an empty contents array for a resource that does not exist
         return 200, {"contents": []}, None
     if method == "prompts/list":
@@ -154,7 +157,7 @@ SELECT = ("features.", "stateless.", "tools.")
 EXPECTED_HANDSHAKE = {
     "features.tools-list": Outcome.PASS,
     "features.resources-list": Outcome.FAIL,  # its own cursor refused
-    "features.resource-templates-list": Outcome.PASS,
+    "features.resource-templates-list": Outcome.PASS,  # both pages
     "features.prompts-list": Outcome.PASS,
     "features.invalid-cursor": Outcome.WARN,  # tools/list ignores it
     "features.tool-schemas": Outcome.FAIL,  # {"type": 7}
