@@ -55,6 +55,8 @@ def _refused(answer: HttpAnswer, request_id: Any, code: int, what: str) -> str |
     got = answer.error_code(request_id)
     if answer.status in (400, 0) and got == code:  # 0: no HTTP (stdio), the code says it all
         return None
+    if answer.status == 0:
+        return f"{what}: error {got!r}, not {code}"
     return f"{what}: HTTP {answer.status}, error {got!r} (wanted 400 and {code}): " + (
         answer.describe()
     )
@@ -76,7 +78,7 @@ def _refused(answer: HttpAnswer, request_id: Any, code: int, what: str) -> str |
     transports=HTTP_AND_STDIO,
 )
 async def discover(probe: Probe) -> None:
-    session = RawSession(probe, probe.revision)
+    session = await probe.session()
     body = session.message("server/discover")
     answer = await session.send(body)
     result = _result(answer, body["id"])
@@ -115,7 +117,12 @@ async def meta_required(probe: Probe) -> None:
     session = await probe.session()
     method = _harmless(session)
     problems: list[str] = []
-    for key in (META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES):
+    # Over stdio a message without a protocol version is one of the handshake era: only
+    # HTTP (whose header carries the version) can tell that it lacks one.
+    keys = [META_CLIENT_CAPABILITIES]
+    if probe.transport == "http":
+        keys.insert(0, META_PROTOCOL_VERSION)
+    for key in keys:
         body = session.message(method)
         del body["params"]["_meta"][key]
         answer = await session.send(body)
@@ -214,7 +221,8 @@ async def header_mismatch(probe: Probe) -> None:
 )
 async def unsupported_version(probe: Probe) -> None:
     session = await probe.session()
-    method = _harmless(session)
+    # The request a client negotiates with (and probes a stdio server with).
+    method = "server/discover"
     body = session.message(method, {"_meta": {META_PROTOCOL_VERSION: UNKNOWN_REVISION}})
     answer = await session.send(body, {"mcp-protocol-version": UNKNOWN_REVISION})
     reason = _refused(answer, body["id"], ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, method)
