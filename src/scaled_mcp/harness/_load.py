@@ -218,7 +218,9 @@ def _drive(
         except OSError:
             connection.busy = False
             error("send")
-            replace(connection)
+            fresh = replace(connection)
+            if fresh is not None:
+                spare.append(fresh)  # put to work at the next tick
             return
         if written < len(data):
             connection.pending = data[written:]
@@ -237,6 +239,7 @@ def _drive(
     end = start + int(config.duration * _NS) if config.duration is not None else None
     due = 0  # open loop: requests whose intended time has come, in order
     idle: list[_Connection] = []
+    spare: list[_Connection] = []  # fresh connections that replaced one a send broke
     last_answer = start
     next_tick = start + _TICK_NS
     next_report = start + _NS
@@ -362,6 +365,14 @@ def _drive(
                                 idle.append(fresh)
                             elif more(now):
                                 send(fresh, now)
+                while spare and not stopping:
+                    connection = spare.pop()
+                    if connection.sock.fileno() not in by_fd:
+                        continue
+                    if interval_ns:
+                        idle.append(connection)
+                    elif more(now):
+                        send(connection, time.perf_counter_ns())
                 if progress is not None and now >= next_report:
                     answers = result.completed
                     elapsed = (now - start) / _NS
