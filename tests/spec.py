@@ -1,4 +1,7 @@
-"""The official MCP JSON schemas, for validating what the core emits."""
+"""The official MCP JSON schemas, for validating what the core emits.
+
+The schemas are the harness's package data (``scaled_mcp/harness/schemas/``, one copy
+for the package and the tests); the 2026-07-28 examples live beside this file."""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ from typing import Any
 
 import jsonschema
 
+import scaled_mcp
+
+SCHEMAS_DIR = Path(scaled_mcp.__file__).parent / "harness" / "schemas"
 SPEC_DIR = Path(__file__).parent / "data" / "spec"
 REVISIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")
 EXAMPLES_DIR = SPEC_DIR / "examples-2026-07-28"
@@ -17,7 +23,7 @@ EXAMPLES_DIR = SPEC_DIR / "examples-2026-07-28"
 @functools.cache
 def schema(revision: str) -> dict[str, Any]:
     """The whole JSON schema document of ``revision``."""
-    with open(SPEC_DIR / f"schema-{revision}.json", encoding="utf-8") as f:
+    with open(SCHEMAS_DIR / f"schema-{revision}.json", encoding="utf-8") as f:
         return json.load(f)  # type: ignore[no-any-return]
 
 

@@ -138,6 +138,12 @@ def app(seen: Seen) -> MCPServer:
     return make_client_app(seen)
 
 
+@pytest.fixture
+def mcp_app(app: MCPServer) -> MCPServer:
+    """The app the plugin's ``mcp_client`` connects to (``scaled_mcp.testing``)."""
+    return app
+
+
 async def test_the_handshake_says_who_the_server_is(app: MCPServer, mode: Mode) -> None:
     async with Client(app, mode=mode) as client:
         assert client.server_info["name"] == "client-api-tests"
@@ -150,19 +156,18 @@ async def test_the_handshake_says_who_the_server_is(app: MCPServer, mode: Mode) 
         await client.ping()
 
 
-async def test_auto_mode_prefers_the_stateless_era(app: MCPServer) -> None:
-    async with Client(app) as client:
-        assert client.stateless
-        assert client.protocol_version == LATEST_VERSION
+async def test_auto_mode_prefers_the_stateless_era(mcp_client: Client) -> None:
+    assert mcp_client.stateless
+    assert mcp_client.protocol_version == LATEST_VERSION
 
 
-async def test_a_pinned_revision_decides_the_era(app: MCPServer) -> None:
-    async with Client(app, protocol_version="2025-06-18") as client:
-        assert not client.stateless
-        assert client.protocol_version == "2025-06-18"
-        assert (await client.call_tool("echo", {"text": "old"})).content[0] == TextContent(
-            text="old"
-        )
+@pytest.mark.mcp_client(protocol_version="2025-06-18")
+async def test_a_pinned_revision_decides_the_era(mcp_client: Client) -> None:
+    assert not mcp_client.stateless
+    assert mcp_client.protocol_version == "2025-06-18"
+    assert (await mcp_client.call_tool("echo", {"text": "old"})).content[0] == TextContent(
+        text="old"
+    )
 
 
 async def test_tools_are_listed_across_pages_and_called(app: MCPServer, mode: Mode) -> None:

@@ -25,7 +25,16 @@ from scaled_mcp.server import Context, MCPServer
 PACKAGE = Path(scaled_mcp.__file__).parent
 
 #: The package's layers, lowest first: a module may import its own layer and those below.
-LAYERS: Final = ("protocol", "cluster", "runtime", "server", "client", "harness", "cli")
+LAYERS: Final = (
+    "protocol",
+    "cluster",
+    "runtime",
+    "server",
+    "client",
+    "harness",
+    "cli",
+    "testing",
+)
 #: Packages outside ``scaled_mcp`` that only the CLI may load (by name, lazily).
 ADAPTERS: Final = ("scaled_mcp_hypercorn", "scaled_mcp_redis")
 
