@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Final
 
 import trio
-import trio.testing
 
 from ..protocol.jsonrpc import (
     LineReader,
@@ -161,6 +160,8 @@ class MemoryTransport(_LineTransport):
 
     async def start(self, nursery: trio.Nursery, inbound: trio.MemorySendChannel[Inbound]) -> None:
         """Start serving the app and read its answers."""
+        import trio.testing  # here: it imports pytest, ~1 s, for in-memory targets only
+
         to_server, server_in = trio.testing.lockstep_stream_one_way_pair()
         server_out, from_server = trio.testing.lockstep_stream_one_way_pair()
         self._send_stream = to_server
