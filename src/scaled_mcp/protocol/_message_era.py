@@ -16,7 +16,7 @@ from typing import Final
 from ._errors import RemoteProtocolError
 from ._jsonrpc import _ABSENT, Message, Notification, Request
 from ._meta import META_PROTOCOL_VERSION
-from ._versions import STATELESS_VERSIONS, Era
+from ._versions import HANDSHAKE_VERSIONS, Era
 
 __all__ = ["UNDECLARED", "declared_version", "message_era"]
 
@@ -41,16 +41,16 @@ def declared_version(message: Message | RemoteProtocolError | None) -> object:
 def message_era(message: Message) -> Era:
     """The era of a message that arrives with no transport header to tell (stdio).
 
-    A request or notification declaring a stateless-era version in its
-    ``_meta`` is of the stateless era (2026-07-28 stdio clients send no
-    ``initialize``) -- but ``initialize``, which begins a session whatever it
-    carries. Every other message is of the handshake era: it belongs to the
-    session of the connection.
+    A request or notification declaring a version in its ``_meta`` is of the
+    stateless era (2026-07-28 stdio clients send no ``initialize``; no
+    handshake-era client sends that key), unless the version is a handshake
+    one -- but not ``initialize``, which begins a session whatever it carries.
+    A version the server does not know is thus answered as the stateless era
+    answers it (-32022, naming the supported ones). Every other message is of
+    the handshake era: it belongs to the session of the connection.
     """
-    if (
-        isinstance(message, Request | Notification)
-        and message.method != "initialize"
-        and declared_version(message) in STATELESS_VERSIONS
-    ):
-        return Era.STATELESS
+    if isinstance(message, Request | Notification) and message.method != "initialize":
+        version = declared_version(message)
+        if version is not UNDECLARED and version not in HANDSHAKE_VERSIONS:
+            return Era.STATELESS
     return Era.HANDSHAKE
