@@ -51,7 +51,8 @@ from typing import Any, Final, Literal, TypeAlias
 import httpx2
 import trio
 
-from ..protocol.jsonrpc import ErrorCode
+from ..protocol.client import tool_param_headers
+from ..protocol.jsonrpc import ErrorCode, LocalProtocolError
 from ..protocol.stateless import InputRequest
 from ..runtime import Arrival, InputNeeded, McpError
 from ..server import Component, Context, MCPServer
@@ -123,6 +124,17 @@ def _without_envelope(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _question(request: Mapping[str, Any]) -> InputRequest:
+    """An upstream's question as the same question to the downstream client
+    (its ``_meta`` dropped); raises :class:`McpError` (-32602) if malformed."""
+    params = request.get("params")
+    params = {k: v for k, v in params.items() if k != "_meta"} if isinstance(params, dict) else None
+    try:
+        return InputRequest(str(request.get("method")), params)
+    except LocalProtocolError as exc:
+        raise McpError(ErrorCode.INVALID_PARAMS, f"the upstream asked badly: {exc}") from None
+
+
 def _template_pattern(template: str) -> re.Pattern[str]:
     """A URI template (``{name}`` variables; ``{+name}``/``{/name}`` … loosely) as a regex."""
     parts = re.split(r"\{[^}]*\}", template)
@@ -189,6 +201,7 @@ class Gateway(MCPServer):
         self.upstream_capabilities: dict[str, Any] | None = None
         self._names: dict[ComponentKind, set[str]] = {}
         self._patterns: list[re.Pattern[str]] = []
+        self._tool_headers: dict[str, dict[str, tuple[str, ...]]] = {}
         self._subscribed: dict[str, None] = {}
         # Core-handled requests (resources/subscribe) pass through admit().
         self.admit = self._admit
@@ -261,6 +274,17 @@ class Gateway(MCPServer):
             listed = answer.get("roots")
             return listed if isinstance(listed, list) else []
 
+        async def answer_round(questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+            # A stateless upstream's round: asked downstream whole, under its own keys.
+            call = _current_call.get() or session.sole_call()
+            if call is None:
+                raise ClientError(ErrorCode.INTERNAL_ERROR, "no downstream request to ask")
+            try:
+                asked = {key: _question(q) for key, q in questions.items()}
+                return dict(await call.context.ask_many(asked))
+            except McpError as exc:
+                raise ClientError(exc.code, exc.message, exc.data) from None
+
         async def log(level: str, data: Any, logger: str | None) -> None:
             call = _current_call.get() or session.sole_call()
             if call is not None:
@@ -274,6 +298,7 @@ class Gateway(MCPServer):
             elicitation_handler=elicit,
             roots=roots,
             log_handler=log,
+            input_round_handler=answer_round,
             list_changed_handler=self._upstream_list_changed if primary else None,
             resource_updated_handler=self.notify_resource_updated if primary else None,
             timeout=self.timeout,
@@ -293,9 +318,33 @@ class Gateway(MCPServer):
                 await client.set_logging_level("debug")
         if session.primary:
             self._learn(client)
+            await self._prime(client)
             for uri in list(self._subscribed):
                 with trio.move_on_after(self.pool.open_timeout):
                     await client.subscribe_resource(uri)
+
+    async def _prime(self, client: Client) -> None:
+        """Read the upstream's lists once (bounded), for :meth:`knows` and the
+        tools' ``x-mcp-header`` names, before the first downstream list."""
+        offered = self.upstream_capabilities or {}
+        for method, (key, kind) in _KINDS.items():
+            if (
+                "tools" if kind == "tool" else "prompts" if kind == "prompt" else "resources"
+            ) not in offered:
+                continue
+            items: list[dict[str, Any]] = []
+            params: dict[str, Any] = {}
+            with trio.move_on_after(self.pool.open_timeout):
+                for _ in range(MAX_UPSTREAM_PAGES):
+                    page = await client.request(method, params)
+                    listed = page.get(key)
+                    if isinstance(listed, list):
+                        items.extend(item for item in listed if isinstance(item, dict))
+                    cursor = page.get("nextCursor")
+                    if not isinstance(cursor, str):
+                        break
+                    params = {"cursor": cursor}
+                self._remember(kind, items)
 
     def _upstream_list_changed(self, kind: str) -> None:
         if kind in ("tools", "resources", "prompts"):
@@ -315,7 +364,7 @@ class Gateway(MCPServer):
             )
         key = call.next_key(method)
         try:
-            question = InputRequest(method, {k: v for k, v in params.items() if k != "_meta"})
+            question = _question({"method": method, "params": params})
             answers = await call.context.ask_many({key: question})
         except InputNeeded as needed:
             if inline is not None:
@@ -326,8 +375,6 @@ class Gateway(MCPServer):
             raise ClientError(ErrorCode.INTERNAL_ERROR, "asked the downstream client") from None
         except McpError as exc:
             raise ClientError(exc.code, exc.message, exc.data) from None
-        except ValueError as exc:
-            raise ClientError(ErrorCode.INVALID_PARAMS, str(exc)) from None
         return answers[key]
 
     async def forward(self, method: str, params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
@@ -346,8 +393,13 @@ class Gateway(MCPServer):
                 assert client is not None
                 token = _current_call.set(call)
                 try:
+                    name = params.get("name") if method == "tools/call" else None
                     result = await client.request(
-                        method, upstream_params, timeout=self.timeout, progress_handler=progress
+                        method,
+                        upstream_params,
+                        timeout=self.timeout,
+                        progress_handler=progress,
+                        param_headers=self._tool_headers.get(name) if name else None,
                     )
                     return _without_envelope(result)
                 except ConnectionLost as exc:
@@ -388,6 +440,14 @@ class Gateway(MCPServer):
         self._names[kind] = names
         if kind == "resource_template":
             self._patterns = [_template_pattern(t) for t in sorted(names)]
+        elif kind == "tool":
+            headers = {str(item.get("name")): tool_param_headers(item) for item in items}
+            self._tool_headers = {name: found for name, found in headers.items() if found}
+
+    def tool_param_headers(self, name: str) -> dict[str, tuple[str, ...]] | None:
+        """Tool ``name``'s ``x-mcp-header`` names: this server's own, else the
+        upstream's as last listed."""
+        return super().tool_param_headers(name) or self._tool_headers.get(name)
 
     # -- the methods -------------------------------------------------------------------
 
