@@ -137,22 +137,29 @@ class UpstreamPool:
     async def running(self, *, start_within: float) -> AsyncIterator[UpstreamPool]:
         """Open the primary (retrying with warnings for ``start_within`` seconds;
         raises :class:`ClientError` if the upstream stays unreachable), keep the
-        sessions while the block runs, close every one on the way out."""
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            try:
+        sessions while the block runs, close every one on the way out. What the
+        block raises comes out as it is, never wrapped in the pool's group."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
                 await self._open_primary(retry_for=start_within)
                 nursery.start_soon(self._supervise)
-                yield self
-            finally:
-                self._nursery = None
-                for session in self.sessions:
-                    session.close()
-                with trio.move_on_after(self.open_timeout) as drained:
-                    drained.shield = True
-                    for session in list(self.sessions):
-                        await session.closed.wait()
-                nursery.cancel_scope.cancel()
+                try:
+                    yield self
+                finally:
+                    self._nursery = None
+                    for session in self.sessions:
+                        session.close()
+                    with trio.move_on_after(self.open_timeout) as drained:
+                        drained.shield = True
+                        for session in list(self.sessions):
+                            await session.closed.wait()
+                    nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            # The pool's own tasks raise nothing: this is the body's or the start's.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
 
     async def _open_primary(self, *, retry_for: float) -> UpstreamSession:
         async with self._primary_lock:
