@@ -85,7 +85,8 @@ def official_upstream_app() -> Any:
     @server.tool(description="Ask the user for a name")
     async def ask_user(ctx: SdkContext) -> str:
         answer = await ctx.elicit("Name?", Name)
-        return f"{answer.action}: {getattr(answer.data, 'name', None)}"
+        data = getattr(answer, "data", None)
+        return f"{answer.action}: {getattr(data, 'name', None)}"
 
     @server.tool(description="Wait, then answer")
     async def wait(seconds: float) -> str:

@@ -53,14 +53,16 @@ def upstream_app(probe: Probe) -> MCPServer:
 
 @asynccontextmanager
 async def gateway_client(gateway: MCPServer, era: str, **handlers: Any) -> AsyncIterator[Client]:
-    async with serving(gateway, "h11") as port:
-        async with Client(
+    async with (
+        serving(gateway, "h11") as port,
+        Client(
             f"http://127.0.0.1:{port}/mcp",
             mode="handshake" if era == "handshake" else "stateless",
             timeout=DEADLINE / 2,
             **handlers,
-        ) as client:
-            yield client
+        ) as client,
+    ):
+        yield client
 
 
 @pytest.mark.parametrize("era", ERAS)
@@ -254,8 +256,8 @@ async def test_the_pool_is_capped_and_idle_sessions_close() -> None:
                 await trio.sleep(0.3)
                 assert len(gateway.pool.sessions) == 2
                 assert sum(len(s.calls) for s in gateway.pool.sessions) == 5
-            while len(gateway.pool.sessions) > 1:
-                await trio.sleep(0.1)
+                (other,) = [s for s in gateway.pool.sessions if not s.primary]
+            await other.closed.wait()  # idle for 0.5 s
             (primary,) = gateway.pool.sessions
             assert primary.primary
             # A lost session is replaced at the next call.
@@ -289,8 +291,7 @@ async def test_an_upstream_lost_while_serving_gives_json_rpc_errors() -> None:
                 await client.call_tool("echo", {"text": "2"})
             assert raised.value.code == ErrorCode.INTERNAL_ERROR
             # The next call has a new upstream session.
-            while gateway.pool.primary is primary:
-                await trio.sleep(0.05)
+            await primary.closed.wait()
             assert text(await client.call_tool("echo", {"text": "3"})) == "3"
 
 
