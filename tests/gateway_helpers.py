@@ -8,11 +8,11 @@
   PORT``), whose ``whoami`` tool tells which ``Authorization`` header reached it.
 """
 
-from __future__ import annotations
-
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -21,7 +21,26 @@ import trio
 
 from scaled_mcp import Context, MCPServer
 
-from .cluster import ROOT, free_port, stop, wait_for_port
+from .cluster import ROOT, free_port, stop
+
+#: Seconds a child server may take to listen (a loaded machine imports slowly).
+START_WITHIN: Final = 90.0
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    """Wait (up to :data:`START_WITHIN`) until ``process`` listens on ``port``."""
+    deadline = time.monotonic() + START_WITHIN
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not listen within {START_WITHIN:g} s") from None
+            time.sleep(0.1)
+
 
 #: The command a gateway runs for :data:`STDIO_UPSTREAM`.
 STDIO_COMMAND: Final = (

@@ -94,6 +94,9 @@ _UNKNOWN_UPSTREAM: Final[Mapping[str, Any]] = {
     "completions": {},
     "logging": {},
 }
+#: Params of a downstream request that are the downstream wire's, never forwarded:
+#: its envelope, and the answers and state of its input-required rounds.
+_DOWNSTREAM_ONLY: Final = frozenset({"_meta", "inputResponses", "requestState"})
 #: The stateless era's ``_meta`` key naming the server that answered.
 _SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
 #: The field naming an item of each kind.
@@ -380,7 +383,7 @@ class Gateway(MCPServer):
     async def forward(self, method: str, params: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         """Send one request upstream for the downstream request of ``ctx``; its
         result, or its error as an :class:`McpError`."""
-        upstream_params = {k: v for k, v in params.items() if k != "_meta"}
+        upstream_params = {k: v for k, v in params.items() if k not in _DOWNSTREAM_ONLY}
         progress = None
         if ctx.progress_token is not None:
 
