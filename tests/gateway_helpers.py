@@ -15,13 +15,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Final
 
 import trio
 
 from scaled_mcp import Context, MCPServer
 
-from .cluster import ROOT, free_port, stop
+from .cluster import ROOT, STATE_KEY, Node, free_port, stop
 
 #: Seconds a child server may take to listen (a loaded machine imports slowly).
 START_WITHIN: Final = 90.0
@@ -51,14 +52,14 @@ STDIO_UPSTREAM = MCPServer("stdio-upstream", "1.0.0", instructions="Behind a gat
 """What each gateway node of the stdio tests runs as its upstream."""
 
 
-@STDIO_UPSTREAM.tool(description="The upstream process's id")
+@STDIO_UPSTREAM.tool(description="The upstream process's id, and its parent's (the gateway node)")
 async def whoami() -> str:
-    return str(os.getpid())
+    return f"{os.getpid()} {os.getppid()}"
 
 
-@STDIO_UPSTREAM.tool(description="Report progress naming the upstream process, then wait")
+@STDIO_UPSTREAM.tool(description="Report progress naming the gateway node, then wait")
 async def hold(ctx: Context, seconds: float) -> str:
-    await ctx.report_progress(1, 2, str(os.getpid()))
+    await ctx.report_progress(1, 2, str(os.getppid()))
     await trio.sleep(seconds)
     return "held"
 
@@ -144,6 +145,32 @@ def official_upstream(port: int | None = None) -> Iterator[int]:
         yield port
     finally:
         stop(process)
+
+
+@contextmanager
+def gateway_nodes(
+    upstream: list[str], count: int, broker: str, folder: Path, tag: str
+) -> Iterator[list[Node]]:
+    """``count`` gateway nodes (``scaled-mcp serve`` with the ``upstream`` options
+    instead of TARGET) sharing ``broker``, named ``<tag>0`` …, logging into ``folder``."""
+    started: list[Node] = []
+    try:
+        for n in range(count):
+            port = free_port()
+            command = [
+                sys.executable, "-m", "scaled_mcp.cli", "serve", *upstream,
+                "--bind", f"127.0.0.1:{port}", "--http", "h11", "--broker", broker,
+                "--node-id", f"{tag}{n}", "--state-key", STATE_KEY,
+            ]  # fmt: skip
+            log = open(folder / f"{tag}{n}.log", "ab")  # noqa: SIM115
+            process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
+            started.append(Node(f"{tag}{n}", port, process))
+        for node in started:
+            wait_for_port(node.port, node.process, f"gateway node {node.name}")
+        yield started
+    finally:
+        for node in started:
+            stop(node.process)
 
 
 if __name__ == "__main__":
