@@ -25,7 +25,7 @@ from scaled_mcp import Context, MCPServer
 from .cluster import ROOT, STATE_KEY, Node, free_port, stop
 
 #: Seconds a child server may take to listen (a loaded machine imports slowly).
-START_WITHIN: Final = 90.0
+START_WITHIN: Final = 240.0
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
