@@ -248,6 +248,30 @@ async def test_mixed_with_local_tools_mounted_and_filtered(era: str) -> None:
             assert getattr(prompt.messages[0].content, "text", None) == "Hello, Bo!"
 
 
+@pytest.mark.parametrize("era", ERAS)
+async def test_an_upstream_on_the_2024_11_05_sse_transport(era: str) -> None:
+    """A URL ending in ``/sse``: the upstream is reached over the 2024-11-05
+    HTTP+SSE transport (handshake era only); the gateway offers it on both eras."""
+    asked: list[str] = []
+
+    def elicit(params: dict[str, Any]) -> dict[str, Any]:
+        asked.append(params["message"])
+        return {"action": "accept", "content": {"name": "Ada"}}
+
+    with trio.fail_after(DEADLINE):
+        async with serving(upstream_app(Probe()), "h11") as upstream:
+            gateway = Gateway(f"http://127.0.0.1:{upstream}/sse", timeout=DEADLINE / 3)
+            async with gateway_client(gateway, era, elicitation_handler=elicit) as client:
+                primary = gateway.pool.primary
+                assert primary is not None and primary.client is not None
+                assert type(primary.client._transport).__name__ == "LegacySseTransport"
+                assert not primary.client.stateless
+                assert text(await client.call_tool("echo", {"text": "old"})) == "old"
+                assert text(await client.call_tool("ask_user")) == "accept: Ada"
+                assert len(await client.list_tools()) == len(E2E_TOOLS) + 1
+    assert asked[-1] == "Name?"
+
+
 async def test_the_pool_is_capped_and_idle_sessions_close() -> None:
     gateway = Gateway(upstream_app(Probe()), max_sessions=2, idle_timeout=0.5)
     with trio.fail_after(DEADLINE):
