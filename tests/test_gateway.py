@@ -360,6 +360,8 @@ class _FakeUpstream:
     """What the pool opens, without an upstream: an async context manager."""
 
     opened = 0
+    #: Whether it stands for a 2026-07-28 upstream (sessions are then shared at once).
+    stateless = False
 
     async def __aenter__(self) -> _FakeUpstream:
         await trio.sleep(0.01)
@@ -377,13 +379,15 @@ _steps = st.lists(
 
 
 @settings(max_examples=40, deadline=None)
-@given(_steps, st.integers(1, 4))
-def test_the_pool_keeps_its_bounds(steps: list[str | float], cap: int) -> None:
+@given(_steps, st.integers(1, 4), st.booleans())
+def test_the_pool_keeps_its_bounds(steps: list[str | float], cap: int, stateless: bool) -> None:
     """Whatever the calls, losses and idle times: never more sessions than the cap,
     each open session's client open once, an idle session reused before a new one is
     opened, a primary again within a supervisor round, idle ones closed after the
     timeout, and all closed at the end."""
     from scaled_mcp.client._gateway_pool import UpstreamPool
+
+    _FakeUpstream.stateless = stateless
 
     async def run() -> None:
         pool = UpstreamPool(lambda s: _FakeUpstream(), max_sessions=cap, idle_timeout=2.0)  # type: ignore[arg-type,return-value]

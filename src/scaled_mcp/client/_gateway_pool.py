@@ -3,8 +3,9 @@
 Each upstream session is one :class:`~scaled_mcp.client.Client`, opened and
 closed by its own keeper task in the pool's nursery (a client's nursery
 belongs to the task that opened it). A downstream request leases a session
-for its upstream call: an idle one first, a new one while under the cap, else
-the least busy one (shared). A session knows the downstream calls it carries
+for its upstream call: an idle one first; else, for a 2026-07-28 upstream, the
+least busy one at once (another opening meanwhile, while under the cap); for a
+handshake-era upstream a new one while under the cap, else the least busy one. A session knows the downstream calls it carries
 (:class:`UpstreamCall`), which is how a question the upstream asks during a
 call (sampling, elicitation, roots) and its log messages find the downstream
 request they belong to. The first session is the node's *primary*: it is
@@ -178,13 +179,16 @@ class UpstreamPool:
                 await trio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _open(self, *, primary: bool) -> UpstreamSession:
+    async def _open(self, *, primary: bool, reserved: bool = False) -> UpstreamSession:
+        """Open a session (``reserved``: its slot in :attr:`_opening` is taken already)."""
+        if not reserved:
+            self._opening += 1
         nursery = self._nursery
         if nursery is None:
+            self._opening -= 1
             raise ClientError(ErrorCode.INTERNAL_ERROR, "the gateway is not running")
         self._numbers += 1
         session = UpstreamSession(self._numbers, primary=primary)
-        self._opening += 1
         try:
             with trio.fail_after(self.open_timeout):
                 await nursery.start(self._keep, session)
@@ -232,7 +236,8 @@ class UpstreamPool:
             session.closed.set()
 
     async def _supervise(self) -> None:
-        """Close sessions idle past the timeout; reopen a lost primary."""
+        """Close sessions idle past the timeout; reopen a lost primary (once a
+        slot is free: the cap holds for it too)."""
         while True:
             await trio.sleep(SUPERVISE_EVERY)
             now = trio.current_time()
@@ -241,11 +246,19 @@ class UpstreamPool:
                 if not session.primary and not session.calls and idle >= self.idle_timeout:
                     _log.info("closing idle %r", session)
                     session.close()
-            if self.primary is None and not self._primary_lock.locked():
+            full = len(self.sessions) + self._opening >= self.max_sessions
+            if self.primary is None and not full and not self._primary_lock.locked():
                 try:
                     await self._open_primary(retry_for=0)
                 except ClientError as exc:
                     _log.warning("the upstream is unreachable (%s); retrying", exc.message)
+
+    async def _grow(self) -> None:
+        """One more session, in the background (a failure is only logged)."""
+        try:
+            await self._open(primary=False, reserved=True)
+        except ClientError as exc:
+            _log.warning("opening another upstream session failed: %s", exc.message)
 
     def lost(self, session: UpstreamSession) -> None:
         """``session``'s connection is gone: close it; the next lease opens another."""
@@ -257,7 +270,15 @@ class UpstreamPool:
         for session in live:
             if not session.calls:
                 return session
-        if len(live) + self._opening < self.max_sessions:
+        growing = len(live) + self._opening < self.max_sessions
+        if live and all(s.client is not None and s.client.stateless for s in live):
+            # A 2026-07-28 upstream's questions come back in the calling task
+            # (exact whoever shares the session): share one now, open more meanwhile.
+            if growing and self._nursery is not None:
+                self._opening += 1  # the slot is taken now, not when the task runs
+                self._nursery.start_soon(self._grow)
+            return min(live, key=lambda s: len(s.calls))
+        if growing:
             if not any(s.primary for s in live):
                 return await self._open_primary(retry_for=0)
             return await self._open(primary=False)
