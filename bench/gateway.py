@@ -78,6 +78,11 @@ def running(command: list[str], port: int) -> Iterator[None]:
             process.wait()
 
 
+async def forever(client: Any, arguments: dict[str, str]) -> None:
+    while True:
+        await client.call_tool("echo", arguments)
+
+
 async def measure(
     urls: dict[str, str], rounds: int, calls: int, tasks: int, seconds: float
 ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -93,9 +98,13 @@ async def measure(
                 )
                 for name, url in urls.items()
             }
-            for client in clients.values():  # warm up
+            for client in clients.values():  # warm up, the gateway's pool too
                 for _ in range(20):
                     await client.call_tool("echo", arguments)
+                with trio.move_on_after(seconds):
+                    async with trio.open_nursery() as nursery:
+                        for _ in range(tasks):
+                            nursery.start_soon(forever, client, arguments)
             per_call: dict[str, list[float]] = {name: [] for name in clients}
             names = list(clients)
             for index in range(rounds):
