@@ -27,7 +27,7 @@ def one_line(capsys: pytest.CaptureFixture[str], *fragments: str) -> None:
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
-        (["serve"], "give one of TARGET, --upstream URL or --upstream-command CMD"),
+        (["serve"], "the following arguments are required: TARGET (or --upstream URL"),
         (["serve", "app.py", "--upstream", "http://x/mcp"], "give one of TARGET"),
         (["serve", "--upstream", "http://x/mcp", "--upstream-command", "a"], "give one of"),
         (["serve", "--upstream", "ftp://x/mcp"], "--upstream: not an http(s) URL"),

@@ -126,7 +126,12 @@ def add_upstream_options(serve: argparse.ArgumentParser) -> None:
 def wants_gateway(args: argparse.Namespace) -> bool:
     """Whether ``serve`` was given an upstream (and no TARGET)."""
     given = [x for x in (args.target, args.upstream, args.upstream_command) if x is not None]
-    if len(given) != 1:
+    if not given:
+        raise UpstreamError(
+            "the following arguments are required: TARGET (or --upstream URL, "
+            "or --upstream-command CMD)"
+        )
+    if len(given) > 1:
         raise UpstreamError("give one of TARGET, --upstream URL or --upstream-command CMD")
     return args.target is None
 

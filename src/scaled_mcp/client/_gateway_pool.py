@@ -5,12 +5,13 @@ closed by its own keeper task in the pool's nursery (a client's nursery
 belongs to the task that opened it). A downstream request leases a session
 for its upstream call: an idle one first; else, for a 2026-07-28 upstream, the
 least busy one at once (another opening meanwhile, while under the cap); for a
-handshake-era upstream a new one while under the cap, else the least busy one. A session knows the downstream calls it carries
-(:class:`UpstreamCall`), which is how a question the upstream asks during a
-call (sampling, elicitation, roots) and its log messages find the downstream
-request they belong to. The first session is the node's *primary*: it is
-never closed for idleness, holds the upstream resource subscriptions and
-hears the upstream's list changes; a supervisor reopens it when it is lost.
+handshake-era upstream a new one while under the cap, else the least busy one.
+A session knows the downstream calls it carries (:class:`UpstreamCall`), which
+is how a question the upstream asks during a call (sampling, elicitation,
+roots) and its log messages find the downstream request they belong to. The
+first session is the node's *primary*: it is never closed for idleness, holds
+the upstream resource subscriptions and hears the upstream's list changes; a
+supervisor reopens it when it is lost.
 """
 
 from __future__ import annotations
