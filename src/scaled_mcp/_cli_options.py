@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final, NoReturn
 from urllib.parse import urlsplit
 
+from ._cli_upstream import add_upstream_options
+
 if TYPE_CHECKING:
     from hypercorn.config import Config
 
@@ -107,7 +109,12 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         "options comma-separated; --state-key is SCALED_MCP_STATE_KEYS; --stdio is 1 or 0). "
         "The command line wins.",
     )
-    serve.add_argument("target", help="path/to/app.py[:name] or package.module:name")
+    serve.add_argument(
+        "target",
+        nargs="?",
+        default=None,
+        help="path/to/app.py[:name] or package.module:name (or --upstream/--upstream-command)",
+    )
     serve.add_argument(
         "--bind", type=_bind, default=("127.0.0.1", 8000), help="HOST:PORT (127.0.0.1:8000)"
     )
@@ -191,6 +198,7 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         default="warning",
         help="Python logging level: debug, info, warning, error or critical (warning)",
     )
+    add_upstream_options(serve)
     for name in _COMMANDS:  # each defines ``add_command(commands)``; it sets ``run``
         importlib.import_module(f"scaled_mcp._cli_{name}").add_command(commands)
     return parser, serve

@@ -46,6 +46,7 @@ from ._cli_options import (
     tls_config,
     with_environment,
 )
+from ._cli_upstream import UpstreamError, gateway_from, wants_gateway
 
 __all__ = ["TargetError", "load_target", "main"]
 
@@ -284,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _supervise(args, _strip_workers(argv))
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
-        app = load_target(args.target)
+        app = gateway_from(args) if wants_gateway(args) else load_target(args.target)
         for directory in args.skills or ():
             try:
                 app.add_skills(directory)
@@ -293,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         backend = _backend(args.broker)
         keys = state_keys(args.state_key)
         tls = tls_config(args)
-    except TargetError as exc:
+    except (TargetError, UpstreamError) as exc:
         return _fail(str(exc))
     http = HttpConfig(
         response_mode=ResponseMode.SSE if args.response == "sse" else ResponseMode.JSON

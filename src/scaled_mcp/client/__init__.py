@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ._client import Client, Mode
 from ._errors import ClientError, ConnectionLost, SessionExpired
+from ._gateway import Gateway
 from ._handlers import (
     ElicitationHandler,
     ListChangedHandler,
@@ -49,6 +50,7 @@ __all__ = [
     "DPoP",
     "ElicitationHandler",
     "EnterpriseManaged",
+    "Gateway",
     "GrantContext",
     "InMemoryTokenStorage",
     "JwtBearer",

@@ -60,6 +60,7 @@ from ._errors import ClientError, ConnectionLost, SessionExpired
 from ._handlers import (
     ElicitationHandler,
     Handlers,
+    InputRoundHandler,
     ListChangedHandler,
     LogHandler,
     ProgressHandler,
@@ -122,6 +123,7 @@ class Client(ClientMethods):
         progress_handler: ProgressHandler | None = None,
         list_changed_handler: ListChangedHandler | None = None,
         resource_updated_handler: ResourceUpdatedHandler | None = None,
+        input_round_handler: InputRoundHandler | None = None,
         headers: Mapping[str, str] | None = None,
         bearer: str | None = None,
         auth: httpx2.Auth | None = None,
@@ -150,6 +152,7 @@ class Client(ClientMethods):
             progress=progress_handler,
             list_changed=list_changed_handler,
             resource_updated=resource_updated_handler,
+            input_round=input_round_handler,
         )
         self._capabilities = {**self._handlers.capabilities(), **(capabilities or {})}
         self._client_info = dict(client_info or DEFAULT_CLIENT_INFO)
@@ -455,10 +458,7 @@ class Client(ClientMethods):
                 request = call.retry()
                 continue
             assert isinstance(outcome, InputRequired)
-            responses = {
-                key: await self._handlers.answer(question["method"], question.get("params") or {})
-                for key, question in outcome.input_requests.items()
-            }
+            responses = await self._handlers.answer_round(dict(outcome.input_requests))
             try:
                 request = call.retry(responses)
             except LocalProtocolError as exc:

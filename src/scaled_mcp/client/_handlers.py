@@ -23,6 +23,7 @@ from ._errors import ClientError
 __all__ = [
     "ElicitationHandler",
     "Handlers",
+    "InputRoundHandler",
     "ListChangedHandler",
     "LogHandler",
     "ProgressHandler",
@@ -44,6 +45,11 @@ ElicitationHandler: TypeAlias = Callable[
 LogHandler: TypeAlias = Callable[[str, Any, str | None], Awaitable[None] | None]
 #: ``progress_handler(progress, total, message)`` for each ``notifications/progress``.
 ProgressHandler: TypeAlias = Callable[[float, float | None, str | None], Awaitable[None] | None]
+#: ``input_round_handler(questions)``: every input request of one input-required
+#: round (2026-07-28), by key, as sent; returns the answers by the same keys.
+InputRoundHandler: TypeAlias = Callable[
+    [dict[str, dict[str, Any]]], dict[str, Any] | Awaitable[dict[str, Any]]
+]
 #: ``list_changed_handler(kind)``: ``kind`` is ``"tools"``, ``"resources"`` or ``"prompts"``.
 ListChangedHandler: TypeAlias = Callable[[str], Awaitable[None] | None]
 #: ``resource_updated_handler(uri)`` for each ``notifications/resources/updated``.
@@ -89,6 +95,7 @@ class Handlers:
     progress: ProgressHandler | None = None
     list_changed: ListChangedHandler | None = None
     resource_updated: ResourceUpdatedHandler | None = None
+    input_round: InputRoundHandler | None = None
 
     def capabilities(self) -> dict[str, Any]:
         """The ``ClientCapabilities`` these handlers make true."""
@@ -100,6 +107,16 @@ class Handlers:
         if self.roots is not None:
             capabilities["roots"] = {"listChanged": True}
         return capabilities
+
+    async def answer_round(self, questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The answers to one input-required round, by key: the round handler's,
+        else each question answered in turn by :meth:`answer`."""
+        if self.input_round is not None:
+            return dict(await call_handler(self.input_round, questions))
+        return {
+            key: await self.answer(question["method"], question.get("params") or {})
+            for key, question in questions.items()
+        }
 
     async def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """The result for a server request (or an input request of the stateless era).
