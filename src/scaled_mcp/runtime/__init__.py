@@ -9,6 +9,7 @@ from ._application import (
     McpError,
     StartupError,
 )
+from ._auth import Authorization, ScopesOf, TokenVerifier, current_principal
 from ._front import ClientGone, Responder
 from ._h11 import H11Config, serve_h11
 from ._runtime import Runtime, RuntimeConfig
@@ -21,16 +22,20 @@ from ._session_state import (
     SessionStateUnavailable,
 )
 from ._stdio import serve_stdio
+from ._token_verifiers import IntrospectionVerifier, JWTVerifier
 
 __all__ = [
     "DEFAULT_SESSION_STATE_ATTEMPTS",
     "Application",
     "Arrival",
+    "Authorization",
     "ChangeListener",
     "ClientGone",
     "Exchange",
     "H11Config",
     "InputNeeded",
+    "IntrospectionVerifier",
+    "JWTVerifier",
     "McpError",
     "Responder",
     "Runtime",
@@ -41,6 +46,9 @@ __all__ = [
     "SessionStateGone",
     "SessionStateHandle",
     "SessionStateUnavailable",
+    "ScopesOf",
+    "TokenVerifier",
+    "current_principal",
     "serve_h11",
     "serve_stdio",
 ]

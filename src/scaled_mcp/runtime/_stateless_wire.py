@@ -44,6 +44,7 @@ from ..protocol.versions import Era
 from ._admission import refusal, stateless_client_info
 from ._answers import cancel_when, reject, respond
 from ._application import InputNeeded, McpError
+from ._auth import principal_key
 from ._exchanges import StatelessExchange
 from ._front import Responder
 from ._node import Node
@@ -133,7 +134,9 @@ class StatelessWire:
         """The answers of earlier rounds, from the request's sealed ``requestState``."""
         if request.request_state is None:
             return {}
-        opened = self._dispatcher.open_state(request, now=time.time())
+        # Sealed for the principal it was given to: another one's retry fails
+        # the integrity check.
+        opened = self._dispatcher.open_state(request, now=time.time(), principal=principal_key())
         return opened if isinstance(opened, dict) else {}
 
     async def _call(
@@ -239,7 +242,11 @@ class StatelessWire:
     def _input_required(self, request: StatelessRequest, needed: InputNeeded) -> Message:
         questions: dict[str, InputRequest] = needed.requests
         state = self._dispatcher.seal_state(
-            request, needed.answered, now=time.time(), ttl=self._config.request_state_ttl
+            request,
+            needed.answered,
+            now=time.time(),
+            ttl=self._config.request_state_ttl,
+            principal=principal_key(),
         )
         try:
             return self._dispatcher.input_required(request, questions, request_state=state)
