@@ -245,6 +245,18 @@ class MCPServer(Registry, Dispatcher):
                 return mount.server.required_scopes(method, {**params, key: inner})
         return ()
 
+    def declared_scopes(self) -> tuple[str, ...]:
+        """Every scope the tools, resources, templates and prompts of this server
+        (and those mounted in it) name: what its protected resource metadata
+        lists in ``scopes_supported``."""
+        found: dict[str, None] = {}
+        for table in (self._tools, self._resources, self._templates, self._prompts):
+            for entry in table.values():
+                found.update(dict.fromkeys(scopes_in(entry.wire)))
+        for mount in self._mounts:
+            found.update(dict.fromkeys(mount.server.declared_scopes()))
+        return tuple(found)
+
     # -- visibility --------------------------------------------------------------
 
     def visibility(self, rule: VisibilityRule) -> VisibilityRule:
