@@ -199,7 +199,9 @@ def bearer_token(headers: Headers) -> str | None:
 
 
 def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+    # RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E; nothing else
+    # may reach the header (no quote, no backslash, no control character).
+    return "".join(c for c in value if " " <= c <= "~" and c not in '"\\')
 
 
 def unauthorized(

@@ -28,8 +28,14 @@ def with_scopes(meta: dict[str, Any] | None, scopes: Iterable[str] | None) -> di
     names = list(dict.fromkeys(scopes))
     if not names:
         return meta
-    if not all(isinstance(s, str) and s and " " not in s for s in names):
-        raise TypeError("scopes must be non-empty strings without spaces")
+    # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+    if not all(
+        isinstance(s, str) and s and all("!" <= c <= "~" and c not in '"\\' for c in s)
+        for s in names
+    ):
+        raise TypeError(
+            "scopes must be scope tokens: printable ASCII, no space, quote or backslash"
+        )
     return {**(meta or {}), SCOPES_META_KEY: names}
 
 
