@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -450,3 +451,100 @@ async def test_client_credentials_through_our_client() -> None:
                 assert who.content[0].text == "mallory-app read"  # type: ignore[union-attr]
                 with pytest.raises(ClientError):
                     await client.read_resource("memo://nowhere")
+
+
+async def test_a_remembered_token_still_expires() -> None:
+    async with authorization_server() as server:
+        audience = "http://127.0.0.1:1/mcp"
+        verifier = JWTVerifier(server.base, audience, leeway=0.5)
+        token = server.issue("alice", audience, "read", lifetime=2)
+        assert await verifier.verify(token) is not None
+        assert await verifier.verify(token) is not None  # from the cache
+        await trio.sleep(3)
+        assert await verifier.verify(token) is None
+
+
+async def test_visibility_rules_see_the_principal() -> None:
+    app = make_app()
+    app.visibility(
+        lambda ctx, component: (
+            component.name != "write"
+            or (ctx.principal is not None and "write" in ctx.principal.scopes)
+        )
+    )
+    async with authorization_server() as server, httpx2.AsyncClient() as http:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/mcp"
+        resource = ResourceServerConfig(resource=url, authorization_servers=(server.base,))
+        config = RuntimeConfig(
+            shutdown_grace=1, auth=Authorization(resource, JWTVerifier(server.base, url))
+        )
+        runtime = Runtime(app, config=config)
+        stop = trio.Event()
+        async with runtime.run(), trio.open_nursery() as nursery:
+            await nursery.start(
+                functools.partial(serve_h11, runtime, "127.0.0.1", port, shutdown=stop)
+            )
+            listing = {
+                "jsonrpc": "2.0",
+                "id": 5,
+                "method": "tools/list",
+                "params": {"_meta": stateless_meta()},
+            }
+            names = {}
+            for scope in ("read", "read write"):
+                token = server.issue("alice", url, scope)
+                answer = await http.post(
+                    url,
+                    json=listing,
+                    headers=post_headers(
+                        token, **{"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/list"}
+                    ),
+                )
+                names[scope] = {tool["name"] for tool in answer.json()["result"]["tools"]}
+            stop.set()
+        assert "write" not in names["read"] and "write" in names["read write"]
+
+
+def test_the_command_line_settings() -> None:
+    from scaled_mcp._cli_options import TargetError, auth_config, parser
+
+    _, serve = parser()
+
+    def settings(*argv: str) -> Authorization | None:
+        args = serve.parse_args(["app.py", *argv])
+        return auth_config(args, ("write",))
+
+    assert settings() is None
+    auth = settings("--auth-issuer", "https://id.example/realms/r", "--auth-scopes", "read,extra")
+    assert auth is not None
+    assert auth.resource.resource == "http://127.0.0.1:8000/mcp"
+    assert auth.resource.required_scopes == ("read", "extra")
+    assert auth.resource.metadata()["scopes_supported"] == ["read", "extra", "write"]
+    assert (
+        isinstance(auth.verifier, JWTVerifier) and auth.verifier.audience == auth.resource.resource
+    )
+    behind = settings(
+        "--auth-issuer", "https://id.example", "--resource-url", "https://mcp.example/x/mcp",
+        "--auth-audience", "api://mcp",
+    )  # fmt: skip
+    assert behind is not None and behind.resource.resource == "https://mcp.example/x/mcp"
+    assert isinstance(behind.verifier, JWTVerifier) and behind.verifier.audience == "api://mcp"
+    introspected = settings(
+        "--auth-issuer", "https://id.example", "--auth-introspection-url", "https://id.example/i",
+        "--auth-client-id", "rs", "--auth-client-secret", "s3cret",
+    )  # fmt: skip
+    assert introspected is not None and isinstance(introspected.verifier, IntrospectionVerifier)
+    for argv, message in (
+        (("--resource-url", "https://x/mcp"), "--resource-url needs --auth-issuer"),
+        (("--auth-issuer", "ftp://x"), "--auth-issuer must be an http(s) URL"),
+        (("--auth-issuer", "https://x", "--stdio"), "stdio has no authorization"),
+        (
+            ("--auth-issuer", "https://x", "--auth-introspection-url", "https://x/i"),
+            "needs --auth-client-id",
+        ),
+        (("--auth-issuer", "https://x", "--auth-scopes", 'a"b'), "authorization settings"),
+    ):
+        with pytest.raises(TargetError, match=re.escape(message)) as caught:
+            settings(*argv)
+        assert "s3cret" not in str(caught.value)

@@ -84,7 +84,10 @@ class JWTVerifier:
     * ``leeway`` -- seconds of clock skew tolerated on ``exp``/``nbf`` (30);
     * ``keys_ttl`` -- seconds the keys are kept before they are fetched again (3600);
     * ``min_refresh_interval`` -- the least seconds between two fetches of the keys (30);
-    * ``timeout`` -- seconds a fetch may take (5).
+    * ``timeout`` -- seconds a fetch may take (5);
+    * ``cache_size`` -- tokens whose verification is remembered (until their ``exp``,
+      keyed by their SHA-256: a client sends one token request after request, and a
+      signature check costs ~100 µs); 0 turns it off.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class JWTVerifier:
         keys_ttl: float = 3600.0,
         min_refresh_interval: float = 30.0,
         timeout: float = 5.0,
+        cache_size: int = 10_000,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -110,6 +114,8 @@ class JWTVerifier:
         self._keys: dict[str | None, jwt.PyJWK] = {}
         self._fetched_at = -float("inf")
         self._lock = trio.Lock()
+        self.cache_size = cache_size
+        self._verified: OrderedDict[bytes, Principal] = OrderedDict()
         #: How many times the keys were fetched (for tests and operators).
         self.fetches = 0
 
@@ -170,6 +176,21 @@ class JWTVerifier:
 
     async def verify(self, token: str) -> Principal | None:
         """The principal of a valid token, else ``None``."""
+        digest = hashlib.sha256(token.encode()).digest() if self.cache_size else b""
+        known = self._verified.get(digest) if self.cache_size else None
+        if known is not None:
+            assert known.expires_at is not None
+            if known.expires_at + self.leeway >= time.time():
+                return known
+            del self._verified[digest]
+        principal = await self._verify(token)
+        if principal is not None and self.cache_size and principal.expires_at is not None:
+            self._verified[digest] = principal
+            while len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> Principal | None:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
