@@ -548,3 +548,29 @@ def test_the_command_line_settings() -> None:
         with pytest.raises(TargetError, match=re.escape(message)) as caught:
             settings(*argv)
         assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("front", FRONTS)
+async def test_the_legacy_stream_belongs_to_its_principal(front: str) -> None:
+    async with (
+        authorization_server() as server,
+        protected(front, server.base) as url,
+        httpx2.AsyncClient() as http,
+    ):
+        origin = url.removesuffix("/mcp")
+        alice = server.issue("alice", url, "read")
+        mallory = server.issue("mallory", url, "read")
+        sse = {"accept": "text/event-stream", "authorization": f"Bearer {alice}"}
+        with trio.fail_after(DEADLINE):
+            async with http.stream("GET", f"{origin}/sse", headers=sse) as stream:
+                assert stream.status_code == 200
+                lines = stream.aiter_lines()
+                endpoint = ""
+                while not endpoint.startswith("data: "):
+                    endpoint = await anext(lines)
+                messages = origin + endpoint.removeprefix("data: ")
+                body = initialize_request("2024-11-05")
+                stolen = await http.post(messages, json=body, headers=post_headers(mallory))
+                assert stolen.status_code == 404
+                mine = await http.post(messages, json=body, headers=post_headers(alice))
+                assert mine.status_code == 202

@@ -45,6 +45,7 @@ class Cluster:
     issuer: str
     url: str
     nodes: list[Node]
+    redis: Redis
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    redis: Redis
     try:
         wait_for_port(as_port, server, "the authorization server")
         with (
@@ -79,7 +79,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             )
             try:
                 wait_for_port(proxy, proxy_process, "nginx")
-                yield Cluster(issuer, url, started)
+                yield Cluster(issuer, url, started, redis)
             finally:
                 stop(proxy_process)
     finally:
@@ -140,6 +140,11 @@ async def test_a_session_hijack_is_refused_on_every_node(cluster: Cluster) -> No
                 "mcp-session-id": init.headers["mcp-session-id"],
                 "mcp-protocol-version": "2025-11-25",
             }
+            # The owner is stored with the session, as a digest: small, and no subject.
+            key = f"mcp:s:{{{session['mcp-session-id']}}}"
+            stored = cluster.redis.cli("GET", key)
+            assert '"owner":"p1.' in stored.replace(" ", "") and "alice-app" not in stored
+            assert int(cluster.redis.cli("MEMORY", "USAGE", key).strip()) <= 1024
             for node in cluster.nodes:
                 url = f"http://127.0.0.1:{node.port}/mcp"
                 stolen = await http.post(url, json=call, headers=headers(mallory, **session))
