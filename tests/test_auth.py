@@ -539,6 +539,7 @@ def test_the_command_line_settings() -> None:
         (("--resource-url", "https://x/mcp"), "--resource-url needs --auth-issuer"),
         (("--auth-issuer", "ftp://x"), "--auth-issuer must be an http(s) URL"),
         (("--auth-issuer", "https://x", "--stdio"), "stdio has no authorization"),
+        (("--auth-issuer", "https://x", "--bind", "0.0.0.0:80"), "needs --resource-url"),
         (
             ("--auth-issuer", "https://x", "--auth-introspection-url", "https://x/i"),
             "needs --auth-client-id",

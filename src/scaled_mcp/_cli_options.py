@@ -416,6 +416,11 @@ def auth_config(args: argparse.Namespace, app_scopes: tuple[str, ...]) -> Author
         resource = _http_url("--resource-url", args.resource_url)
     else:
         host, port = args.bind
+        if host in ("0.0.0.0", "::", ""):
+            raise TargetError(
+                "--auth-issuer needs --resource-url when --bind listens on every address "
+                "(the URL clients use, e.g. https://mcp.example.com/mcp)"
+            )
         scheme = "https" if args.certfile else "http"
         host = f"[{host}]" if ":" in host else host
         resource = f"{scheme}://{host}:{port}/mcp"

@@ -132,7 +132,7 @@ class JWTVerifier:
             if isinstance(jwks_uri, str):
                 return jwks_uri
             break
-        raise BackendUnavailable("the authorization server's metadata names no jwks_uri")
+        raise BackendUnavailable("no metadata of the authorization server names a jwks_uri")
 
     async def _refresh(self, seen_at: float) -> None:
         async with self._lock:
