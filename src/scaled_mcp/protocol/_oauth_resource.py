@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -57,6 +58,10 @@ PROTECTED_RESOURCE_WELL_KNOWN: Final = "/.well-known/oauth-protected-resource"
 SCOPES_META_KEY: Final = "io.github.scaled-mcp/scopes"
 #: A principal key's prefix: the version of how it is derived.
 _KEY_PREFIX: Final = "p1."
+#: RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: The longest access token read (longer ones are refused unread).
+_MAX_TOKEN_LENGTH: Final = 16_384
 #: The longest scope value and the most scopes read from a token.
 _MAX_SCOPE_LENGTH: Final = 4096
 _MAX_SCOPES: Final = 256
@@ -190,12 +195,9 @@ def bearer_token(headers: Headers) -> str | None:
     assert isinstance(value, str)
     scheme, _, token = value.strip().partition(" ")
     token = token.strip(" \t")
-    # b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-    if scheme.lower() != "bearer" or not token or len(token) > 16_384:
+    if scheme.lower() != "bearer" or len(token) > _MAX_TOKEN_LENGTH:
         return ""
-    if not all(c.isascii() and (c.isalnum() or c in "-._~+/=") for c in token):
-        return ""
-    return token
+    return token if _B64TOKEN.fullmatch(token) else ""
 
 
 def _quoted(value: str) -> str:
