@@ -1,4 +1,10 @@
-"""The trio runtime: drives the core and the application; the direct h11 front; stdio."""
+"""The trio runtime: drives the core and the application; the direct h11 front; stdio.
+
+The token verifiers (``JWTVerifier``, ``IntrospectionVerifier``) are imported when first
+named: they bring PyJWT and httpx2, which a node without authorization does not load.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from ._application import (
     Application,
@@ -22,7 +28,9 @@ from ._session_state import (
     SessionStateUnavailable,
 )
 from ._stdio import serve_stdio
-from ._token_verifiers import IntrospectionVerifier, JWTVerifier
+
+if TYPE_CHECKING:
+    from ._token_verifiers import IntrospectionVerifier, JWTVerifier
 
 __all__ = [
     "DEFAULT_SESSION_STATE_ATTEMPTS",
@@ -52,3 +60,11 @@ __all__ = [
     "serve_h11",
     "serve_stdio",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("IntrospectionVerifier", "JWTVerifier"):
+        from . import _token_verifiers
+
+        return getattr(_token_verifiers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
