@@ -20,9 +20,17 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx2
 import pytest
 import trio
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from scaled_mcp._cli_options import TargetError, auth_config, parser
 from scaled_mcp.client import Client, ClientCredentials, ClientError, OAuth
-from scaled_mcp.protocol.oauth import SCOPES_META_KEY, ResourceServerConfig, bearer_challenge
+from scaled_mcp.protocol.http import HttpConfig
+from scaled_mcp.protocol.oauth import (
+    SCOPES_META_KEY,
+    Principal,
+    ResourceServerConfig,
+    bearer_challenge,
+)
 from scaled_mcp.runtime import (
     Authorization,
     IntrospectionVerifier,
@@ -86,8 +94,6 @@ async def protected(
     auth = Authorization(
         resource, verifier or JWTVerifier(issuer, url, min_refresh_interval=1.0, timeout=5)
     )
-    from scaled_mcp.protocol.http import HttpConfig
-
     config = RuntimeConfig(shutdown_grace=1, auth=auth, http=HttpConfig(cors=cors))
     runtime = Runtime(make_app(), config=config)
     stop = trio.Event()
@@ -204,8 +210,6 @@ async def test_tokens_the_resource_must_refuse(front: str) -> None:
         protected(front, server.base) as url,
         httpx2.AsyncClient() as http,
     ):
-        from cryptography.hazmat.primitives.asymmetric import ec
-
         refused = {
             "another audience": server.issue("alice", "http://elsewhere/mcp", "read"),
             "no audience": server.issue("alice", None, "read"),
@@ -422,8 +426,6 @@ async def test_introspection_with_its_cache() -> None:
 
 
 async def test_the_applications_own_verifier() -> None:
-    from scaled_mcp.protocol.oauth import Principal
-
     async def verify(token: str) -> Principal | None:
         return (
             Principal(subject="svc", scopes=frozenset({"read"})) if token == "let-me-in" else None
@@ -507,8 +509,6 @@ async def test_visibility_rules_see_the_principal() -> None:
 
 
 def test_the_command_line_settings() -> None:
-    from scaled_mcp._cli_options import TargetError, auth_config, parser
-
     _, serve = parser()
 
     def settings(*argv: str) -> Authorization | None:
