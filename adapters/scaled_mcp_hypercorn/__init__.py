@@ -17,7 +17,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
-from scaled_mcp.protocol.http import Headers, HttpRequest, body_too_large, precheck
+from scaled_mcp.protocol.http import Headers, HttpRequest, body_too_large
 from scaled_mcp.runtime import ClientGone, Runtime
 
 __all__ = ["MCPASGIApp", "serve"]
@@ -138,7 +138,7 @@ class MCPASGIApp:
             [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         )
         responder = _Responder(receive, send)
-        early = precheck(HttpRequest.from_parsed(method, target, headers), http)
+        early = self.runtime.precheck(HttpRequest.from_parsed(method, target, headers))
         if early is not None:
             if (b"expect", b"100-continue") not in scope["headers"]:
                 await _discard_body(receive)  # a client waiting for 100 sent no body

@@ -1,6 +1,7 @@
 """The ``scaled-mcp serve`` options: their parser, their ranges, their values from the
 environment (``SCALED_MCP_<OPTION>``), and the checks made before serving (where it can
-listen, the TLS files, the ``requestState`` keys), each failing in one line.
+listen, the TLS files, the ``requestState`` keys, the authorization settings), each
+failing in one line.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from ._cli_upstream import add_upstream_options
 if TYPE_CHECKING:
     from hypercorn.config import Config
 
+    from .runtime import Authorization
+
 __all__ = [
     "TargetError",
+    "auth_config",
     "bind_failure",
     "check_bind",
     "bind_problem",
@@ -192,6 +196,55 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         "--listen-fd", type=_int_in(0, 1 << 20), default=None, help=argparse.SUPPRESS
     )
     serve.add_argument(
+        "--auth-issuer",
+        default=None,
+        metavar="URL",
+        help="require OAuth access tokens (JWTs) of this issuer: its keys are found from its "
+        "metadata (authorization is off without this or --auth-introspection-url)",
+    )
+    serve.add_argument(
+        "--resource-url",
+        default=None,
+        metavar="URL",
+        help="the MCP endpoint's public URL, as clients reach it (behind a proxy): the "
+        "resource of the metadata and the tokens' audience (default: http(s)://BIND/mcp)",
+    )
+    serve.add_argument(
+        "--auth-audience",
+        default=None,
+        help="the audience tokens must name, when not --resource-url (some providers name "
+        "an API identifier)",
+    )
+    serve.add_argument(
+        "--auth-scopes",
+        action="append",
+        default=None,
+        metavar="SCOPE",
+        help="a scope every request needs (repeatable); the metadata lists these and the "
+        "app's per-tool scopes",
+    )
+    serve.add_argument(
+        "--auth-jwks-url",
+        default=None,
+        metavar="URL",
+        help="the issuer's JWKS, when its metadata does not name it",
+    )
+    serve.add_argument(
+        "--auth-introspection-url",
+        default=None,
+        metavar="URL",
+        help="check tokens by RFC 7662 introspection here instead (needs --auth-client-id "
+        "and SCALED_MCP_AUTH_CLIENT_SECRET)",
+    )
+    serve.add_argument(
+        "--auth-client-id", default=None, help="this resource's introspection client id"
+    )
+    serve.add_argument(
+        "--auth-client-secret",
+        default=None,
+        help="its secret (prefer the environment: SCALED_MCP_AUTH_CLIENT_SECRET)",
+    )
+    serve.add_argument(
         "--log-level",
         type=str.lower,
         choices=_LOG_LEVELS,
@@ -341,3 +394,85 @@ def tls_config(args: argparse.Namespace) -> Config | None:
     except (OSError, ssl.SSLError) as exc:
         raise TargetError(f"cannot load the TLS files: {exc.strerror or exc}") from None
     return config
+
+
+def _http_url(option: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+        raise TargetError(f"{option} must be an http(s) URL")
+    return value
+
+
+def auth_config(args: argparse.Namespace, app_scopes: tuple[str, ...]) -> Authorization | None:
+    """The node's authorization from the ``--auth-*`` options (``None`` without
+    ``--auth-issuer`` or ``--auth-introspection-url``); raises :class:`TargetError`
+    when they are incomplete. ``app_scopes`` are the scopes the app's tools,
+    resources and prompts name (listed in the metadata)."""
+    if args.auth_issuer is None and args.auth_introspection_url is None:
+        others = [
+            option
+            for option, value in (
+                ("--resource-url", args.resource_url),
+                ("--auth-audience", args.auth_audience),
+                ("--auth-scopes", args.auth_scopes),
+                ("--auth-jwks-url", args.auth_jwks_url),
+                ("--auth-client-id", args.auth_client_id),
+            )
+            if value
+        ]
+        if others:
+            raise TargetError(f"{others[0]} needs --auth-issuer or --auth-introspection-url")
+        return None
+    if args.stdio:
+        raise TargetError("stdio has no authorization: --auth-* options need HTTP")
+    from .protocol.oauth import ResourceServerConfig
+    from .runtime import Authorization, IntrospectionVerifier, JWTVerifier, TokenVerifier
+
+    if args.resource_url is not None:
+        resource = _http_url("--resource-url", args.resource_url)
+    else:
+        host, port = args.bind
+        if host in ("0.0.0.0", "::", ""):
+            raise TargetError(
+                "--auth-issuer needs --resource-url when --bind listens on every address "
+                "(the URL clients use, e.g. https://mcp.example.com/mcp)"
+            )
+        scheme = "https" if args.certfile else "http"
+        host = f"[{host}]" if ":" in host else host
+        resource = f"{scheme}://{host}:{port}/mcp"
+    scopes = tuple(s for value in args.auth_scopes or () for s in value.replace(",", " ").split())
+    issuer = args.auth_issuer
+    if issuer is None:
+        raise TargetError("--auth-introspection-url needs --auth-issuer (the metadata names it)")
+    issuer = _http_url("--auth-issuer", issuer)
+    try:
+        config = ResourceServerConfig(
+            resource=resource,
+            authorization_servers=(issuer,),
+            required_scopes=scopes,
+            scopes_supported=(*scopes, *app_scopes),
+        )
+    except ValueError as exc:
+        raise TargetError(f"authorization settings: {exc}") from None
+    audience = args.auth_audience or config.resource
+    verifier: TokenVerifier
+    if args.auth_introspection_url is not None:
+        if not args.auth_client_id or not args.auth_client_secret:
+            raise TargetError(
+                "--auth-introspection-url needs --auth-client-id and "
+                "SCALED_MCP_AUTH_CLIENT_SECRET (or --auth-client-secret)"
+            )
+        verifier = IntrospectionVerifier(
+            _http_url("--auth-introspection-url", args.auth_introspection_url),
+            client_id=args.auth_client_id,
+            client_secret=args.auth_client_secret,
+            audience=audience,
+        )
+    else:
+        jwks = args.auth_jwks_url
+        verifier = JWTVerifier(
+            issuer,
+            audience,
+            jwks_uri=_http_url("--auth-jwks-url", jwks) if jwks is not None else None,
+        )
+    return Authorization(config, verifier)

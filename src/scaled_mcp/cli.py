@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 from ._cli_options import (
     TargetError,
+    auth_config,
     bind_failure,
     bind_problem,
     check_bind,
@@ -280,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _backend(args.broker)  # a bad broker: one line here rather than one a worker
             state_keys(args.state_key)
             tls_config(args)
+            auth_config(args, ())
         except TargetError as exc:
             return _fail(str(exc))
         return _supervise(args, _strip_workers(argv))
@@ -294,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         backend = _backend(args.broker)
         keys = state_keys(args.state_key)
         tls = tls_config(args)
+        auth = auth_config(args, app.declared_scopes())
     except (TargetError, UpstreamError) as exc:
         return _fail(str(exc))
     http = HttpConfig(
@@ -311,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(problem)
     node = {"node_id": args.node_id} if args.node_id else {}
     config = RuntimeConfig(
-        http=http, request_state_keys=keys, max_sessions=args.max_sessions, **node
+        http=http, request_state_keys=keys, max_sessions=args.max_sessions, auth=auth, **node
     )
     runtime = Runtime(app, backend=backend, config=config)
     try:

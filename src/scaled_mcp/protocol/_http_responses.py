@@ -130,13 +130,14 @@ def status_for_error(era: Era, code: int) -> int:
 
 
 # Response headers a browser client must be allowed to read.
-_CORS_EXPOSED_HEADERS: Final = "mcp-session-id, mcp-protocol-version"
+_CORS_EXPOSED_HEADERS: Final = "mcp-session-id, mcp-protocol-version, www-authenticate"
 
 
 def cors_headers(request: HttpRequest, config: HttpConfig) -> Headers:
     """The CORS headers every response to ``request`` carries (none when CORS is off
     or the request has no Origin): the origin it may be read from, and the MCP
-    headers the browser may show the client (``Mcp-Session-Id`` above all)."""
+    headers the browser may show the client (``Mcp-Session-Id`` above all, and
+    ``WWW-Authenticate``, which a browser client reads to find the authorization server)."""
     if not config.cors:
         return ()
     origin = _HeaderView(request.headers).one("origin")

@@ -117,6 +117,7 @@ class ServerSession:
         "last_activity",
         "log_level",
         "node_id",
+        "owner",
         "phase",
         "protocol_version",
         "session_id",
@@ -139,6 +140,8 @@ class ServerSession:
         self.subscriptions: set[str] | frozenset[str] = _NO_SUBSCRIPTIONS
         self.created_at: float | None = None
         self.last_activity = 0.0
+        # The key of the principal that created the session (authorization on).
+        self.owner: str | None = None
         # Client requests in flight, each with its progress token (or None).
         self._incoming: dict[RequestId, str | int | None] = {}
         # The progress sent for a request, once there is some.
@@ -157,6 +160,7 @@ class ServerSession:
         session = cls(config, session_id=state.session_id, node_id=node_id)
         session.created_at = state.created_at
         session.last_activity = state.last_activity
+        session.owner = state.owner
         session.refresh(state)
         return session
 
@@ -195,6 +199,7 @@ class ServerSession:
             subscriptions=frozenset(self.subscriptions),
             created_at=self.created_at if self.created_at is not None else self.last_activity,
             last_activity=self.last_activity,
+            owner=self.owner,
         )
 
     def shared_fields(self) -> tuple[object, ...]:

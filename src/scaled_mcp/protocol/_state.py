@@ -106,6 +106,9 @@ class SessionState:
     """Everything a node must know to serve one handshake-era session.
 
     ``log_level`` is ``None`` until the client sends ``logging/setLevel``.
+    ``owner`` is the key of the principal that created the session when the
+    server requires authorization (:attr:`~scaled_mcp.protocol.oauth.Principal.key`):
+    the session answers no other.
     ``created_at`` and ``last_activity`` are seconds on a clock the caller
     chooses (the core never reads a clock).
     """
@@ -119,10 +122,11 @@ class SessionState:
     subscriptions: frozenset[str] = frozenset()
     created_at: float = 0.0
     last_activity: float = 0.0
+    owner: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-able dict with every field."""
-        return {
+        """A JSON-able dict with every field (``owner`` only when there is one)."""
+        data: dict[str, Any] = {
             "sessionId": self.session_id,
             "protocolVersion": self.protocol_version,
             "phase": self.phase.value,
@@ -133,6 +137,9 @@ class SessionState:
             "createdAt": self.created_at,
             "lastActivity": self.last_activity,
         }
+        if self.owner is not None:
+            data["owner"] = self.owner
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> SessionState:
@@ -151,6 +158,7 @@ class SessionState:
                 "subscriptions": frozenset(subscriptions),
                 "created_at": float(data["createdAt"]),
                 "last_activity": float(data["lastActivity"]),
+                "owner": data.get("owner"),
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise LocalProtocolError(f"malformed session state: {exc!r}") from None
@@ -162,6 +170,8 @@ class SessionState:
             fields["client_capabilities"], dict
         ):
             raise LocalProtocolError("malformed session state: client data must be objects")
+        if fields["owner"] is not None and not isinstance(fields["owner"], str):
+            raise LocalProtocolError("malformed session state: the owner must be a string")
         if log_level is not None and log_level not in LOG_LEVELS:
             raise LocalProtocolError(f"malformed session state: log level {log_level!r}")
         if not isinstance(subscriptions, list) or not all(

@@ -1,8 +1,9 @@
-"""OAuth 2.1 for MCP clients, sans-IO: what to fetch, what to send, what an answer means.
+"""OAuth 2.1 for MCP, sans-IO: what to fetch, what to send, what an answer means.
 
-Discovery, registration, the authorization-code flow, tokens, and the extension flows:
-client credentials, the JWT-bearer grant, enterprise-managed authorization (token exchange)
-and DPoP-bound tokens.
+The client's side: discovery, registration, the authorization-code flow, tokens, and the
+extension flows: client credentials, the JWT-bearer grant, enterprise-managed authorization
+(token exchange) and DPoP-bound tokens. The server's side (a protected resource): its RFC 9728
+metadata, the 401 and 403 challenges, scope decisions and the principal a token speaks for.
 """
 
 from __future__ import annotations
@@ -84,6 +85,19 @@ from ._oauth_pkce import (
     select_scope,
     union_scopes,
 )
+from ._oauth_resource import (
+    PROTECTED_RESOURCE_WELL_KNOWN,
+    SCOPES_META_KEY,
+    Principal,
+    ResourceServerConfig,
+    bearer_token,
+    insufficient_scope,
+    metadata_reply,
+    missing_scopes,
+    principal_from_claims,
+    principal_from_introspection,
+    unauthorized,
+)
 from ._oauth_tokens import (
     CLIENT_SECRET_BASIC,
     CLIENT_SECRET_POST,
@@ -112,6 +126,8 @@ __all__ = [
     "MIN_ENTROPY",
     "NONE",
     "OFFLINE_ACCESS",
+    "PROTECTED_RESOURCE_WELL_KNOWN",
+    "SCOPES_META_KEY",
     "TOKEN_TYPE_ACCESS_TOKEN",
     "TOKEN_TYPE_ID_JAG",
     "TOKEN_TYPE_ID_TOKEN",
@@ -133,16 +149,19 @@ __all__ = [
     "OAuthRequest",
     "OAuthResponse",
     "Pkce",
+    "Principal",
     "Proceed",
     "ProtectedResourceMetadata",
     "Redirect",
     "ResourceDecision",
+    "ResourceServerConfig",
     "TokenSet",
     "access_token_hash",
     "authorization_server_metadata_urls",
     "authorization_url",
     "authorization_value",
     "bearer_challenge",
+    "bearer_token",
     "canonical_resource",
     "check_authorization_response",
     "check_resource",
@@ -156,13 +175,18 @@ __all__ = [
     "dpop_origin",
     "dpop_proof_claims",
     "dpop_proof_header",
+    "insufficient_scope",
     "jwk_thumbprint",
     "jwt_bearer_form",
     "legacy_authorization_server",
+    "metadata_reply",
+    "missing_scopes",
     "parse_registration",
     "parse_token_exchange_response",
     "parse_token_response",
     "parse_www_authenticate",
+    "principal_from_claims",
+    "principal_from_introspection",
     "protected_resource_metadata_urls",
     "read_json_object",
     "registration_request",
@@ -173,5 +197,6 @@ __all__ = [
     "token_exchange_form",
     "token_request",
     "union_scopes",
+    "unauthorized",
     "uses_dpop",
 ]

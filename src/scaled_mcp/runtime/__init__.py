@@ -1,4 +1,10 @@
-"""The trio runtime: drives the core and the application; the direct h11 front; stdio."""
+"""The trio runtime: drives the core and the application; the direct h11 front; stdio.
+
+The token verifiers (``JWTVerifier``, ``IntrospectionVerifier``) are imported when first
+named: they bring PyJWT and httpx2, which a node without authorization does not load.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from ._application import (
     Application,
@@ -9,6 +15,7 @@ from ._application import (
     McpError,
     StartupError,
 )
+from ._auth import Authorization, ScopesOf, TokenVerifier, current_principal
 from ._front import ClientGone, Responder
 from ._h11 import H11Config, serve_h11
 from ._runtime import Runtime, RuntimeConfig
@@ -22,15 +29,21 @@ from ._session_state import (
 )
 from ._stdio import serve_stdio
 
+if TYPE_CHECKING:
+    from ._token_verifiers import IntrospectionVerifier, JWTVerifier
+
 __all__ = [
     "DEFAULT_SESSION_STATE_ATTEMPTS",
     "Application",
     "Arrival",
+    "Authorization",
     "ChangeListener",
     "ClientGone",
     "Exchange",
     "H11Config",
     "InputNeeded",
+    "IntrospectionVerifier",
+    "JWTVerifier",
     "McpError",
     "Responder",
     "Runtime",
@@ -41,6 +54,17 @@ __all__ = [
     "SessionStateGone",
     "SessionStateHandle",
     "SessionStateUnavailable",
+    "ScopesOf",
+    "TokenVerifier",
+    "current_principal",
     "serve_h11",
     "serve_stdio",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("IntrospectionVerifier", "JWTVerifier"):
+        from . import _token_verifiers
+
+        return getattr(_token_verifiers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

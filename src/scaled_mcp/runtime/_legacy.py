@@ -28,6 +28,7 @@ from ..protocol.http import (
 from ..protocol.jsonrpc import Message, RemoteProtocolError
 from ..protocol.sse import ServerSentEvent, encode_event
 from ._answers import cancel_when, respond
+from ._auth import principal_key
 from ._front import Responder
 from ._node import LEGACY_STREAM, Node
 from ._outlets import LogOutlet, Outlet
@@ -67,6 +68,7 @@ class LegacyTransport:
         node = self._node
         sessions = node.sessions
         live = LiveSession(sessions.new_session())
+        live.session.owner = principal_key()
         session_id = live.session.session_id
         sessions.add(live)
         sessions.legacy_open.add(session_id)
@@ -99,6 +101,7 @@ class LegacyTransport:
         elif live is None:
             # The stream is held by another node and initialize is yet to come.
             live = LiveSession(sessions.new_session(session_id))
+            live.session.owner = principal_key()
             sessions.add(live)
         await respond(responder, legacy_post_reply(), extra)
         outlet = LogOutlet(self._node, session_id, LEGACY_STREAM)

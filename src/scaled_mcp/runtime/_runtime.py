@@ -29,7 +29,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 import attrs
@@ -39,6 +39,7 @@ from ..cluster import Backend, BackendUnavailable, MemoryBackend
 from ..protocol.http import (
     Headers,
     HttpConfig,
+    HttpDecision,
     HttpRequest,
     NeedSession,
     OpenLegacyStream,
@@ -52,6 +53,7 @@ from ..protocol.http import (
     decide,
     decide_with_session,
     post_reply,
+    precheck,
     preflight_reply,
     service_unavailable,
     terminated_reply,
@@ -67,6 +69,7 @@ from ..protocol.jsonrpc import (
 )
 from ..protocol.nodes import forward_channel
 from ..protocol.notifications import list_changed_notification, resource_updated_notification
+from ..protocol.oauth import Principal
 from ..protocol.session import (
     DEFAULT_MAX_SESSION_DOCUMENT,
     ErrorReceived,
@@ -81,6 +84,7 @@ from ..protocol.versions import Era, primes_sse_streams
 from ._admission import admit_messages
 from ._answers import reject, reject_quietly, respond
 from ._application import Application, InputNeeded, McpError, StartupError
+from ._auth import Authorization, current_principal, principal_key
 from ._exchanges import SessionExchange
 from ._front import ClientGone, Responder
 from ._legacy import LegacyTransport
@@ -126,7 +130,11 @@ class RuntimeConfig:
     * ``max_session_state`` -- bytes of JSON an application's session state
       (``ctx.session_state``) may take;
     * ``session_state_attempts`` -- tries of ``ctx.session_state.update`` against
-      concurrent writers before it gives up.
+      concurrent writers before it gives up;
+    * ``auth`` -- an :class:`~scaled_mcp.runtime.Authorization`: the HTTP endpoints
+      then need a valid bearer token, publish their protected resource metadata,
+      and bind each session to the principal that created it (``None``: no
+      authorization).
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -143,6 +151,7 @@ class RuntimeConfig:
     node_heartbeat_ttl: float = 6.0
     max_session_state: int = DEFAULT_MAX_SESSION_DOCUMENT
     session_state_attempts: int = DEFAULT_SESSION_STATE_ATTEMPTS
+    auth: Authorization | None = None
 
 
 class Runtime:
@@ -197,6 +206,12 @@ class Runtime:
         self._stateless = StatelessWire(node)
         self._peers = Peers(node, self.receive_messages)
         self._changes_send, self._changes_receive = trio.open_memory_channel[tuple[str, Any]](1024)
+        self._auth = auth = self.config.auth
+        self._metadata_paths = (
+            auth.metadata_paths(self.config.http.endpoint_path) if auth is not None else frozenset()
+        )
+        # The scopes each request needs, when the application names some.
+        self._scopes_of = getattr(app, "required_scopes", None)
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -282,15 +297,52 @@ class Runtime:
 
     # -- HTTP -------------------------------------------------------------------
 
+    def precheck(self, request: HttpRequest) -> Reject | None:
+        """The rejection the request head alone earns, or ``None`` (the core's
+        :func:`~scaled_mcp.protocol.http.precheck`, knowing this node's other paths)."""
+        if request.path in self._metadata_paths:
+            return None
+        return precheck(request, self.config.http)
+
     async def handle_http(self, request: HttpRequest, responder: Responder) -> None:
         """Answer one HTTP request through ``responder``."""
         http = self.config.http
         extra = cors_headers(request, http) if http.cors else ()
+        auth = self._auth
+        if auth is not None and request.path in self._metadata_paths:
+            with suppress(ClientGone):
+                await respond(responder, auth.metadata_reply(request.method), extra)
+            return
+        decision = decide(request, http)
+        if auth is not None and type(decision) is not Reject and type(decision) is not Preflight:
+            # A valid token first: the principal is the request's from now on.
+            principal = await auth.admit(request)
+            if type(principal) is Principal:
+                token = auth.enter(principal)
+                try:
+                    await self._answer(decision, request, responder, extra)
+                finally:
+                    auth.leave(token)
+                return
+            assert isinstance(principal, Reject)
+            decision = principal
+        await self._answer(decision, request, responder, extra)
+
+    async def _answer(
+        self, decision: HttpDecision, request: HttpRequest, responder: Responder, extra: Headers
+    ) -> None:
         try:
-            decision = decide(request, http)
             if type(decision) is NeedSession:
                 decision = await self._with_session(decision)
             kind = type(decision)
+            if self._auth is not None and kind is ProcessMessages:
+                # The scopes its requests need, checked before any handler runs.
+                principal = current_principal()
+                assert isinstance(decision, ProcessMessages) and principal is not None
+                refused = self._auth.refuse_scopes(principal, decision.messages, self._scopes_of)
+                if refused is not None:
+                    await reject(responder, refused, extra)
+                    return
             if kind is ProcessMessages:
                 assert isinstance(decision, ProcessMessages)
                 if decision.era is Era.STATELESS:
@@ -324,6 +376,17 @@ class Runtime:
         self, need: NeedSession
     ) -> Reject | ProcessMessages | OpenStream | TerminateSession:
         state = await self.backend.sessions.load(need.session_id)
+        if self._auth is not None:
+            # A session answers only the principal that created it: to any other
+            # it is unknown (404), on every node (its owner is in the store).
+            owner = principal_key()
+            live = self._sessions.get(need.session_id)
+            if (state is not None and state.owner != owner) or (
+                live is not None and live.session.owner != owner
+            ):
+                state = None
+                if need.legacy:
+                    return decide_with_session(need, None, legacy_stream_open=False)
         legacy_open = False
         if need.legacy:
             # The GET /sse stream may be held by any node: its log says it is open.
@@ -382,6 +445,7 @@ class Runtime:
                 await respond(responder, answer, extra)
                 return
         session = self._sessions.new_session()
+        session.owner = principal_key()
         session_id = session.session_id
         try:
             events = session.receive(message, now=time.time())

@@ -49,6 +49,7 @@ from ..protocol.versions import Era
 from ._admission import refusal, stateless_client_info
 from ._answers import cancel_when, reject, respond
 from ._application import InputNeeded, McpError
+from ._auth import principal_key
 from ._exchanges import StatelessExchange
 from ._front import Responder
 from ._node import Node
@@ -138,7 +139,10 @@ class StatelessWire:
         """What earlier rounds got, from the request's sealed ``requestState``."""
         if request.request_state is None:
             return EarlierRounds()
-        return EarlierRounds.from_state(self._dispatcher.open_state(request, now=time.time()))
+        # Sealed for the principal it was given to: another one's retry fails
+        # the integrity check.
+        opened = self._dispatcher.open_state(request, now=time.time(), principal=principal_key())
+        return EarlierRounds.from_state(opened)
 
     async def _call(
         self, request: StatelessRequest, outlet: PostOutlet, responder: Responder
@@ -252,7 +256,11 @@ class StatelessWire:
     ) -> Message:
         questions: dict[str, InputRequest] = needed.requests
         state = self._dispatcher.seal_state(
-            request, rounds.to_state(), now=time.time(), ttl=self._config.request_state_ttl
+            request,
+            rounds.to_state(),
+            now=time.time(),
+            ttl=self._config.request_state_ttl,
+            principal=principal_key(),
         )
         try:
             return self._dispatcher.input_required(request, questions, request_state=state)

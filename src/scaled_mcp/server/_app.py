@@ -33,8 +33,9 @@ from ._middleware import (
 )
 from ._mount import DEFAULT_SEPARATOR, Mount
 from ._registry import Registry, icon_list
+from ._scopes import scopes_in
 from ._skills import SkillServing
-from ._visibility import VisibilityRule, all_rules
+from ._visibility import ComponentKind, VisibilityRule, all_rules
 
 __all__ = ["RESOURCE_NOT_FOUND", "Lifespan", "MCPServer"]
 
@@ -214,6 +215,48 @@ class MCPServer(SkillServing, Registry, Dispatcher):
             self._changed(value)
         else:
             self.notify_resource_updated(value)
+
+    # -- authorization -----------------------------------------------------------
+
+    def required_scopes(self, method: str, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The OAuth scopes a request needs: those of the tool it calls, the
+        resource it reads or the prompt it gets (``scopes=`` when registered),
+        in this server or a mounted one; none for other methods."""
+        key = "uri" if method == "resources/read" else "name"
+        name = params.get(key)
+        if not isinstance(name, str):
+            return ()
+        if method == "tools/call":
+            entry: Any = self.tool_entry(name)
+        elif method == "prompts/get":
+            entry = self.prompt_entry(name)
+        elif method == "resources/read":
+            found = self._find_resource(name)
+            entry = found[0] if found is not None else None
+        else:
+            return ()
+        if entry is not None:
+            return scopes_in(entry.wire)
+        for mount in self._mounts:
+            inner = name if key == "uri" else mount.inside(name)
+            kind: ComponentKind = (
+                "resource" if key == "uri" else ("tool" if method == "tools/call" else "prompt")
+            )
+            if inner is not None and mount.server.knows(kind, inner):
+                return mount.server.required_scopes(method, {**params, key: inner})
+        return ()
+
+    def declared_scopes(self) -> tuple[str, ...]:
+        """Every scope the tools, resources, templates and prompts of this server
+        (and those mounted in it) name: what its protected resource metadata
+        lists in ``scopes_supported``."""
+        found: dict[str, None] = {}
+        for table in (self._tools, self._resources, self._templates, self._prompts):
+            for entry in table.values():
+                found.update(dict.fromkeys(scopes_in(entry.wire)))
+        for mount in self._mounts:
+            found.update(dict.fromkeys(mount.server.declared_scopes()))
+        return tuple(found)
 
     # -- visibility --------------------------------------------------------------
 

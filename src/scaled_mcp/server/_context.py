@@ -26,6 +26,7 @@ import trio
 
 from ..protocol.jsonrpc import ErrorCode, RemoteProtocolError, RequestId
 from ..protocol.notifications import LOG_LEVELS, LogLevel
+from ..protocol.oauth import Principal
 from ..protocol.stateless import InputRequest
 from ..protocol.types import (
     CreateMessageResult,
@@ -36,7 +37,7 @@ from ..protocol.types import (
     to_wire,
 )
 from ..protocol.versions import Era
-from ..runtime import Exchange, InputNeeded, McpError, SessionStateHandle
+from ..runtime import Exchange, InputNeeded, McpError, SessionStateHandle, current_principal
 
 __all__ = ["Context", "LogLevel", "ToolError"]
 
@@ -90,6 +91,13 @@ class Context:
     def client_info(self) -> Mapping[str, Any]:
         """The client's ``Implementation`` object."""
         return self._exchange.client_info
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who is calling, when the server requires authorization: the
+        token's subject, scopes and claims (never the token). ``None`` without
+        authorization (and on stdio, which has none)."""
+        return current_principal()
 
     @property
     def client_capabilities(self) -> Mapping[str, Any]:

@@ -38,6 +38,7 @@ from ._schema import (
     input_schema_for,
     output_schema_for,
 )
+from ._scopes import with_scopes
 from ._visibility import Component, ComponentKind, tags_of
 
 __all__ = [
@@ -188,10 +189,13 @@ class Registry:
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Register a tool. Its ``inputSchema`` comes from the function's
         parameters and its ``outputSchema`` from the return annotation unless
-        given; a parameter annotated :class:`Context` receives the context."""
+        given; a parameter annotated :class:`Context` receives the context.
+        ``scopes`` are the OAuth scopes a token needs to call it (shown in its
+        ``_meta``; a call without them gets 403 ``insufficient_scope``)."""
 
         def register(fn: F) -> F:
             self.add_tool(
@@ -205,6 +209,7 @@ class Registry:
                 icons=icons,
                 meta=meta,
                 tags=tags,
+                scopes=scopes,
             )
             return fn
 
@@ -223,6 +228,7 @@ class Registry:
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> None:
         """Register ``fn`` as a tool (see :meth:`tool`); replaces a tool of the same name."""
         tool_name = name or fn.__name__
@@ -241,7 +247,7 @@ class Registry:
             output_schema=shape.schema if shape is not None else None,
             annotations=annotations,
             icons=icon_list(icons),
-            meta=meta,
+            meta=with_scopes(meta, scopes),
         )
         wire = to_wire(tool)
         self._tools[tool_name] = ToolEntry(
@@ -276,9 +282,11 @@ class Registry:
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Register a resource, or a resource template when ``uri`` has
         ``{name}`` parts (each becomes a keyword argument of the handler).
+        ``scopes``: the OAuth scopes a token needs to read it (as for tools).
 
         The handler returns ``str`` (text), ``bytes`` (a blob), resource
         contents, a list of them, or a :class:`ReadResourceResult`.
@@ -296,6 +304,7 @@ class Registry:
                 icons=icons,
                 meta=meta,
                 tags=tags,
+                scopes=scopes,
             )
             return fn
 
@@ -314,6 +323,7 @@ class Registry:
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> None:
         """Register ``fn`` for ``uri`` (see :meth:`resource`)."""
         context = context_params(fn)
@@ -334,7 +344,7 @@ class Registry:
                 description=doc,
                 mime_type=mime_type,
                 icons=icon_list(icons),
-                meta=meta,
+                meta=with_scopes(meta, scopes),
             )
             wire = to_wire(template)
             self._templates[uri] = ResourceEntry(
@@ -354,7 +364,7 @@ class Registry:
                 mime_type=mime_type,
                 size=size,
                 icons=icon_list(icons),
-                meta=meta,
+                meta=with_scopes(meta, scopes),
             )
             wire = to_wire(resource)
             component = Component("resource", uri, tags_of(tags), wire)
@@ -381,10 +391,12 @@ class Registry:
         meta: dict[str, Any] | None = None,
         argument_descriptions: Mapping[str, str] | None = None,
         tags: Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Register a prompt; its arguments are the function's (string) parameters,
         required unless they have a default. The handler returns a string (one
-        user message), messages, or a :class:`GetPromptResult`."""
+        user message), messages, or a :class:`GetPromptResult`. ``scopes``: the
+        OAuth scopes a token needs to get it (as for tools)."""
 
         def register(fn: F) -> F:
             self.add_prompt(
@@ -396,6 +408,7 @@ class Registry:
                 meta=meta,
                 argument_descriptions=argument_descriptions,
                 tags=tags,
+                scopes=scopes,
             )
             return fn
 
@@ -412,6 +425,7 @@ class Registry:
         meta: dict[str, Any] | None = None,
         argument_descriptions: Mapping[str, str] | None = None,
         tags: Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> None:
         """Register ``fn`` as a prompt (see :meth:`prompt`)."""
         context = context_params(fn)
@@ -434,7 +448,7 @@ class Registry:
             description=description if description is not None else inspect.getdoc(fn),
             arguments=arguments or None,
             icons=icon_list(icons),
-            meta=meta,
+            meta=with_scopes(meta, scopes),
         )
         wire = to_wire(prompt)
         self._prompts[prompt_name] = PromptEntry(
