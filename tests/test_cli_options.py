@@ -82,6 +82,14 @@ def test_the_command_line_wins() -> None:
     assert args["bind"] == ("0.0.0.0", 9000)
 
 
+@pytest.mark.parametrize(
+    ("value", "parsed"), [("10", (10.0, 0)), ("2.5:20", (2.5, 20)), ("0.1:0", (0.1, 0))]
+)
+def test_a_rate_limit_is_a_rate_and_a_burst(value: str, parsed: tuple[float, int]) -> None:
+    assert parse(["serve", "app.py", "--rate-limit", value], {})["rate_limit"] == parsed
+    assert parse(["serve", "app.py"], {"SCALED_MCP_RATE_LIMIT": value})["rate_limit"] == parsed
+
+
 def run_cli(*args: str, **environ: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "scaled_mcp.cli", *args],
@@ -99,6 +107,8 @@ def run_cli(*args: str, **environ: str) -> subprocess.CompletedProcess[bytes]:
         ("SCALED_MCP_MAX_SESSIONS", "-1", b"--max-sessions: expected an integer"),
         ("SCALED_MCP_STDIO", "maybe", b"--stdio: expected 1 or 0"),
         ("SCALED_MCP_HTTP", "gopher", b"--http: invalid choice"),
+        ("SCALED_MCP_RATE_LIMIT", "0", b"--rate-limit: expected RATE or RATE:BURST"),
+        ("SCALED_MCP_RATE_LIMIT", "5:-1", b"--rate-limit: expected RATE or RATE:BURST"),
     ],
 )
 def test_a_bad_value_from_the_environment_names_its_variable(

@@ -48,6 +48,21 @@ def _bind(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _rate_limit(value: str) -> tuple[float, int]:
+    """``RATE`` or ``RATE:BURST``: requests a second (above 0), and a burst (0 or more)."""
+    rate, _, burst = value.partition(":")
+    try:
+        parsed = float(rate), int(burst or 0)
+    except ValueError:
+        parsed = (0.0, 0)
+    if not (0 < parsed[0] < float("inf")) or parsed[1] < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected RATE or RATE:BURST (requests a second above 0, a burst of 0 or more), "
+            f"got {value!r}"
+        )
+    return parsed
+
+
 def _int_in(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: an integer from ``low`` to ``high``."""
 
@@ -181,6 +196,15 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         default=100_000,
         help="sessions a node keeps live at once, 1 to 100000000; initialize beyond it "
         "gets 503 (100000)",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        default=None,
+        metavar="RATE[:BURST]",
+        help="requests a second each principal (without authorization: all callers) may "
+        "make to a node, and how many at once (default: one second's worth); past it 429 "
+        "with Retry-After. Per node (none)",
     )
     serve.add_argument(
         "--certfile", default=None, help="TLS: the server's certificate chain, PEM (hypercorn)"

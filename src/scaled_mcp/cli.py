@@ -29,7 +29,7 @@ import trio
 
 from .cluster import Backend, BackendUnavailable, MemoryBackend
 from .protocol.http import HttpConfig, ResponseMode
-from .runtime import Runtime, RuntimeConfig, StartupError
+from .runtime import RateLimit, Runtime, RuntimeConfig, StartupError
 from .server import MCPServer
 
 if TYPE_CHECKING:
@@ -313,8 +313,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem is not None:
             return _fail(problem)
     node = {"node_id": args.node_id} if args.node_id else {}
+    limit = None
+    if args.rate_limit is not None:
+        limit = RateLimit(rate=args.rate_limit[0], burst=args.rate_limit[1])
     config = RuntimeConfig(
-        http=http, request_state_keys=keys, max_sessions=args.max_sessions, auth=auth, **node
+        http=http,
+        request_state_keys=keys,
+        max_sessions=args.max_sessions,
+        auth=auth,
+        rate_limit=limit,
+        **node,
     )
     runtime = Runtime(app, backend=backend, config=config)
     try:

@@ -9,6 +9,7 @@ a node that cannot serve now.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -34,6 +35,7 @@ __all__ = [
     "service_unavailable",
     "stream_conflict",
     "stream_expired",
+    "too_many_requests",
 ]
 
 #: Longest header or body value quoted back in an error message.
@@ -257,4 +259,19 @@ def service_unavailable(reason: str, request_id: RequestId | None = None) -> Rej
         f"Service unavailable: {reason}",
         code=ErrorCode.INTERNAL_ERROR,
         request_id=request_id,
+    ).reject
+
+
+def too_many_requests(retry_after: float, request_id: RequestId | None = None) -> Reject:
+    """The 429 answer to a caller past its rate limit (RFC 6585, 4: "The response
+    representations SHOULD include details explaining the condition, and MAY
+    include a Retry-After header indicating how long to wait before making a new
+    request"). ``retry_after`` seconds are rounded up to whole ones, at least 1."""
+    seconds = max(1, math.ceil(retry_after))
+    return _stop(
+        429,
+        f"Too many requests: retry after {seconds} s",
+        code=ErrorCode.INTERNAL_ERROR,
+        request_id=request_id,
+        headers=(("retry-after", str(seconds)),),
     ).reject

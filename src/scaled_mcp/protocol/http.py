@@ -31,6 +31,7 @@ from ._http_decisions import (
     service_unavailable,
     stream_conflict,
     stream_expired,
+    too_many_requests,
 )
 from ._http_params import PARAM_HEADER_METHODS, param_header_paths, validate_param_headers
 from ._http_request import Headers, HttpRequest, decode_header_value, is_valid_session_id
@@ -92,5 +93,6 @@ __all__ = [
     "stream_expired",
     "streams_replies",
     "terminated_reply",
+    "too_many_requests",
     "validate_param_headers",
 ]

@@ -18,6 +18,7 @@ from ._application import (
 from ._auth import Authorization, ScopesOf, TokenVerifier, current_principal
 from ._front import ClientGone, Responder
 from ._h11 import H11Config, serve_h11
+from ._rate_limit import RateLimit
 from ._runtime import Runtime, RuntimeConfig
 from ._session_state import (
     DEFAULT_SESSION_STATE_ATTEMPTS,
@@ -45,6 +46,7 @@ __all__ = [
     "IntrospectionVerifier",
     "JWTVerifier",
     "McpError",
+    "RateLimit",
     "Responder",
     "Runtime",
     "RuntimeConfig",

@@ -57,6 +57,7 @@ from ..protocol.http import (
     preflight_reply,
     service_unavailable,
     terminated_reply,
+    too_many_requests,
 )
 from ..protocol.jsonrpc import (
     ErrorResponse,
@@ -91,6 +92,7 @@ from ._legacy import LegacyTransport
 from ._node import LEGACY_STREAM, Node
 from ._outlets import Outlet, PostOutlet
 from ._peers import Peers
+from ._rate_limit import RateLimit, RateLimiter
 from ._session_state import DEFAULT_SESSION_STATE_ATTEMPTS
 from ._sessions import LiveSession
 from ._stateless_wire import StatelessWire
@@ -135,6 +137,9 @@ class RuntimeConfig:
       then need a valid bearer token, publish their protected resource metadata,
       and bind each session to the principal that created it (``None``: no
       authorization).
+    * ``rate_limit`` -- a :class:`~scaled_mcp.runtime.RateLimit`: requests a second
+      each principal (without authorization: all callers together) may make to
+      this node; past it 429 with ``Retry-After`` (``None``: no limit).
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -152,6 +157,7 @@ class RuntimeConfig:
     max_session_state: int = DEFAULT_MAX_SESSION_DOCUMENT
     session_state_attempts: int = DEFAULT_SESSION_STATE_ATTEMPTS
     auth: Authorization | None = None
+    rate_limit: RateLimit | None = None
 
 
 class Runtime:
@@ -207,6 +213,8 @@ class Runtime:
         self._peers = Peers(node, self.receive_messages)
         self._changes_send, self._changes_receive = trio.open_memory_channel[tuple[str, Any]](1024)
         self._auth = auth = self.config.auth
+        limit = self.config.rate_limit
+        self._limiter = RateLimiter(limit) if limit is not None else None
         self._metadata_paths = (
             auth.metadata_paths(self.config.http.endpoint_path) if auth is not None else frozenset()
         )
@@ -320,13 +328,29 @@ class Runtime:
             if type(principal) is Principal:
                 token = auth.enter(principal)
                 try:
-                    await self._answer(decision, request, responder, extra)
+                    await self._answer(self._limited(decision), request, responder, extra)
                 finally:
                     auth.leave(token)
                 return
             assert isinstance(principal, Reject)
             decision = principal
-        await self._answer(decision, request, responder, extra)
+        await self._answer(self._limited(decision), request, responder, extra)
+
+    def _limited(self, decision: HttpDecision) -> HttpDecision:
+        """``decision``, or 429 if its caller is past its rate limit."""
+        limiter = self._limiter
+        if limiter is None or type(decision) is Reject or type(decision) is Preflight:
+            return decision
+        wait = limiter.take(principal_key() or "", trio.current_time())
+        if not wait:
+            return decision
+        messages: tuple[object, ...] = ()
+        if type(decision) is ProcessMessages:
+            messages = decision.messages
+        elif type(decision) is NeedSession and decision.body is not None:
+            messages = decision.body.items
+        first = messages[0] if len(messages) == 1 else None
+        return too_many_requests(wait, first.id if type(first) is Request else None)
 
     async def _answer(
         self, decision: HttpDecision, request: HttpRequest, responder: Responder, extra: Headers
