@@ -563,3 +563,28 @@ async def test_the_end_of_stdin_with_nothing_running_ends_at_once(
         await client.end_stdin()
         assert await client.rest() == []
         assert trio.current_time() == ended
+
+
+async def test_a_client_that_stops_reading_ends_the_session_quietly(
+    autojump_clock: trio.testing.MockClock, app: MCPServer
+) -> None:
+    """stdout broken (the client closed its end) is the client gone, as stdin ending
+    is: the node stops serving without an error, whatever was still running."""
+    stdin_send, stdin_receive = trio.testing.memory_stream_one_way_pair()
+    stdout_send, stdout_receive = trio.testing.memory_stream_one_way_pair()
+    runtime = Runtime(app, config=RuntimeConfig(shutdown_grace=1))
+    client = StdioClient(stdin_send, stdout_receive)
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(serve_stdio, runtime, stdin_receive, stdout_send)
+            listen = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "subscriptions/listen",
+                "params": {"_meta": stateless_meta(), "notifications": {"toolsListChanged": True}},
+            }
+            await client.send(listen)
+            assert (await client.receive())["method"] == "notifications/subscriptions/acknowledged"
+            await stdout_receive.aclose()  # the client stops reading; stdin stays open
+            await client.send(ping(2))  # its answer finds stdout broken
+        # serve_stdio returned without raising: the nursery would have re-raised.

@@ -50,6 +50,8 @@ class _LineOutlet:
     def __init__(self, stream: trio.abc.SendStream) -> None:
         self._stream = stream
         self._lock = trio.Lock()
+        #: Cancelled when stdout breaks: the client has gone, as when stdin ends.
+        self.reading = trio.CancelScope()
 
     async def begin_stream(self) -> None:
         return
@@ -58,8 +60,14 @@ class _LineOutlet:
         return
 
     async def write(self, data: bytes) -> None:
+        """Write one line; dropped once stdout is broken (nobody reads it any more)."""
         async with self._lock:
-            await self._stream.send_all(data + b"\n")
+            if self.reading.cancel_called:
+                return
+            try:
+                await self._stream.send_all(data + b"\n")
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self.reading.cancel()
 
     async def emit(self, message: Message) -> None:
         await self.write(encode_message(message))
@@ -92,17 +100,19 @@ async def serve_stdio(
         await live.store.save(session.state, ttl=math.inf)
         broadcasts = trio.CancelScope()
         await handlers.start(_forward_broadcasts, runtime, live, outlet, broadcasts)
-        while True:
-            data = await reader.receive_some(65536)
-            if not data:
-                break
-            for line in lines.feed(data):
-                if type(line) is bytes:
-                    await _handle_line(runtime, live, line, outlet, handlers, stateless)
-                else:
-                    assert isinstance(line, RemoteProtocolError)
-                    await outlet.emit(error_response_for(line))
-        # stdin ended: long-lived work ends, the rest gets the drain deadline.
+        with outlet.reading:
+            while True:
+                data = await reader.receive_some(65536)
+                if not data:
+                    break
+                for line in lines.feed(data):
+                    if type(line) is bytes:
+                        await _handle_line(runtime, live, line, outlet, handlers, stateless)
+                    else:
+                        assert isinstance(line, RemoteProtocolError)
+                        await outlet.emit(error_response_for(line))
+        # stdin ended (or stdout broke): long-lived work ends, the rest gets the
+        # drain deadline.
         broadcasts.cancel()
         runtime.begin_shutdown()
         handlers.cancel_scope.deadline = trio.current_time() + runtime.config.shutdown_grace
