@@ -396,6 +396,36 @@ async def test_a_stateless_client_that_closes_the_stream_cancels_the_handler(
         await probe.cancelled.wait()
 
 
+async def test_a_stateless_client_that_closes_before_any_answer_cancels_the_handler(
+    node: tuple[McpHttp, Runtime], probe: Probe
+) -> None:
+    # A call that sends nothing before its answer (answered in JSON) is watched for a
+    # disconnect once it has run a moment: closing the connection still cancels it.
+    mcp, _ = node
+    request = {
+        "jsonrpc": "2.0",
+        "id": 10,
+        "method": "tools/call",
+        "params": {"name": "block", "arguments": {}, "_meta": stateless_meta()},
+    }
+    body = orjson.dumps(request)
+    head = "".join(
+        f"{name}: {value}\r\n"
+        for name, value in {
+            **stateless_headers("tools/call", "block"),
+            "host": "127.0.0.1",
+            "content-length": str(len(body)),
+        }.items()
+    )
+    stream = await trio.open_tcp_stream("127.0.0.1", mcp.client.port)
+    await stream.send_all(f"POST /mcp HTTP/1.1\r\n{head}\r\n".encode() + body)
+    with trio.fail_after(5):
+        await probe.started.wait()
+    await stream.aclose()
+    with trio.fail_after(5):
+        await probe.cancelled.wait()
+
+
 async def test_listen_streams_receive_list_changes(node: tuple[McpHttp, Runtime]) -> None:
     mcp, runtime = node
     listen = {

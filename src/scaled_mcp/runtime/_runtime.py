@@ -248,6 +248,7 @@ class Runtime:
                 self._node.nursery = nursery
                 nursery.start_soon(self._broadcaster)
                 nursery.start_soon(self._expirer)
+                nursery.start_soon(self._stateless.watch_slow_calls)
                 nursery.start_soon(self._peers.heartbeat)
                 nursery.start_soon(self._peers.keep_listening)
                 try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Final
 
 import trio
 
@@ -60,10 +61,34 @@ __all__ = ["StatelessWire"]
 _log = logging.getLogger("scaled_mcp.runtime")
 
 
+#: Seconds a call answered in JSON runs before its connection is watched for a
+#: disconnect (how a 2026-07-28 client cancels it).
+_SLOW_CALL: Final = 0.25
+
+
+class _Call:
+    """A call in progress: its nursery, and whether its disconnect is watched."""
+
+    __slots__ = ("nursery", "responder", "watched")
+
+    def __init__(self, nursery: trio.Nursery, responder: Responder) -> None:
+        self.nursery = nursery
+        self.responder = responder
+        self.watched = False
+
+    def watch(self) -> None:
+        """Cancel the call when its client disconnects (once)."""
+        if not self.watched:
+            self.watched = True
+            self.nursery.start_soon(
+                cancel_when, self.responder.wait_disconnected, self.nursery.cancel_scope
+            )
+
+
 class StatelessWire:
     """The 2026-07-28 requests of one node (see the module docstring)."""
 
-    __slots__ = ("_app", "_backend", "_config", "_dispatcher", "_new_context", "_node")
+    __slots__ = ("_app", "_backend", "_config", "_dispatcher", "_new_context", "_node", "_running")
 
     def __init__(self, node: Node) -> None:
         self._node = node
@@ -72,6 +97,9 @@ class StatelessWire:
         self._backend = node.backend
         self._config = node.config
         self._dispatcher = node.dispatcher
+        # Calls answered in JSON that no one watches for a disconnect yet, with the
+        # trio time each began (see :meth:`watch_slow_calls`).
+        self._running: dict[_Call, float] = {}
 
     async def post(self, decision: ProcessMessages, responder: Responder, extra: Headers) -> None:
         """Answer a 2026-07-28 POST (one message: a notification or a request)."""
@@ -233,23 +261,41 @@ class StatelessWire:
         ctx: object,
     ) -> Message | None:
         async with trio.open_nursery() as nursery:
-            scope = nursery.cancel_scope
+            call = _Call(nursery, responder)
 
             def watch() -> None:
                 # 2026-07-28: the client cancels a request by closing its stream.
-                # Watching needs a task, so it starts once the response streams.
-                nursery.start_soon(cancel_when, responder.wait_disconnected, scope)
+                # Watching needs a task, so it starts once the response streams,
+                # or once the call has run for a while (watch_slow_calls).
+                self._running.pop(call, None)
+                call.watch()
 
             outlet.on_stream = watch
             if outlet.state is not OutletState.PENDING:
                 watch()
+            else:
+                self._running[call] = trio.current_time()
             try:
                 return await self._answer(request, exchange, ctx)
             finally:
+                self._running.pop(call, None)
                 outlet.on_stream = None
-                scope.cancel()
+                nursery.cancel_scope.cancel()
         # Cancelled: the client went away.
         return None  # type: ignore[unreachable]
+
+    async def watch_slow_calls(self) -> None:
+        """Watch for a disconnect the calls that have run ``_SLOW_CALL`` seconds
+        without streaming: a quick call costs no watcher task, and a client that
+        closes its connection still cancels a long one."""
+        running = self._running
+        while True:
+            await trio.sleep(_SLOW_CALL)
+            cutoff = trio.current_time() - _SLOW_CALL
+            for call, began in list(running.items()):
+                if began <= cutoff:
+                    del running[call]
+                    call.watch()
 
     def _input_required(
         self, request: StatelessRequest, needed: InputNeeded, rounds: EarlierRounds
