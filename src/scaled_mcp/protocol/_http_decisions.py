@@ -15,6 +15,7 @@ import attrs
 
 from ._errors import ErrorCode, RemoteProtocolError
 from ._http_config import HttpConfig, ResponseMode
+from ._http_probes import ServeProbe
 from ._http_request import _JSON, Headers
 from ._jsonrpc import DecodedBody, Message, RequestId, encode_message, error_response_for
 from ._state import SessionState
@@ -169,6 +170,7 @@ HttpDecision: TypeAlias = (
     | OpenLegacyStream
     | NeedSession
     | Preflight
+    | ServeProbe
 )
 """Everything :func:`decide` can return."""
 
