@@ -118,6 +118,10 @@ class Node:
         if self._in_flight == 0:
             self._idle.set()
 
+    def in_flight(self) -> int:
+        """How many handlers run now."""
+        return self._in_flight
+
     async def wait_idle(self) -> None:
         """Return once no handler runs."""
         await self._idle.wait()

@@ -47,6 +47,7 @@ from ..protocol.http import (
     ProcessMessages,
     Reject,
     ResponseMode,
+    ServeProbe,
     TerminateSession,
     cors_headers,
     decide,
@@ -84,7 +85,10 @@ from ._application import Application, InputNeeded, McpError, StartupError
 from ._exchanges import SessionExchange
 from ._front import ClientGone, Responder
 from ._legacy import LegacyTransport
+from ._metered import MeteredApplication, MeteredBackend
+from ._metrics import Metrics
 from ._node import LEGACY_STREAM, Node
+from ._operations import Operations
 from ._outlets import Outlet, PostOutlet
 from ._peers import Peers
 from ._session_state import DEFAULT_SESSION_STATE_ATTEMPTS
@@ -124,7 +128,13 @@ class RuntimeConfig:
     * ``max_session_state`` -- bytes of JSON an application's session state
       (``ctx.session_state``) may take;
     * ``session_state_attempts`` -- tries of ``ctx.session_state.update`` against
-      concurrent writers before it gives up.
+      concurrent writers before it gives up;
+    * ``metrics`` -- keep the node's figures and serve them at the HTTP config's
+      ``metrics_path`` (off by default: the hot path then counts nothing);
+      ``metrics_dir`` -- a directory the workers of one machine share their
+      figures through (each serves them all);
+    * ``readiness_interval`` / ``readiness_timeout`` -- how often the broker is
+      asked whether it answers, and how long it may take (``/readyz``).
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -140,6 +150,10 @@ class RuntimeConfig:
     node_heartbeat_ttl: float = 6.0
     max_session_state: int = DEFAULT_MAX_SESSION_DOCUMENT
     session_state_attempts: int = DEFAULT_SESSION_STATE_ATTEMPTS
+    metrics: bool = False
+    metrics_dir: str | None = None
+    readiness_interval: float = 1.0
+    readiness_timeout: float = 2.0
 
 
 class Runtime:
@@ -158,11 +172,16 @@ class Runtime:
         backend: Backend | None = None,
         config: RuntimeConfig | None = None,
     ) -> None:
+        self.config = config or RuntimeConfig()
+        self.backend: Backend = backend if backend is not None else MemoryBackend()
+        metrics = None
+        if self.config.metrics:
+            metrics = Metrics(self.config.node_id, share_dir=self.config.metrics_dir)
+            app = MeteredApplication.wrap(app, metrics)
+            self.backend = MeteredBackend(self.backend, metrics)
         self.app = app
         # Each request's context: made by the application, from its exchange.
         self._new_context = app.new_context
-        self.config = config or RuntimeConfig()
-        self.backend: Backend = backend if backend is not None else MemoryBackend()
         self.node_id = self.config.node_id
         capabilities = app.capabilities
         # The request methods of extensions the application declares (e.g. an
@@ -194,6 +213,14 @@ class Runtime:
         self._stateless = StatelessWire(node)
         self._peers = Peers(node, self.receive_messages)
         self._changes_send, self._changes_receive = trio.open_memory_channel[tuple[str, Any]](1024)
+        self.operations = Operations(node, self.config, metrics)
+        self._open_streams = 0
+        if metrics is not None:
+            metrics.gauges.update(
+                sessions=("Sessions live on the node", lambda: len(node.sessions)),
+                streams=("Long-lived streams open (GET, legacy /sse)", lambda: self._open_streams),
+                requests_in_flight=("Handlers running", node.in_flight),
+            )
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -224,6 +251,8 @@ class Runtime:
                 nursery.start_soon(self._expirer)
                 nursery.start_soon(self._peers.heartbeat)
                 nursery.start_soon(self._peers.keep_listening)
+                nursery.start_soon(self.operations.watch_broker)
+                nursery.start_soon(self.operations.share_metrics)
                 try:
                     yield self
                 finally:
@@ -301,13 +330,24 @@ class Runtime:
                 await reject(responder, decision, extra)
             elif kind is OpenStream:
                 assert isinstance(decision, OpenStream)
-                await self._streams.open(decision, responder, extra)
+                self._open_streams += 1
+                try:
+                    await self._streams.open(decision, responder, extra)
+                finally:
+                    self._open_streams -= 1
             elif kind is TerminateSession:
                 assert isinstance(decision, TerminateSession)
                 await self._sessions.terminate(decision.session_id)
                 await respond(responder, terminated_reply(), extra)
             elif kind is OpenLegacyStream:
-                await self._legacy.open_stream(request, responder, extra)
+                self._open_streams += 1
+                try:
+                    await self._legacy.open_stream(request, responder, extra)
+                finally:
+                    self._open_streams -= 1
+            elif kind is ServeProbe:
+                assert isinstance(decision, ServeProbe)
+                await self.operations.answer(decision, responder)
             else:
                 assert isinstance(decision, Preflight)
                 await responder.respond(*preflight_reply(decision))
