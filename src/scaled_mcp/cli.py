@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +30,7 @@ import trio
 
 from .cluster import Backend, BackendUnavailable, MemoryBackend
 from .protocol.http import HttpConfig, ResponseMode
+from .protocol.jsonrpc import LocalProtocolError
 from .runtime import Runtime, RuntimeConfig, StartupError
 from .server import MCPServer
 
@@ -165,6 +167,11 @@ async def _serve(runtime: Runtime, args: argparse.Namespace, tls: Config | None)
     async def signals() -> None:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
             async for _ in received:
+                # Not ready first; stop accepting once load balancers had time to see it.
+                runtime.operations.stop_ready()
+                with trio.move_on_after(args.drain_delay):
+                    async for _ in received:
+                        break  # a second signal: stop now
                 shutdown.set()
                 return
 
@@ -230,11 +237,14 @@ def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
     listener.listen(1024)
     listener.set_inheritable(True)
     base = args.node_id or f"n{secrets.token_hex(4)}"
+    # The workers share their figures through a directory: each serves them all.
+    shared = tempfile.TemporaryDirectory(prefix="scaled-mcp-metrics-")
     children = []
     for index in range(args.workers):
         command = [
             sys.executable, "-m", "scaled_mcp.cli", *argv, "--workers", "1",
             "--listen-fd", str(listener.fileno()), "--node-id", f"{base}w{index}",
+            "--metrics-dir", shared.name,
         ]  # fmt: skip
         children.append(subprocess.Popen(command, pass_fds=(listener.fileno(),)))
     port = listener.getsockname()[1]
@@ -257,6 +267,7 @@ def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for child in children:
         status = max(status, child.wait())
     listener.close()
+    shared.cleanup()
     return status
 
 
@@ -297,6 +308,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         http = attrs.evolve(http, allowed_hosts=tuple(args.allow_host))
     if args.allow_origin is not None:
         http = attrs.evolve(http, allowed_origins=tuple(args.allow_origin))
+    try:
+        http = attrs.evolve(
+            http,
+            metrics_path=args.metrics_path,
+            health_path=args.health_path,
+            ready_path=args.ready_path,
+        )
+    except LocalProtocolError as exc:
+        return _fail(str(exc))
     if args.node_id is not None and (not args.node_id or "." in args.node_id):
         return _fail(f"bad node id {args.node_id!r}: non-empty, without '.'")
     if not args.stdio and args.listen_fd is None:
@@ -305,7 +325,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(problem)
     node = {"node_id": args.node_id} if args.node_id else {}
     config = RuntimeConfig(
-        http=http, request_state_keys=keys, max_sessions=args.max_sessions, **node
+        http=http,
+        request_state_keys=keys,
+        max_sessions=args.max_sessions,
+        metrics=args.metrics_path is not None and not args.stdio,
+        metrics_dir=args.metrics_dir,
+        **node,
     )
     runtime = Runtime(app, backend=backend, config=config)
     try:
