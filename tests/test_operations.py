@@ -4,6 +4,9 @@ readiness following the broker (a real redis-server that goes away) and the drai
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from scaled_mcp.protocol.http import (
 from scaled_mcp.protocol.jsonrpc import LocalProtocolError
 from scaled_mcp.runtime import Runtime, RuntimeConfig
 
-from .cluster import redis_server
+from .cluster import free_port, redis_server, stop, wait_for_port
 from .helpers import (
     FRONTS,
     MemoryResponder,
@@ -40,6 +43,9 @@ from .helpers import (
     serving_in_memory,
     stateless_meta,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
+EVERYTHING = str(ROOT / "examples" / "everything.py")
 
 app = MCPServer("operations-tests")
 
@@ -221,3 +227,33 @@ async def test_not_ready_within_seconds_of_the_broker_going(tmp_path: Path) -> N
             assert (await ask(runtime, "/healthz")).status == 200
             redis.start()
             await until_status(runtime, "/readyz", 200, wait=10)
+
+
+# -- the drain, from the command line -------------------------------------------------------
+
+
+def test_sigterm_turns_readiness_off_before_the_node_stops_accepting() -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "scaled_mcp.cli", "serve", EVERYTHING,
+               "--bind", f"127.0.0.1:{port}", "--drain-delay", "2", "--http", "h11"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process, "the node")
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            deadline = time.monotonic() + 10
+            while client.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "never ready"
+                time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            while (answer := client.get("/readyz")).status_code != 503:
+                assert time.monotonic() - signalled < 1.5, "still ready after SIGTERM"
+                time.sleep(0.05)
+            assert answer.text == "not ready: draining\n"
+        # Still accepting new connections during the delay.
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}") as fresh:
+            assert fresh.get("/healthz").status_code == 200
+        assert process.wait(timeout=15) == 0
+        assert time.monotonic() - signalled >= 1.9
+    finally:
+        stop(process)
