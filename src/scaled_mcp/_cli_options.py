@@ -108,7 +108,7 @@ def _env_name(option: str) -> str:
 
 
 #: The commands beside ``serve``, each in its module ``scaled_mcp._cli_<name>``.
-_COMMANDS: Final[tuple[str, ...]] = ()
+_COMMANDS: Final[tuple[str, ...]] = ("cluster",)
 
 
 def parser() -> tuple[argparse.ArgumentParser, _Parser]:

@@ -214,11 +214,10 @@ class Runtime:
         self._peers = Peers(node, self.receive_messages)
         self._changes_send, self._changes_receive = trio.open_memory_channel[tuple[str, Any]](1024)
         self.operations = Operations(node, self.config, metrics)
-        self._open_streams = 0
         if metrics is not None:
             metrics.gauges.update(
                 sessions=("Sessions live on the node", lambda: len(node.sessions)),
-                streams=("Long-lived streams open (GET, legacy /sse)", lambda: self._open_streams),
+                streams=("Long-lived streams open (GET, legacy /sse)", lambda: node.streams_open),
                 requests_in_flight=("Handlers running", node.in_flight),
             )
 
@@ -330,21 +329,21 @@ class Runtime:
                 await reject(responder, decision, extra)
             elif kind is OpenStream:
                 assert isinstance(decision, OpenStream)
-                self._open_streams += 1
+                self._node.streams_open += 1
                 try:
                     await self._streams.open(decision, responder, extra)
                 finally:
-                    self._open_streams -= 1
+                    self._node.streams_open -= 1
             elif kind is TerminateSession:
                 assert isinstance(decision, TerminateSession)
                 await self._sessions.terminate(decision.session_id)
                 await respond(responder, terminated_reply(), extra)
             elif kind is OpenLegacyStream:
-                self._open_streams += 1
+                self._node.streams_open += 1
                 try:
                     await self._legacy.open_stream(request, responder, extra)
                 finally:
-                    self._open_streams -= 1
+                    self._node.streams_open -= 1
             elif kind is ServeProbe:
                 assert isinstance(decision, ServeProbe)
                 await self.operations.answer(decision, responder)
