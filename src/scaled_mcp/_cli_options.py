@@ -231,6 +231,12 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         default="warning",
         help="Python logging level: debug, info, warning, error or critical (warning)",
     )
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text or one JSON object each, with node, session and request ids (text)",
+    )
     for name in _COMMANDS:  # each defines ``add_command(commands)``; it sets ``run``
         importlib.import_module(f"scaled_mcp._cli_{name}").add_command(commands)
     return parser, serve

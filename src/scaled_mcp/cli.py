@@ -31,7 +31,14 @@ import trio
 from .cluster import Backend, BackendUnavailable, MemoryBackend
 from .protocol.http import HttpConfig, ResponseMode
 from .protocol.jsonrpc import LocalProtocolError
-from .runtime import Runtime, RuntimeConfig, StartupError
+from .runtime import (
+    TEXT_FORMAT,
+    JsonLogFormatter,
+    LogFields,
+    Runtime,
+    RuntimeConfig,
+    StartupError,
+)
 from .server import MCPServer
 
 if TYPE_CHECKING:
@@ -333,6 +340,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         **node,
     )
     runtime = Runtime(app, backend=backend, config=config)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(LogFields(runtime.node_id))
+        json_lines = args.log_format == "json"
+        handler.setFormatter(JsonLogFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
     try:
         if args.stdio:
             from .runtime import serve_stdio

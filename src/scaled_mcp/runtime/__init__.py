@@ -11,6 +11,7 @@ from ._application import (
 )
 from ._front import ClientGone, Responder
 from ._h11 import H11Config, serve_h11
+from ._logs import TEXT_FORMAT, JsonLogFormatter, LogFields, serving_request
 from ._runtime import Runtime, RuntimeConfig
 from ._session_state import (
     DEFAULT_SESSION_STATE_ATTEMPTS,
@@ -30,12 +31,15 @@ __all__ = [
     "ClientGone",
     "Exchange",
     "H11Config",
+    "JsonLogFormatter",
+    "LogFields",
     "InputNeeded",
     "McpError",
     "Responder",
     "Runtime",
     "RuntimeConfig",
     "StartupError",
+    "TEXT_FORMAT",
     "SessionStateConflict",
     "SessionStateError",
     "SessionStateGone",
@@ -43,4 +47,5 @@ __all__ = [
     "SessionStateUnavailable",
     "serve_h11",
     "serve_stdio",
+    "serving_request",
 ]

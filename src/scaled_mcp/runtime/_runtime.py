@@ -85,6 +85,7 @@ from ._application import Application, InputNeeded, McpError, StartupError
 from ._exchanges import SessionExchange
 from ._front import ClientGone, Responder
 from ._legacy import LegacyTransport
+from ._logs import serving_request
 from ._metered import MeteredApplication, MeteredBackend
 from ._metrics import Metrics
 from ._node import LEGACY_STREAM, Node
@@ -543,6 +544,8 @@ class Runtime:
         error: ErrorResponse | None = None
         cancelled = False
         self._node.work_started()
+        # Log lines written while it runs name the session and the request.
+        serving = serving_request.set((session.session_id, request.id))
         try:
             try:
                 if self.app.never_waits(request.method, params):
@@ -568,6 +571,7 @@ class Runtime:
                 _log.exception("handler of %s failed", request.method)
                 error = internal_error(request.id)
         finally:
+            serving_request.reset(serving)
             self._node.work_done()
         if cancelled or not session.is_in_flight(request.id):
             # Cancelled: "Not send a response for the cancelled request".

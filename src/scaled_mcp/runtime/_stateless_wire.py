@@ -46,6 +46,7 @@ from ._answers import cancel_when, reject, respond
 from ._application import InputNeeded, McpError
 from ._exchanges import StatelessExchange
 from ._front import Responder
+from ._logs import serving_request
 from ._node import Node
 from ._outlets import Outlet, OutletState, PostOutlet
 
@@ -201,6 +202,7 @@ class StatelessWire:
 
     async def _answer(self, request: StatelessRequest, ctx: object) -> Message:
         """Run the handler; its final or input-required response, or its error."""
+        serving = serving_request.set((None, request.request_id))
         try:
             result = await self._app.handle(request.method, request.params, ctx)
             return self._dispatcher.complete(request, result)
@@ -213,6 +215,8 @@ class StatelessWire:
         except Exception:
             _log.exception("handler of %s failed", request.method)
             return internal_error(request.request_id)
+        finally:
+            serving_request.reset(serving)
 
     async def _run(
         self, request: StatelessRequest, outlet: PostOutlet, responder: Responder, ctx: object
