@@ -232,6 +232,12 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         help="Python logging level: debug, info, warning, error or critical (warning)",
     )
     serve.add_argument(
+        "--tracing",
+        action="store_true",
+        help="an OpenTelemetry span per request, to the global tracer provider (set it up "
+        "with opentelemetry-instrument; needs the otel extra)",
+    )
+    serve.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",

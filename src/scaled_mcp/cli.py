@@ -331,12 +331,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem is not None:
             return _fail(problem)
     node = {"node_id": args.node_id} if args.node_id else {}
+    if args.tracing and importlib.util.find_spec("opentelemetry") is None:
+        return _fail("--tracing needs the otel extra: pip install 'scaled-mcp[otel]'")
     config = RuntimeConfig(
         http=http,
         request_state_keys=keys,
         max_sessions=args.max_sessions,
         metrics=args.metrics_path is not None and not args.stdio,
         metrics_dir=args.metrics_dir,
+        tracing=args.tracing,
         **node,
     )
     runtime = Runtime(app, backend=backend, config=config)

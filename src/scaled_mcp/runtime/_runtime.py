@@ -96,6 +96,7 @@ from ._session_state import DEFAULT_SESSION_STATE_ATTEMPTS
 from ._sessions import LiveSession
 from ._stateless_wire import StatelessWire
 from ._streams import GetStreams
+from ._tracing import TracedApplication, http_trace_headers
 
 __all__ = ["Runtime", "RuntimeConfig"]
 
@@ -135,7 +136,9 @@ class RuntimeConfig:
       ``metrics_dir`` -- a directory the workers of one machine share their
       figures through (each serves them all);
     * ``readiness_interval`` / ``readiness_timeout`` -- how often the broker is
-      asked whether it answers, and how long it may take (``/readyz``).
+      asked whether it answers, and how long it may take (``/readyz``);
+    * ``tracing`` -- an OpenTelemetry span per request (the ``otel`` extra), from
+      ``tracer_provider`` (default: the global one); off, nothing is traced or wrapped.
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -155,6 +158,8 @@ class RuntimeConfig:
     metrics_dir: str | None = None
     readiness_interval: float = 1.0
     readiness_timeout: float = 2.0
+    tracing: bool = False
+    tracer_provider: Any = None
 
 
 class Runtime:
@@ -180,6 +185,10 @@ class Runtime:
             metrics = Metrics(self.config.node_id, share_dir=self.config.metrics_dir)
             app = MeteredApplication.wrap(app, metrics)
             self.backend = MeteredBackend(self.backend, metrics)
+        if self.config.tracing:
+            app = TracedApplication.wrap(app, self.config.tracer_provider)
+            # Requests carry their HTTP trace headers to the handler's span.
+            self.handle_http = self._traced_http  # type: ignore[method-assign]
         self.app = app
         # Each request's context: made by the application, from its exchange.
         self._new_context = app.new_context
@@ -356,6 +365,17 @@ class Runtime:
             await reject_quietly(responder, unavailable, extra)
         except ClientGone:
             pass
+
+    async def _traced_http(self, request: HttpRequest, responder: Responder) -> None:
+        """:meth:`handle_http`, the request's trace headers kept for its span."""
+        headers = {
+            name: value for name, value in request.headers if name in ("traceparent", "tracestate")
+        }
+        token = http_trace_headers.set(headers)
+        try:
+            await Runtime.handle_http(self, request, responder)
+        finally:
+            http_trace_headers.reset(token)
 
     async def _with_session(
         self, need: NeedSession
