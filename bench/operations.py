@@ -1,11 +1,14 @@
 """What the operator's view costs a request: metrics off and on, and the probe routes.
 
-Three figures, rounds alternating between the sides measured in the same run:
+Rounds alternate between the sides measured in the same run; the runtime's rows are
+CPU time (``time.process_time``), steadier than wall time on a shared machine:
 
 * a handshake-era ``tools/call`` (``echo``) answered by ``Runtime.handle_http`` with
   an in-memory responder (no sockets: the runtime's own cost, where a counter
   would show most), metrics off and metrics on;
 * the same on the 2026-07-28 stateless wire;
+* the same with tracing on (the OpenTelemetry SDK's provider, no exporter); with
+  metrics and tracing off (the first rows) nothing of either is on the path;
 * ``decide()`` of that request's head with the operator paths on (the default) and
   all three off: the one thing a request pays for them when metrics are off.
 
@@ -95,11 +98,11 @@ async def _session(runtime: Runtime) -> str:
 
 async def _round(runtime: Runtime, request: HttpRequest, n: int) -> float:
     handle = runtime.handle_http
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: what this process spent, whatever the load
     for _ in range(n):
         answer = _Responder()
         await handle(request, answer)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert answer.status == 200, answer.body
     return elapsed
 
@@ -122,16 +125,35 @@ async def _python_calls(runtime: Runtime, request: HttpRequest, n: int = 200) ->
     return count / n
 
 
-#: (wire, metrics on) -> Python function calls per request.
-calls: dict[tuple[str, bool], float] = {}
+#: (wire, side) -> Python function calls per request.
+calls: dict[tuple[str, str], float] = {}
+
+_SIDES = {
+    "off": "metrics and tracing off",
+    "on": "metrics on",
+    "tracing": "tracing on (SDK, no exporter)",
+}
+
+
+def _sdk_provider() -> object:
+    """The OpenTelemetry SDK's tracer provider, recording spans and exporting none."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    return TracerProvider()
 
 
 async def _measure_runtime(rounds: int, n: int) -> list[Measurement]:
     results: dict[str, list[float]] = {}
     async with trio.open_nursery() as nursery:
         sides = []
-        for metrics in (False, True):
-            runtime = Runtime(app, config=RuntimeConfig(metrics=metrics, shutdown_grace=0.1))
+        for metrics in ("off", "on", "tracing"):
+            config = RuntimeConfig(
+                metrics=metrics == "on",
+                tracing=metrics == "tracing",
+                tracer_provider=_sdk_provider() if metrics == "tracing" else None,
+                shutdown_grace=0.1,
+            )
+            runtime = Runtime(app, config=config)
             started = trio.Event()
             stop = trio.Event()
 
@@ -160,8 +182,7 @@ async def _measure_runtime(rounds: int, n: int) -> list[Measurement]:
                 for wire, request in (("session", session_call), ("stateless", stateless_call)):
                     elapsed = await _round(runtime, request, n)
                     if index:
-                        state = "on" if metrics else "off"
-                        label = f"handle_http tools/call, {wire} wire, metrics {state}"
+                        label = f"handle_http tools/call, {wire} wire, {_SIDES[metrics]}"
                         results.setdefault(label, []).append(elapsed)
         for metrics, runtime, session_call, stateless_call, _ in sides:
             for wire, request in (("session", session_call), ("stateless", stateless_call)):
@@ -184,11 +205,11 @@ def _measure_routing(rounds: int, n: int) -> list[Measurement]:
     elapsed: dict[str, list[float]] = {label: [] for label in configs}
     for index in range(rounds + 1):  # alternating; the first round warms up
         for label, config in configs.items():
-            start = time.perf_counter()
+            start = time.process_time()
             for _ in range(n):
                 decide(request, config)
             if index:
-                elapsed[label].append(time.perf_counter() - start)
+                elapsed[label].append(time.process_time() - start)
     return [summarize(label, n, times) for label, times in elapsed.items()]
 
 
@@ -209,15 +230,16 @@ def main() -> None:
     measured += _measure_routing(args.rounds, args.requests * 10)
     print(format_table(measured))
     for wire in ("session", "stateless"):
-        _compare(
-            measured,
-            f"handle_http tools/call, {wire} wire, metrics off",
-            f"handle_http tools/call, {wire} wire, metrics on",
-            f"metrics on, {wire} wire",
-        )
+        for side in ("on", "tracing"):
+            _compare(
+                measured,
+                f"handle_http tools/call, {wire} wire, {_SIDES['off']}",
+                f"handle_http tools/call, {wire} wire, {_SIDES[side]}",
+                f"{_SIDES[side]}, {wire} wire",
+            )
         print(
-            f"  Python function calls per request, {wire} wire: "
-            f"{calls[wire, False]:.0f} off, {calls[wire, True]:.0f} on"
+            f"  Python function calls per request, {wire} wire: {calls[wire, 'off']:.0f} off, "
+            f"{calls[wire, 'on']:.0f} metrics on, {calls[wire, 'tracing']:.0f} tracing on"
         )
     _compare(
         measured,

@@ -22,19 +22,35 @@ from ..cluster import Backend, BackendUnavailable, Broker, EventLog, NodeRegistr
 from ._application import Application, InputNeeded
 from ._metrics import Metrics
 
-__all__ = ["MeteredApplication", "MeteredBackend"]
+__all__ = ["ApplicationProxy", "MeteredApplication", "MeteredBackend"]
 
 
-class MeteredApplication:
-    """``app``, its :meth:`handle` timed and counted; every other attribute is ``app``'s."""
+class ApplicationProxy:
+    """Stands for ``app``: every attribute is ``app``'s. Those the runtime reads on
+    every request are found directly (a miss through ``__getattr__`` costs an
+    exception each time); a subclass replaces :meth:`handle`."""
 
-    def __init__(self, app: Application[Any], metrics: Metrics) -> None:
+    def __init__(self, app: Application[Any]) -> None:
         self._app = app
-        self._metrics = metrics
         self._handle = app.handle
+        self.never_waits = app.never_waits
+        self.new_context = app.new_context
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._app, name)
+
+    @property
+    def admit(self) -> Any:
+        """The application's ``admit`` (it may change as middleware is added)."""
+        return self._app.admit
+
+
+class MeteredApplication(ApplicationProxy):
+    """``app``, its :meth:`handle` timed and counted; every other attribute is ``app``'s."""
+
+    def __init__(self, app: Application[Any], metrics: Metrics) -> None:
+        super().__init__(app)
+        self._metrics = metrics
 
     async def handle(self, method: str, params: dict[str, Any], context: Any) -> dict[str, Any]:
         """Run the application's handler; count it by method, tool and outcome."""

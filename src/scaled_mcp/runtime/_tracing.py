@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from ._application import Application, InputNeeded
 from ._logs import serving_request
+from ._metered import ApplicationProxy
 
 __all__ = ["TracedApplication", "http_trace_headers"]
 
@@ -31,21 +32,17 @@ http_trace_headers: ContextVar[Mapping[str, str] | None] = ContextVar(
 _TRACE_KEYS = ("traceparent", "tracestate")
 
 
-class TracedApplication:
+class TracedApplication(ApplicationProxy):
     """``app``, its :meth:`handle` run inside a span; every other attribute is ``app``'s."""
 
     def __init__(self, app: Application[Any], tracer_provider: Any = None) -> None:
         from opentelemetry import propagate, trace
 
-        self._app = app
-        self._handle = app.handle
+        super().__init__(app)
         self._tracer = trace.get_tracer("scaled_mcp", tracer_provider=tracer_provider)
         self._extract = propagate.extract
         self._server = trace.SpanKind.SERVER
         self._error = trace.StatusCode.ERROR
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._app, name)
 
     @staticmethod
     def wrap(app: Application[Any], tracer_provider: Any = None) -> Application[Any]:
