@@ -223,6 +223,13 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         help="seconds between SIGTERM (readiness turns 503) and the node ceasing to accept "
         "connections, for a load balancer to take it out (0; 5 to 10 behind Kubernetes)",
     )
+    serve.add_argument(
+        "--handler-timeout",
+        type=_seconds,
+        default=0.0,
+        help="seconds a handler may run before it is cancelled and its caller gets a "
+        "timeout error (0: no limit, the default)",
+    )
     serve.add_argument("--metrics-dir", default=None, help=argparse.SUPPRESS)
     serve.add_argument(
         "--log-level",

@@ -354,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics=args.metrics_path is not None and not args.stdio,
         metrics_dir=args.metrics_dir,
         tracing=args.tracing,
+        handler_timeout=args.handler_timeout or None,
         **node,
     )
     runtime = Runtime(app, backend=backend, config=config)

@@ -96,6 +96,7 @@ from ._session_state import DEFAULT_SESSION_STATE_ATTEMPTS
 from ._sessions import LiveSession
 from ._stateless_wire import StatelessWire
 from ._streams import GetStreams
+from ._timeouts import handler_deadline, timed_out
 from ._tracing import TracedApplication, http_trace_headers
 
 __all__ = ["Runtime", "RuntimeConfig"]
@@ -137,6 +138,8 @@ class RuntimeConfig:
       figures through (each serves them all);
     * ``readiness_interval`` / ``readiness_timeout`` -- how often the broker is
       asked whether it answers, and how long it may take (``/readyz``);
+    * ``handler_timeout`` -- seconds a handler may run before it is cancelled and its
+      caller gets a ``REQUEST_TIMEOUT`` error (``None``: no limit, the default);
     * ``tracing`` -- an OpenTelemetry span per request (the ``otel`` extra), from
       ``tracer_provider`` (default: the global one); off, nothing is traced or wrapped.
     """
@@ -158,6 +161,7 @@ class RuntimeConfig:
     metrics_dir: str | None = None
     readiness_interval: float = 1.0
     readiness_timeout: float = 2.0
+    handler_timeout: float | None = None
     tracing: bool = False
     tracer_provider: Any = None
 
@@ -574,13 +578,19 @@ class Runtime:
                     # call's cost) is spared.
                     result = await self.app.handle(request.method, params, ctx)
                 else:
-                    with trio.CancelScope() as scope:
+                    deadline = handler_deadline(self.config.handler_timeout)
+                    with trio.CancelScope(deadline=deadline) as scope:
                         live.running[request.id] = scope
                         try:
                             result = await self.app.handle(request.method, params, ctx)
                         finally:
                             del live.running[request.id]
                     cancelled = scope.cancelled_caught
+                    if cancelled and session.is_in_flight(request.id):
+                        # Not the client's cancellation (that ends the request in
+                        # the session): the handler ran out of time.
+                        cancelled = False
+                        error = timed_out(request.id, self.config.handler_timeout)
             except McpError as exc:
                 error = ErrorResponse(request.id, exc.code, exc.message, exc.data)
             except RemoteProtocolError as exc:

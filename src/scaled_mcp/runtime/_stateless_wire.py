@@ -12,6 +12,7 @@ request by closing its stream. Stdio brings the same requests with no HTTP
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -49,6 +50,7 @@ from ._front import Responder
 from ._logs import serving_request
 from ._node import Node
 from ._outlets import Outlet, OutletState, PostOutlet
+from ._timeouts import timed_out
 
 __all__ = ["StatelessWire"]
 
@@ -233,7 +235,9 @@ class StatelessWire:
             if outlet.state is not OutletState.PENDING:
                 watch()
             try:
-                return await self._answer(request, ctx)
+                with trio.move_on_after(self._config.handler_timeout or math.inf):
+                    return await self._answer(request, ctx)
+                return timed_out(request.request_id, self._config.handler_timeout)
             finally:
                 outlet.on_stream = None
                 scope.cancel()
