@@ -11,7 +11,10 @@ What lives in Redis (every key under a prefix, ``mcp:`` by default):
   ids are ``0-<seq>`` (so an event id ``<stream>:<seq>`` names its entry), trimmed to
   about ``max_stream_events`` and expiring ``stream_ttl`` after the last append;
   ``m:<session>:<stream>`` holds its counter, ``l:<session>`` the session's streams;
-* ``n:<node>`` -- a node's heartbeat, expiring when the node stops renewing it;
+* ``n:<node>`` -- a node's heartbeat, expiring when the node stops renewing it; its
+  value is the node's status (JSON: sessions live there, streams open, handlers running);
+* ``k:<lease>`` -- a lease and its holder: ``k:get:<session>`` names the node (and
+  stream) holding that session's GET stream;
 * pub/sub channels ``<prefix>broadcast`` and ``<prefix>node:<node>`` -- messages between
   nodes (at most once: a node that is not listening misses them).
 
@@ -30,7 +33,8 @@ a stream's scripts touch one slot; pass a ``redis://`` URL of any cluster node w
 and hand its URL here.
 
 Modules: ``_backend`` (:class:`RedisBackend`, the URL), ``_sessions``, ``_events``,
-``_broker`` and ``_nodes`` (one port each), ``_scripts`` (their Lua), ``_direct`` (the
+``_broker`` and ``_nodes`` (one port each), ``_status`` (the cluster as the store
+holds it, for ``scaled-mcp cluster status``), ``_scripts`` (their Lua), ``_direct`` (the
 direct session read), ``_calls`` (deadlines and errors of every call).
 """
 
@@ -43,13 +47,21 @@ from ._direct import MAX_INCOMPLETE_REPLY_SIZE as MAX_INCOMPLETE_REPLY_SIZE
 from ._events import RedisEventLog as RedisEventLog
 from ._nodes import RedisNodeRegistry as RedisNodeRegistry
 from ._sessions import RedisSessionStore as RedisSessionStore
+from ._status import (
+    ClusterStatus as ClusterStatus,
+    NodeStatus as NodeStatus,
+    cluster_status as cluster_status,
+)
 
 __all__ = [
     "DEFAULT_OPERATION_TIMEOUT",
+    "ClusterStatus",
     "MAX_INCOMPLETE_REPLY_SIZE",
+    "NodeStatus",
     "RedisBackend",
     "RedisBroker",
     "RedisEventLog",
     "RedisNodeRegistry",
     "RedisSessionStore",
+    "cluster_status",
 ]

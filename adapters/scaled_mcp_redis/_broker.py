@@ -58,15 +58,19 @@ class RedisBroker:
         reconnect with backoff when it fails."""
         backoff = 0.1
         while True:
+            lost: BaseException | None = None
             try:
                 await self._listen()
-            except (*_REDIS_ERRORS, BackendUnavailable) as exc:
-                self.connected = trio.Event()
-                _log.warning("Redis pub/sub lost (%s); retrying in %.1f s", exc, backoff)
-                await trio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            else:
+            except* (*_REDIS_ERRORS, BackendUnavailable) as group:
+                # Lost in any of the listener's tasks: a group, whichever task saw it.
+                lost = group.exceptions[0]
+            if lost is None:
                 backoff = 0.1
+                continue
+            self.connected = trio.Event()
+            _log.warning("Redis pub/sub lost (%s); retrying in %.1f s", lost, backoff)
+            await trio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
 
     async def _listen(self) -> None:
         pubsub = self._calls.client.pubsub()

@@ -1,4 +1,5 @@
-"""Node heartbeats (``n:<node>``, expiring unless renewed) and leases (``k:<key>``)."""
+"""Node heartbeats (``n:<node>``, expiring unless renewed, holding the node's status
+as JSON) and leases (``k:<key>``)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ class RedisNodeRegistry:
         self._calls = calls
         self._prefix = prefix
 
-    async def heartbeat(self, node_id: str, *, ttl: float) -> None:
+    async def heartbeat(self, node_id: str, *, ttl: float, status: bytes = b"{}") -> None:
         client = self._calls.client
         await self._calls(
-            lambda: client.set(f"{self._prefix}n:{node_id}", b"1", px=max(1, int(ttl * 1000)))
+            lambda: client.set(f"{self._prefix}n:{node_id}", status, px=max(1, int(ttl * 1000)))
         )
 
     async def alive(self, node_id: str) -> bool:

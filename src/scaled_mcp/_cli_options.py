@@ -63,6 +63,26 @@ def _rate_limit(value: str) -> tuple[float, int]:
     return parsed
 
 
+def _path_or_off(value: str) -> str | None:
+    """An argparse type: a URL path, or ``off`` (``None``)."""
+    if value.lower() in ("off", ""):
+        return None
+    if not value.startswith("/") or any(c.isspace() or c in "?#" for c in value):
+        raise argparse.ArgumentTypeError(f"expected a path such as /metrics, or off, got {value!r}")
+    return value
+
+
+def _seconds(value: str) -> float:
+    """An argparse type: seconds, from 0 to a day."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 86400:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 86400, got {value!r}")
+    return number
+
+
 def _int_in(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: an integer from ``low`` to ``high``."""
 
@@ -87,7 +107,7 @@ _LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 _ENV_NAMES: Final = {"--state-key": "SCALED_MCP_STATE_KEYS"}
 
 #: Options never read from the environment (internal to ``--workers``).
-_NOT_FROM_ENV: Final = frozenset({"--listen-fd", "--help"})
+_NOT_FROM_ENV: Final = frozenset({"--listen-fd", "--metrics-dir", "--help"})
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"", "0", "false", "no", "off"})
@@ -109,7 +129,7 @@ def _env_name(option: str) -> str:
 
 
 #: The commands beside ``serve``, each in its module ``scaled_mcp._cli_<name>``.
-_COMMANDS: Final[tuple[str, ...]] = ("bench", "check")
+_COMMANDS: Final[tuple[str, ...]] = ("bench", "check", "cluster")
 
 
 def parser() -> tuple[argparse.ArgumentParser, _Parser]:
@@ -269,6 +289,41 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         help="its secret (prefer the environment: SCALED_MCP_AUTH_CLIENT_SECRET)",
     )
     serve.add_argument(
+        "--metrics-path",
+        type=_path_or_off,
+        default="/metrics",
+        help="where the Prometheus figures are served on the MCP port, or off to keep none "
+        "(/metrics)",
+    )
+    serve.add_argument(
+        "--health-path",
+        type=_path_or_off,
+        default="/healthz",
+        help="the liveness probe's path, or off (/healthz)",
+    )
+    serve.add_argument(
+        "--ready-path",
+        type=_path_or_off,
+        default="/readyz",
+        help="the readiness probe's path, or off (/readyz): 503 while the broker does not "
+        "answer or the node drains",
+    )
+    serve.add_argument(
+        "--drain-delay",
+        type=_seconds,
+        default=0.0,
+        help="seconds between SIGTERM (readiness turns 503) and the node ceasing to accept "
+        "connections, for a load balancer to take it out (0; 5 to 10 behind Kubernetes)",
+    )
+    serve.add_argument(
+        "--handler-timeout",
+        type=_seconds,
+        default=0.0,
+        help="seconds a handler may run before it is cancelled and its caller gets a "
+        "timeout error (0: no limit, the default)",
+    )
+    serve.add_argument("--metrics-dir", default=None, help=argparse.SUPPRESS)
+    serve.add_argument(
         "--log-level",
         type=str.lower,
         choices=_LOG_LEVELS,
@@ -276,6 +331,18 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         help="Python logging level: debug, info, warning, error or critical (warning)",
     )
     add_upstream_options(serve)
+    serve.add_argument(
+        "--tracing",
+        action="store_true",
+        help="an OpenTelemetry span per request, to the global tracer provider (set it up "
+        "with opentelemetry-instrument; needs the otel extra)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text or one JSON object each, with node, session and request ids (text)",
+    )
     for name in _COMMANDS:  # each defines ``add_command(commands)``; it sets ``run``
         importlib.import_module(f"scaled_mcp._cli_{name}").add_command(commands)
     return parser, serve

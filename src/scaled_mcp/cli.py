@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -29,7 +30,16 @@ import trio
 
 from .cluster import Backend, BackendUnavailable, MemoryBackend
 from .protocol.http import HttpConfig, ResponseMode
-from .runtime import RateLimit, Runtime, RuntimeConfig, StartupError
+from .protocol.jsonrpc import LocalProtocolError
+from .runtime import (
+    TEXT_FORMAT,
+    JsonLogFormatter,
+    LogFields,
+    RateLimit,
+    Runtime,
+    RuntimeConfig,
+    StartupError,
+)
 from .server import MCPServer
 
 if TYPE_CHECKING:
@@ -167,6 +177,11 @@ async def _serve(runtime: Runtime, args: argparse.Namespace, tls: Config | None)
     async def signals() -> None:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
             async for _ in received:
+                # Not ready first; stop accepting once load balancers had time to see it.
+                runtime.operations.stop_ready()
+                with trio.move_on_after(args.drain_delay):
+                    async for _ in received:
+                        break  # a second signal: stop now
                 shutdown.set()
                 return
 
@@ -232,13 +247,22 @@ def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
     listener.listen(1024)
     listener.set_inheritable(True)
     base = args.node_id or f"n{secrets.token_hex(4)}"
+    # The workers share their figures through a directory: each serves them all.
+    shared = tempfile.TemporaryDirectory(prefix="scaled-mcp-metrics-")
+    # The workers seal requestState with one key: a round trip may continue on any of
+    # them. Without --state-key, one is drawn here, for this run, and handed to them in
+    # their environment (never on a command line, where any user could read it).
+    environment = dict(os.environ)
+    if args.state_key is None:
+        environment["SCALED_MCP_STATE_KEYS"] = f"w:{secrets.token_urlsafe(32)}"
     children = []
     for index in range(args.workers):
         command = [
             sys.executable, "-m", "scaled_mcp.cli", *argv, "--workers", "1",
             "--listen-fd", str(listener.fileno()), "--node-id", f"{base}w{index}",
+            "--metrics-dir", shared.name,
         ]  # fmt: skip
-        children.append(subprocess.Popen(command, pass_fds=(listener.fileno(),)))
+        children.append(subprocess.Popen(command, pass_fds=(listener.fileno(),), env=environment))
     port = listener.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     scheme = "https" if args.certfile is not None else "http"
@@ -259,6 +283,7 @@ def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for child in children:
         status = max(status, child.wait())
     listener.close()
+    shared.cleanup()
     return status
 
 
@@ -306,8 +331,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         http = attrs.evolve(http, allowed_hosts=tuple(args.allow_host))
     if args.allow_origin is not None:
         http = attrs.evolve(http, allowed_origins=tuple(args.allow_origin))
+    try:
+        http = attrs.evolve(
+            http,
+            metrics_path=args.metrics_path,
+            health_path=args.health_path,
+            ready_path=args.ready_path,
+        )
+    except LocalProtocolError as exc:
+        return _fail(str(exc))
     if args.node_id is not None and (not args.node_id or "." in args.node_id):
         return _fail(f"bad node id {args.node_id!r}: non-empty, without '.'")
+    if args.broker not in (None, "memory") and not keys:
+        print(
+            "scaled-mcp: a shared --broker without --state-key: this node seals requestState "
+            "with a random key of its own, so an input-required round trip continuing on "
+            "another node fails its integrity check; pass the same --state-key ID:SECRET "
+            "to every node",
+            file=sys.stderr,
+        )
     if not args.stdio and args.listen_fd is None:
         problem = check_bind(*args.bind)
         if problem is not None:
@@ -316,15 +358,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     limit = None
     if args.rate_limit is not None:
         limit = RateLimit(rate=args.rate_limit[0], burst=args.rate_limit[1])
+    if args.tracing and importlib.util.find_spec("opentelemetry") is None:
+        return _fail("--tracing needs the otel extra: pip install 'scaled-mcp[otel]'")
     config = RuntimeConfig(
         http=http,
         request_state_keys=keys,
         max_sessions=args.max_sessions,
         auth=auth,
         rate_limit=limit,
+        metrics=args.metrics_path is not None and not args.stdio,
+        metrics_dir=args.metrics_dir,
+        tracing=args.tracing,
+        handler_timeout=args.handler_timeout or None,
         **node,
     )
     runtime = Runtime(app, backend=backend, config=config)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(LogFields(runtime.node_id))
+        json_lines = args.log_format == "json"
+        handler.setFormatter(JsonLogFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
     try:
         if args.stdio:
             from .runtime import serve_stdio

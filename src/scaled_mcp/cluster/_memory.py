@@ -297,7 +297,8 @@ class MemoryNodeRegistry:
         self._expiry: dict[str, float] = {}
         self._leases: dict[str, tuple[str, float]] = {}
 
-    async def heartbeat(self, node_id: str, *, ttl: float) -> None:
+    async def heartbeat(self, node_id: str, *, ttl: float, status: bytes = b"{}") -> None:
+        # One process: its status is read from the node itself (/metrics), not from here.
         self._expiry[node_id] = trio.current_time() + ttl
 
     async def alive(self, node_id: str) -> bool:

@@ -178,8 +178,10 @@ class Broker(Protocol):
 class NodeRegistry(Protocol):
     """Which nodes are alive: each renews a heartbeat that expires if it dies."""
 
-    async def heartbeat(self, node_id: str, *, ttl: float) -> None:
-        """Say ``node_id`` is alive for the next ``ttl`` seconds."""
+    async def heartbeat(self, node_id: str, *, ttl: float, status: bytes = b"{}") -> None:
+        """Say ``node_id`` is alive for the next ``ttl`` seconds; ``status`` is what it
+        says of itself (JSON: its sessions, streams and work in flight), kept with the
+        heartbeat for ``scaled-mcp cluster status``."""
         ...
 
     async def alive(self, node_id: str) -> bool:

@@ -17,6 +17,7 @@ import attrs
 
 from ._bounded_cache import _BoundedCache
 from ._errors import LocalProtocolError
+from ._http_probes import ProbeKind
 from ._http_request import Headers, _HeaderView
 from ._versions import HANDSHAKE_VERSIONS, STATELESS_VERSIONS, SUPPORTED_VERSIONS
 
@@ -170,6 +171,12 @@ class HttpConfig:
       (off by default: ``OPTIONS`` gets 405).
       ``cors_max_age`` -- seconds a browser may cache a preflight (600).
 
+    The operator's endpoints (plain text, ``GET`` only, any ``Host``; ``None``
+    turns one off):
+      ``health_path`` -- liveness (``"/healthz"``); ``ready_path`` -- readiness
+      (``"/readyz"``); ``metrics_path`` -- the Prometheus figures (``"/metrics"``,
+      served when the runtime keeps them, 404 otherwise).
+
     A setting that makes no sense raises :class:`LocalProtocolError`.
     """
 
@@ -194,6 +201,11 @@ class HttpConfig:
     allow_session_delete: bool = True
     cors: bool = False
     cors_max_age: int = 600
+    health_path: str | None = "/healthz"
+    ready_path: str | None = "/readyz"
+    metrics_path: str | None = "/metrics"
+    #: The operator's paths -> which endpoint each is.
+    _probes: dict[str, ProbeKind] = attrs.field(init=False, factory=dict, repr=False, eq=False)
     _hosts: frozenset[tuple[str, str | None]] | None = attrs.field(
         init=False, default=None, repr=False, eq=False
     )
@@ -226,6 +238,7 @@ class HttpConfig:
         for name in ("max_body_size", "max_batch_size", "max_session_id_length"):
             if getattr(self, name) < 1:
                 raise LocalProtocolError(f"{name} must be positive")
+        self._set_probes()
         if self.max_event_id_length < 1:
             raise LocalProtocolError("max_event_id_length must be positive")
         if self.cors_max_age < 0:
@@ -264,6 +277,21 @@ class HttpConfig:
             methods.append("DELETE")
         object.__setattr__(self, "_mcp_allow", ", ".join(methods))
         object.__setattr__(self, "_mcp_methods", frozenset(methods))
+
+    def _set_probes(self) -> None:
+        mcp_paths = {self.endpoint_path, self.legacy_messages_path, self.legacy_sse_path}
+        for name, kind in (
+            ("health_path", ProbeKind.HEALTH),
+            ("ready_path", ProbeKind.READY),
+            ("metrics_path", ProbeKind.METRICS),
+        ):
+            path = getattr(self, name)
+            if path is None:
+                continue
+            _check_path(name, path)
+            if path in mcp_paths or path in self._probes:
+                raise LocalProtocolError(f"{name} {path!r} is already another endpoint's path")
+            self._probes[path] = kind
 
     @property
     def handshake_enabled(self) -> bool:

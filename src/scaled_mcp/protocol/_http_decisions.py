@@ -16,6 +16,7 @@ import attrs
 
 from ._errors import ErrorCode, RemoteProtocolError
 from ._http_config import HttpConfig, ResponseMode
+from ._http_probes import ServeProbe
 from ._http_request import _JSON, Headers
 from ._jsonrpc import DecodedBody, Message, RequestId, encode_message, error_response_for
 from ._state import SessionState
@@ -171,6 +172,7 @@ HttpDecision: TypeAlias = (
     | OpenLegacyStream
     | NeedSession
     | Preflight
+    | ServeProbe
 )
 """Everything :func:`decide` can return."""
 

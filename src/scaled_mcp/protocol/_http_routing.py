@@ -24,6 +24,9 @@ hands over an :class:`HttpRequest` and gets back a decision:
 * :class:`TerminateSession` -- a DELETE of a session;
 * :class:`OpenLegacyStream` -- the 2024-11-05 ``GET /sse``;
 * :class:`Preflight` -- a CORS preflight (``OPTIONS``) from an allowed origin;
+* :class:`ServeProbe` -- a ``GET`` of an operator endpoint (``/healthz``,
+  ``/readyz``, ``/metrics``): it answers any ``Host``, an orchestrator's
+  probe naming the node by its address;
 * :class:`NeedSession` -- the request names a session: the caller loads its
   :class:`~scaled_mcp.protocol.session.SessionState` from its store (that is I/O) and
   calls :func:`decide_with_session`, which returns one of the decisions above.
@@ -62,6 +65,7 @@ from ._http_decisions import (
     reject_for,
 )
 from ._http_endpoints import _legacy_post, _mcp_delete, _mcp_get, _mcp_post, _request_id
+from ._http_probes import ProbeKind, ServeProbe
 from ._http_request import (
     _DUPLICATE,
     _EVENT_STREAM,
@@ -152,6 +156,18 @@ def _check_head(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> 
     return route
 
 
+def _probe(request: HttpRequest, kind: ProbeKind, config: HttpConfig) -> ServeProbe:
+    """An operator endpoint: ``GET`` only; no Host check (a probe names the node by
+    its address), but a browser's Origin is still checked (DNS rebinding)."""
+    if config.allowed_origins is not None:
+        origin = _HeaderView(request.headers).one("origin")
+        if origin is _DUPLICATE or (origin is not None and not config.origin_allowed(origin)):
+            raise _stop(403, "Forbidden: Origin not allowed")
+    if request.method != "GET":
+        raise _method_not_allowed("GET")
+    return ServeProbe(kind)
+
+
 def _checked_head(request: HttpRequest, config: HttpConfig) -> tuple[_HeaderView, _Route]:
     """The header view and route of a head that passes :func:`_check_head`
     (which raises :class:`_Stop` otherwise); the config remembers the heads
@@ -175,7 +191,10 @@ def precheck(request: HttpRequest, config: HttpConfig) -> Reject | None:
     this first is only a way to refuse early; ``request.body`` is ignored.
     """
     try:
-        if request.method == "OPTIONS" and config.cors:
+        probe = config._probes.get(request.path)
+        if probe is not None:
+            _probe(request, probe, config)
+        elif request.method == "OPTIONS" and config.cors:
             _preflight(request, _HeaderView(request.headers), config)
         else:
             _checked_head(request, config)
@@ -241,6 +260,9 @@ def decide(request: HttpRequest, config: HttpConfig) -> HttpDecision:
     try:
         if request.method == "OPTIONS" and config.cors:
             return _preflight(request, _HeaderView(request.headers), config)
+        probe = config._probes.get(request.path)
+        if probe is not None:
+            return _probe(request, probe, config)
         view, route = _checked_head(request, config)
         if len(request.body) > config.max_body_size:
             return body_too_large(config)

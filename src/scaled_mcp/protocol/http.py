@@ -34,6 +34,7 @@ from ._http_decisions import (
     too_many_requests,
 )
 from ._http_params import PARAM_HEADER_METHODS, param_header_paths, validate_param_headers
+from ._http_probes import ProbeKind, ServeProbe, liveness_reply, metrics_reply, readiness_reply
 from ._http_request import Headers, HttpRequest, decode_header_value, is_valid_session_id
 from ._http_responses import (
     LEGACY_ENDPOINT_EVENT,
@@ -68,8 +69,10 @@ __all__ = [
     "OpenLegacyStream",
     "OpenStream",
     "Preflight",
+    "ProbeKind",
     "ProcessMessages",
     "Reject",
+    "ServeProbe",
     "ResponseMode",
     "TerminateSession",
     "body_too_large",
@@ -80,10 +83,13 @@ __all__ = [
     "is_valid_session_id",
     "legacy_endpoint_url",
     "legacy_post_reply",
+    "liveness_reply",
+    "metrics_reply",
     "param_header_paths",
     "post_reply",
     "precheck",
     "preflight_reply",
+    "readiness_reply",
     "reject_for",
     "response_start",
     "resume_point",

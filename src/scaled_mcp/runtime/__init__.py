@@ -18,6 +18,7 @@ from ._application import (
 from ._auth import Authorization, ScopesOf, TokenVerifier, current_principal
 from ._front import ClientGone, Responder
 from ._h11 import H11Config, serve_h11
+from ._logs import TEXT_FORMAT, JsonLogFormatter, LogFields, serving_request
 from ._rate_limit import RateLimit
 from ._runtime import Runtime, RuntimeConfig
 from ._session_state import (
@@ -42,6 +43,8 @@ __all__ = [
     "ClientGone",
     "Exchange",
     "H11Config",
+    "JsonLogFormatter",
+    "LogFields",
     "InputNeeded",
     "IntrospectionVerifier",
     "JWTVerifier",
@@ -51,6 +54,7 @@ __all__ = [
     "Runtime",
     "RuntimeConfig",
     "StartupError",
+    "TEXT_FORMAT",
     "SessionStateConflict",
     "SessionStateError",
     "SessionStateGone",
@@ -61,6 +65,7 @@ __all__ = [
     "current_principal",
     "serve_h11",
     "serve_stdio",
+    "serving_request",
 ]
 
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
 import trio
 
 from ..cluster import Backend, BackendUnavailable
@@ -65,6 +66,7 @@ class Node:
         "nursery",
         "server_config",
         "sessions",
+        "streams_open",
     )
 
     def __init__(
@@ -90,6 +92,8 @@ class Node:
         #: What the application's lifespan gave, while the node runs.
         self.lifespan: Any = None
         self._stream_counter = 0
+        #: Long-lived streams (GET, legacy ``/sse``) open on this node now.
+        self.streams_open = 0
         self._in_flight = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -117,6 +121,20 @@ class Node:
         self._in_flight -= 1
         if self._in_flight == 0:
             self._idle.set()
+
+    def in_flight(self) -> int:
+        """How many handlers run now."""
+        return self._in_flight
+
+    def status(self) -> bytes:
+        """What the node says of itself with its heartbeat (JSON)."""
+        return orjson.dumps(
+            {
+                "sessions": len(self.sessions),
+                "streams": self.streams_open,
+                "in_flight": self._in_flight,
+            }
+        )
 
     async def wait_idle(self) -> None:
         """Return once no handler runs."""

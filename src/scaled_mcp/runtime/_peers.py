@@ -58,7 +58,9 @@ class Peers:
         ttl = self._node.config.node_heartbeat_ttl
         while True:
             try:
-                await self._backend.nodes.heartbeat(self._node.node_id, ttl=ttl)
+                await self._backend.nodes.heartbeat(
+                    self._node.node_id, ttl=ttl, status=self._node.status()
+                )
             except BackendUnavailable as exc:
                 _log.warning("heartbeat failed: %s", exc)
             await trio.sleep(ttl / 3)

@@ -30,7 +30,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import trio
@@ -48,6 +48,7 @@ from ..protocol.http import (
     ProcessMessages,
     Reject,
     ResponseMode,
+    ServeProbe,
     TerminateSession,
     cors_headers,
     decide,
@@ -89,7 +90,11 @@ from ._auth import Authorization, current_principal, principal_key
 from ._exchanges import SessionExchange
 from ._front import ClientGone, Responder
 from ._legacy import LegacyTransport
+from ._logs import serving_request
+from ._metered import MeteredApplication, MeteredBackend
+from ._metrics import Metrics
 from ._node import LEGACY_STREAM, Node
+from ._operations import Operations
 from ._outlets import Outlet, PostOutlet
 from ._peers import Peers
 from ._rate_limit import RateLimit, RateLimiter
@@ -97,6 +102,8 @@ from ._session_state import DEFAULT_SESSION_STATE_ATTEMPTS
 from ._sessions import LiveSession
 from ._stateless_wire import StatelessWire
 from ._streams import GetStreams
+from ._timeouts import handler_deadline, timed_out
+from ._tracing import TracedApplication, http_trace_headers
 
 __all__ = ["Runtime", "RuntimeConfig"]
 
@@ -136,10 +143,20 @@ class RuntimeConfig:
     * ``auth`` -- an :class:`~scaled_mcp.runtime.Authorization`: the HTTP endpoints
       then need a valid bearer token, publish their protected resource metadata,
       and bind each session to the principal that created it (``None``: no
-      authorization).
+      authorization);
     * ``rate_limit`` -- a :class:`~scaled_mcp.runtime.RateLimit`: requests a second
       each principal (without authorization: all callers together) may make to
-      this node; past it 429 with ``Retry-After`` (``None``: no limit).
+      this node; past it 429 with ``Retry-After`` (``None``: no limit);
+    * ``metrics`` -- keep the node's figures and serve them at the HTTP config's
+      ``metrics_path`` (off by default: the hot path then counts nothing);
+      ``metrics_dir`` -- a directory the workers of one machine share their
+      figures through (each serves them all);
+    * ``readiness_interval`` / ``readiness_timeout`` -- how often the broker is
+      asked whether it answers, and how long it may take (``/readyz``);
+    * ``handler_timeout`` -- seconds a handler may run before it is cancelled and its
+      caller gets a ``REQUEST_TIMEOUT`` error (``None``: no limit, the default);
+    * ``tracing`` -- an OpenTelemetry span per request (the ``otel`` extra), from
+      ``tracer_provider`` (default: the global one); off, nothing is traced or wrapped.
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -158,6 +175,18 @@ class RuntimeConfig:
     session_state_attempts: int = DEFAULT_SESSION_STATE_ATTEMPTS
     auth: Authorization | None = None
     rate_limit: RateLimit | None = None
+    metrics: bool = False
+    metrics_dir: str | None = None
+    readiness_interval: float = 1.0
+    readiness_timeout: float = 2.0
+    handler_timeout: float | None = None
+    tracing: bool = False
+    tracer_provider: Any = None
+
+
+#: Decisions answered without a token or a rate limit: refusals, CORS preflights
+#: and the operator's probes (a Kubernetes probe carries no token).
+_OPEN_TO_ALL: Final = frozenset({Reject, Preflight, ServeProbe})
 
 
 class Runtime:
@@ -176,11 +205,20 @@ class Runtime:
         backend: Backend | None = None,
         config: RuntimeConfig | None = None,
     ) -> None:
+        self.config = config or RuntimeConfig()
+        self.backend: Backend = backend if backend is not None else MemoryBackend()
+        metrics = None
+        if self.config.metrics:
+            metrics = Metrics(self.config.node_id, share_dir=self.config.metrics_dir)
+            app = MeteredApplication.wrap(app, metrics)
+            self.backend = MeteredBackend(self.backend, metrics)
+        if self.config.tracing:
+            app = TracedApplication.wrap(app, self.config.tracer_provider)
+            # Requests carry their HTTP trace headers to the handler's span.
+            self.handle_http = self._traced_http  # type: ignore[method-assign]
         self.app = app
         # Each request's context: made by the application, from its exchange.
         self._new_context = app.new_context
-        self.config = config or RuntimeConfig()
-        self.backend: Backend = backend if backend is not None else MemoryBackend()
         self.node_id = self.config.node_id
         capabilities = app.capabilities
         # The request methods of extensions the application declares (e.g. an
@@ -220,6 +258,13 @@ class Runtime:
         )
         # The scopes each request needs, when the application names some.
         self._scopes_of = getattr(app, "required_scopes", None)
+        self.operations = Operations(node, self.config, metrics)
+        if metrics is not None:
+            metrics.gauges.update(
+                sessions=("Sessions live on the node", lambda: len(node.sessions)),
+                streams=("Long-lived streams open (GET, legacy /sse)", lambda: node.streams_open),
+                requests_in_flight=("Handlers running", node.in_flight),
+            )
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -251,6 +296,8 @@ class Runtime:
                 nursery.start_soon(self._stateless.watch_slow_calls)
                 nursery.start_soon(self._peers.heartbeat)
                 nursery.start_soon(self._peers.keep_listening)
+                nursery.start_soon(self.operations.watch_broker)
+                nursery.start_soon(self.operations.share_metrics)
                 try:
                     yield self
                 finally:
@@ -323,7 +370,7 @@ class Runtime:
                 await respond(responder, auth.metadata_reply(request.method), extra)
             return
         decision = decide(request, http)
-        if auth is not None and type(decision) is not Reject and type(decision) is not Preflight:
+        if auth is not None and type(decision) not in _OPEN_TO_ALL:
             # A valid token first: the principal is the request's from now on.
             principal = await auth.admit(request)
             if type(principal) is Principal:
@@ -340,7 +387,7 @@ class Runtime:
     def _limited(self, decision: HttpDecision) -> HttpDecision:
         """``decision``, or 429 if its caller is past its rate limit."""
         limiter = self._limiter
-        if limiter is None or type(decision) is Reject or type(decision) is Preflight:
+        if limiter is None or type(decision) in _OPEN_TO_ALL:
             return decision
         wait = limiter.take(principal_key() or "", trio.current_time())
         if not wait:
@@ -381,13 +428,24 @@ class Runtime:
                 await reject(responder, decision, extra)
             elif kind is OpenStream:
                 assert isinstance(decision, OpenStream)
-                await self._streams.open(decision, responder, extra)
+                self._node.streams_open += 1
+                try:
+                    await self._streams.open(decision, responder, extra)
+                finally:
+                    self._node.streams_open -= 1
             elif kind is TerminateSession:
                 assert isinstance(decision, TerminateSession)
                 await self._sessions.terminate(decision.session_id)
                 await respond(responder, terminated_reply(), extra)
             elif kind is OpenLegacyStream:
-                await self._legacy.open_stream(request, responder, extra)
+                self._node.streams_open += 1
+                try:
+                    await self._legacy.open_stream(request, responder, extra)
+                finally:
+                    self._node.streams_open -= 1
+            elif kind is ServeProbe:
+                assert isinstance(decision, ServeProbe)
+                await self.operations.answer(decision, responder)
             else:
                 assert isinstance(decision, Preflight)
                 await responder.respond(*preflight_reply(decision))
@@ -396,6 +454,17 @@ class Runtime:
             await reject_quietly(responder, unavailable, extra)
         except ClientGone:
             pass
+
+    async def _traced_http(self, request: HttpRequest, responder: Responder) -> None:
+        """:meth:`handle_http`, the request's trace headers kept for its span."""
+        headers = {
+            name: value for name, value in request.headers if name in ("traceparent", "tracestate")
+        }
+        token = http_trace_headers.set(headers)
+        try:
+            await Runtime.handle_http(self, request, responder)
+        finally:
+            http_trace_headers.reset(token)
 
     async def _with_session(
         self, need: NeedSession
@@ -603,6 +672,8 @@ class Runtime:
         error: ErrorResponse | None = None
         cancelled = False
         self._node.work_started()
+        # Log lines written while it runs name the session and the request.
+        serving = serving_request.set((session.session_id, request.id))
         try:
             try:
                 if self.app.never_waits(request.method, params):
@@ -611,13 +682,19 @@ class Runtime:
                     # call's cost) is spared.
                     result = await self.app.handle(request.method, params, ctx)
                 else:
-                    with trio.CancelScope() as scope:
+                    deadline = handler_deadline(self.config.handler_timeout)
+                    with trio.CancelScope(deadline=deadline) as scope:
                         live.running[request.id] = scope
                         try:
                             result = await self.app.handle(request.method, params, ctx)
                         finally:
                             del live.running[request.id]
                     cancelled = scope.cancelled_caught
+                    if cancelled and session.is_in_flight(request.id):
+                        # Not the client's cancellation (that ends the request in
+                        # the session): the handler ran out of time.
+                        cancelled = False
+                        error = timed_out(request.id, self.config.handler_timeout)
             except McpError as exc:
                 error = ErrorResponse(request.id, exc.code, exc.message, exc.data)
             except RemoteProtocolError as exc:
@@ -628,6 +705,7 @@ class Runtime:
                 _log.exception("handler of %s failed", request.method)
                 error = internal_error(request.id)
         finally:
+            serving_request.reset(serving)
             self._node.work_done()
         if cancelled or not session.is_in_flight(request.id):
             # Cancelled: "Not send a response for the cancelled request".

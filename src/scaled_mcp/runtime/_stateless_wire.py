@@ -12,6 +12,7 @@ request by closing its stream. Stdio brings the same requests with no HTTP
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Final
 
@@ -53,8 +54,10 @@ from ._application import InputNeeded, McpError
 from ._auth import principal_key
 from ._exchanges import StatelessExchange
 from ._front import Responder
+from ._logs import serving_request
 from ._node import Node
 from ._outlets import Outlet, OutletState, PostOutlet
+from ._timeouts import timed_out
 
 __all__ = ["StatelessWire"]
 
@@ -239,6 +242,7 @@ class StatelessWire:
         self, request: StatelessRequest, exchange: StatelessExchange, ctx: object
     ) -> Message:
         """Run the handler; its final or input-required response, or its error."""
+        serving = serving_request.set((None, request.request_id))
         try:
             result = await self._app.handle(request.method, request.params, ctx)
             return self._dispatcher.complete(request, result)
@@ -251,6 +255,8 @@ class StatelessWire:
         except Exception:
             _log.exception("handler of %s failed", request.method)
             return internal_error(request.request_id)
+        finally:
+            serving_request.reset(serving)
 
     async def _run(
         self,
@@ -276,7 +282,9 @@ class StatelessWire:
             else:
                 self._running[call] = trio.current_time()
             try:
-                return await self._answer(request, exchange, ctx)
+                with trio.move_on_after(self._config.handler_timeout or math.inf):
+                    return await self._answer(request, exchange, ctx)
+                return timed_out(request.request_id, self._config.handler_timeout)
             finally:
                 self._running.pop(call, None)
                 outlet.on_stream = None
