@@ -43,6 +43,7 @@ from ._direct import MAX_INCOMPLETE_REPLY_SIZE as MAX_INCOMPLETE_REPLY_SIZE
 from ._events import RedisEventLog as RedisEventLog
 from ._nodes import RedisNodeRegistry as RedisNodeRegistry
 from ._sessions import RedisSessionStore as RedisSessionStore
+from ._tasks import RedisTaskStore as RedisTaskStore
 
 __all__ = [
     "DEFAULT_OPERATION_TIMEOUT",
@@ -52,4 +53,5 @@ __all__ = [
     "RedisEventLog",
     "RedisNodeRegistry",
     "RedisSessionStore",
+    "RedisTaskStore",
 ]

@@ -22,9 +22,11 @@ from ._ports import (
     SessionStore,
     StoredDocument,
 )
+from ._tasks import DEFAULT_MAX_TASK_RECORD, MemoryTaskStore, StoredTask, TaskStore, task_channel
 
 __all__ = [
     "DEFAULT_MAX_STREAM_EVENTS",
+    "DEFAULT_MAX_TASK_RECORD",
     "DEFAULT_STREAM_TTL",
     "DEFAULT_SUBSCRIBER_BUFFER",
     "Backend",
@@ -38,8 +40,12 @@ __all__ = [
     "MemoryEventLog",
     "MemoryNodeRegistry",
     "MemorySessionStore",
+    "MemoryTaskStore",
     "NodeRegistry",
     "SessionNotFound",
     "SessionStore",
     "StoredDocument",
+    "StoredTask",
+    "TaskStore",
+    "task_channel",
 ]

@@ -21,6 +21,7 @@ from ._session_state import (
     SessionStateUnavailable,
 )
 from ._stdio import serve_stdio
+from ._tasks import TaskHost, TaskRun
 
 __all__ = [
     "DEFAULT_SESSION_STATE_ATTEMPTS",
@@ -36,6 +37,8 @@ __all__ = [
     "Runtime",
     "RuntimeConfig",
     "StartupError",
+    "TaskHost",
+    "TaskRun",
     "SessionStateConflict",
     "SessionStateError",
     "SessionStateGone",

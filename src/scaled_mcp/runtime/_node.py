@@ -24,6 +24,7 @@ from ..protocol.session import ServerConfig
 from ..protocol.stateless import StatelessDispatcher
 from ._application import Application
 from ._sessions import LiveSessions
+from ._tasks import TaskHost
 
 if TYPE_CHECKING:
     from ._runtime import RuntimeConfig
@@ -65,6 +66,7 @@ class Node:
         "nursery",
         "server_config",
         "sessions",
+        "tasks",
     )
 
     def __init__(
@@ -93,6 +95,8 @@ class Node:
         self._in_flight = 0
         self._idle = trio.Event()
         self._idle.set()
+        #: The tasks extension's tasks: those running here, and any in the store.
+        self.tasks = TaskHost(self)
 
     def new_stream_id(self) -> str:
         """A stream id unique on this node and across nodes (it names the node)."""

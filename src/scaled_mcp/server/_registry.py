@@ -12,11 +12,12 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 
 from ..protocol.http import param_header_paths
+from ..protocol.tasks import TASK_METHODS, TASKS_EXTENSION
 from ..protocol.types import (
     Icon,
     Prompt,
@@ -50,6 +51,9 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: How a tool runs as a task of the tasks extension.
+TaskSupport = Literal["optional", "required"]
+
 _TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -73,6 +77,12 @@ class ToolEntry:
     param_headers: dict[str, tuple[str, ...]]
     quick: bool
     component: Component
+    #: Whether the tool may (``"optional"``) or must (``"required"``) run as a
+    #: task of the tasks extension; ``None``: never.
+    task: TaskSupport | None = None
+    #: The handler runs in the request first and becomes a task where it calls
+    #: ``ctx.become_task()`` (else the task starts with the call).
+    defer_task: bool = False
 
 
 @attrs.define(slots=True)
@@ -145,7 +155,17 @@ class Registry:
             caps["prompts"] = {"listChanged": True}
         if self._completions or any("completions" in m.server.capabilities for m in self._mounts):
             caps["completions"] = {}
+        if self.extension_methods:
+            caps.setdefault("extensions", {})[TASKS_EXTENSION] = {}
         return caps
+
+    @property
+    def extension_methods(self) -> frozenset[str]:
+        """The request methods of the extensions served: the tasks extension's
+        once a tool may run as a task."""
+        if any(entry.task is not None for entry in self._tools.values()):
+            return TASK_METHODS
+        return frozenset()
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Be told of registry changes and resource updates (the runtime listens)."""
@@ -188,10 +208,19 @@ class Registry:
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
+        task: TaskSupport | None = None,
+        defer_task: bool = False,
     ) -> Callable[[F], F]:
         """Register a tool. Its ``inputSchema`` comes from the function's
         parameters and its ``outputSchema`` from the return annotation unless
-        given; a parameter annotated :class:`Context` receives the context."""
+        given; a parameter annotated :class:`Context` receives the context.
+
+        ``task="optional"`` lets the tool run as a task of the tasks extension
+        for a client that declares it (and synchronously for one that does
+        not); ``task="required"`` refuses a client that does not (-32021). The
+        same handler runs either way. With ``defer_task=True`` the handler runs
+        in the request first (it may ask questions as input-required rounds)
+        and becomes a task where it calls ``await ctx.become_task()``."""
 
         def register(fn: F) -> F:
             self.add_tool(
@@ -205,6 +234,8 @@ class Registry:
                 icons=icons,
                 meta=meta,
                 tags=tags,
+                task=task,
+                defer_task=defer_task,
             )
             return fn
 
@@ -223,8 +254,14 @@ class Registry:
         icons: Sequence[Icon | Mapping[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
+        task: TaskSupport | None = None,
+        defer_task: bool = False,
     ) -> None:
         """Register ``fn`` as a tool (see :meth:`tool`); replaces a tool of the same name."""
+        if task not in (None, "optional", "required"):
+            raise ValueError('task is None, "optional" or "required"')
+        if defer_task and task is None:
+            raise ValueError("defer_task needs task support")
         tool_name = name or fn.__name__
         context = context_params(fn)
         schema = input_schema if input_schema is not None else input_schema_for(fn, skip=is_context)
@@ -252,8 +289,10 @@ class Registry:
             output=shape,
             context=context,
             param_headers=param_header_paths(schema),
-            quick=never_waits(fn),
+            quick=task is None and never_waits(fn),
             component=Component("tool", tool_name, tags_of(tags), wire),
+            task=task,
+            defer_task=defer_task,
         )
         self._changed("tools")
 
