@@ -96,7 +96,11 @@ class Node:
         self._idle = trio.Event()
         self._idle.set()
         #: The tasks extension's tasks: those running here, and any in the store.
-        self.tasks = TaskHost(self)
+        self.tasks = TaskHost(
+            self,
+            ttl_ms=max(1, round(config.task_ttl * 1000)),
+            poll_ms=max(1, round(config.task_poll_interval * 1000)),
+        )
 
     def new_stream_id(self) -> str:
         """A stream id unique on this node and across nodes (it names the node)."""

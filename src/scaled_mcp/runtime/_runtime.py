@@ -124,7 +124,10 @@ class RuntimeConfig:
     * ``max_session_state`` -- bytes of JSON an application's session state
       (``ctx.session_state``) may take;
     * ``session_state_attempts`` -- tries of ``ctx.session_state.update`` against
-      concurrent writers before it gives up.
+      concurrent writers before it gives up;
+    * ``task_ttl`` -- seconds a task of the tasks extension is kept after its
+      creation (its ``ttlMs``); ``task_poll_interval`` -- the ``pollIntervalMs``
+      suggested to clients, in seconds.
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -140,6 +143,8 @@ class RuntimeConfig:
     node_heartbeat_ttl: float = 6.0
     max_session_state: int = DEFAULT_MAX_SESSION_DOCUMENT
     session_state_attempts: int = DEFAULT_SESSION_STATE_ATTEMPTS
+    task_ttl: float = 3600.0
+    task_poll_interval: float = 0.5
 
 
 class Runtime:

@@ -1,0 +1,262 @@
+"""Tasks on one node, in memory: a tool call becoming a task, its questions and
+answers, cancellation, its owner, its TTL, a dead node's tasks, a node shutting
+down, and the bound on what a task keeps. Every extension message is validated
+against the extension's published schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+import trio
+
+from scaled_mcp import Context, McpError, MCPServer
+from scaled_mcp.cluster import MemoryBackend
+from scaled_mcp.protocol.jsonrpc import ErrorCode
+from scaled_mcp.protocol.tasks import TASKS_EXTENSION, TaskRecord
+from scaled_mcp.runtime import Runtime, RuntimeConfig
+
+from .helpers import mcp_headers, open_session, post, serving_in_memory, stateless_meta
+from .spec import validate
+
+WITH_TASKS: dict[str, Any] = {"extensions": {TASKS_EXTENSION: {}}, "elicitation": {}}
+
+
+class Calls:
+    """A 2026-07-28 client of an in-memory node."""
+
+    def __init__(self, runtime: Runtime, capabilities: dict[str, Any] | None = None) -> None:
+        self.runtime = runtime
+        self.capabilities = WITH_TASKS if capabilities is None else capabilities
+        self.next_id = 0
+
+    async def send(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.next_id += 1
+        body = {
+            "jsonrpc": "2.0",
+            "id": self.next_id,
+            "method": method,
+            "params": {**params, "_meta": stateless_meta(self.capabilities)},
+        }
+        headers = mcp_headers(version="2026-07-28", mcp_method=method)
+        name = params.get("name", params.get("taskId"))
+        if isinstance(name, str):
+            headers["mcp-name"] = name
+        reply = await post(self.runtime, body, headers)
+        assert reply.status is not None
+        answer: dict[str, Any] = reply.json()
+        return reply.status, answer
+
+    async def result(self, method: str, **params: Any) -> dict[str, Any]:
+        status, answer = await self.send(method, params)
+        assert status == 200 and "result" in answer, answer
+        result: dict[str, Any] = answer["result"]
+        return result
+
+    async def error(self, method: str, **params: Any) -> dict[str, Any]:
+        _, answer = await self.send(method, params)
+        assert "error" in answer, answer
+        error: dict[str, Any] = answer["error"]
+        return error
+
+    async def get(self, task_id: str) -> dict[str, Any]:
+        task = await self.result("tasks/get", taskId=task_id)
+        validate("ext-tasks", "GetTaskResult", task)
+        return task
+
+    async def until(self, task_id: str, *statuses: str) -> dict[str, Any]:
+        with trio.fail_after(10):
+            while True:
+                task = await self.get(task_id)
+                if task["status"] in statuses:
+                    return task
+                await trio.sleep(0.02)
+
+
+def make_app(seen: dict[str, Any]) -> MCPServer:
+    app = MCPServer("tasks-test")
+
+    @app.tool(task="optional")
+    async def wait(seconds: float) -> str:
+        try:
+            await trio.sleep(seconds)
+        except trio.Cancelled:
+            seen["cancelled"].set()
+            raise
+        return f"waited {seconds}"
+
+    @app.tool(task="required")
+    async def ask_two(ctx: Context) -> str:
+        first = await ctx.elicit("First?", {"type": "object", "properties": {}})
+        second = await ctx.elicit("Second?", {"type": "object", "properties": {}})
+        return f"{first.action} then {second.action}"
+
+    @app.tool(task="optional")
+    async def refuse() -> str:
+        raise McpError(ErrorCode.INVALID_PARAMS, "no such thing", {"why": "test"})
+
+    @app.tool(task="optional")
+    async def huge() -> str:
+        return "x" * (1100 * 1024)
+
+    @app.tool()
+    async def plain() -> str:
+        return "plain"
+
+    return app
+
+
+def fresh_app() -> MCPServer:
+    return make_app({"cancelled": trio.Event()})
+
+
+@pytest.fixture
+async def node() -> AsyncIterator[tuple[Runtime, dict[str, Any]]]:
+    seen: dict[str, Any] = {"cancelled": trio.Event()}
+    runtime = Runtime(make_app(seen), config=RuntimeConfig(shutdown_grace=0.5))
+    async with serving_in_memory(runtime):
+        yield runtime, seen
+
+
+async def test_a_task_asks_through_input_required_and_completes(
+    node: tuple[Runtime, dict[str, Any]],
+) -> None:
+    runtime, _ = node
+    calls = Calls(runtime)
+    created = await calls.result("tools/call", name="ask_two", arguments={})
+    validate("ext-tasks", "CreateTaskResult", created)
+    task_id = created["taskId"]
+    asking = await calls.until(task_id, "input_required")
+    ((first_key, request),) = asking["inputRequests"].items()
+    assert request["method"] == "elicitation/create"
+    # An unknown key is ignored; the task stays input_required.
+    ack = await calls.result("tasks/update", taskId=task_id, inputResponses={"nope": {}})
+    assert ack["resultType"] == "complete" and "taskId" not in ack
+    assert (await calls.get(task_id))["status"] == "input_required"
+    await calls.result(
+        "tasks/update", taskId=task_id, inputResponses={first_key: {"action": "accept"}}
+    )
+    asking = await calls.until(task_id, "input_required")
+    while first_key in asking["inputRequests"]:
+        asking = await calls.until(task_id, "input_required")
+    ((second_key, _),) = asking["inputRequests"].items()
+    assert second_key != first_key  # keys are never reused within a task
+    await calls.result(
+        "tasks/update", taskId=task_id, inputResponses={second_key: {"action": "decline"}}
+    )
+    done = await calls.until(task_id, "completed")
+    assert done["result"]["content"][0]["text"] == "accept then decline"
+    assert "inputRequests" not in done and "error" not in done
+
+
+async def test_what_a_client_without_the_extension_gets(
+    node: tuple[Runtime, dict[str, Any]],
+) -> None:
+    runtime, _ = node
+    bare = Calls(runtime, {})
+    plain = await bare.result("tools/call", name="wait", arguments={"seconds": 0})
+    assert plain["resultType"] == "complete" and "taskId" not in plain
+    status, answer = await bare.send("tools/call", {"name": "ask_two", "arguments": {}})
+    assert status == 400
+    assert answer["error"]["code"] == ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY
+    assert answer["error"]["data"] == {
+        "requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}
+    }
+    for method in ("tasks/get", "tasks/cancel"):
+        error = await bare.error(method, taskId="whatever")
+        assert error["code"] == ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY
+    calls = Calls(runtime)
+    for method in ("tasks/result", "tasks/list"):
+        assert (await calls.error(method, taskId="x"))["code"] == ErrorCode.METHOD_NOT_FOUND
+    assert (await calls.error("tasks/get", taskId="unknown"))["code"] == ErrorCode.INVALID_PARAMS
+    # A plain tool is never a task.
+    assert (await calls.result("tools/call", name="plain", arguments={}))[
+        "resultType"
+    ] == "complete"
+
+
+async def test_cancel_stops_the_work_and_a_protocol_error_fails_the_task(
+    node: tuple[Runtime, dict[str, Any]],
+) -> None:
+    runtime, seen = node
+    calls = Calls(runtime)
+    created = await calls.result("tools/call", name="wait", arguments={"seconds": 60})
+    ack = await calls.result("tasks/cancel", taskId=created["taskId"])
+    assert ack["resultType"] == "complete" and "taskId" not in ack
+    assert (await calls.get(created["taskId"]))["status"] == "cancelled"
+    with trio.fail_after(5):
+        await seen["cancelled"].wait()
+    again = await calls.result("tasks/cancel", taskId=created["taskId"])
+    assert again["resultType"] == "complete"
+    refused = await calls.result("tools/call", name="refuse", arguments={})
+    failed = await calls.until(refused["taskId"], "failed")
+    assert failed["error"] == {"code": -32602, "message": "no such thing", "data": {"why": "test"}}
+    assert "result" not in failed
+
+
+async def test_a_result_too_large_to_keep_fails_the_task(
+    node: tuple[Runtime, dict[str, Any]],
+) -> None:
+    runtime, _ = node
+    calls = Calls(runtime)
+    created = await calls.result("tools/call", name="huge", arguments={})
+    failed = await calls.until(created["taskId"], "failed", "completed")
+    assert failed["status"] == "failed" and failed["error"]["code"] == ErrorCode.INTERNAL_ERROR
+
+
+async def test_task_ids_are_unguessable_and_bound_to_their_session() -> None:
+    runtime = Runtime(fresh_app(), config=RuntimeConfig(shutdown_grace=0.5))
+    async with serving_in_memory(runtime):
+        ids = set()
+        calls = Calls(runtime)
+        for _ in range(5):
+            created = await calls.result("tools/call", name="wait", arguments={"seconds": 0})
+            ids.add(created["taskId"])
+        assert len(ids) == 5 and all(len(i) >= 32 for i in ids)
+        # On handshake sessions a task belongs to the session that created it.
+        alice = await open_session(runtime, capabilities=WITH_TASKS)
+        bob = await open_session(runtime, capabilities=WITH_TASKS)
+        call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call"}
+        call["params"] = {"name": "wait", "arguments": {"seconds": 0}}
+        created = (await post(runtime, call, alice)).json()["result"]
+        get = {"jsonrpc": "2.0", "id": 6, "method": "tasks/get"}
+        get["params"] = {"taskId": created["taskId"]}
+        assert (await post(runtime, get, alice)).json()["result"]["taskId"] == created["taskId"]
+        assert (await post(runtime, get, bob)).json()["error"]["code"] == ErrorCode.INVALID_PARAMS
+        # ... and a stateless caller (no session) does not see it either.
+        assert (await calls.error("tasks/get", taskId=created["taskId"]))["code"] == -32602
+
+
+async def test_tasks_expire_and_a_dead_nodes_task_ends_failed() -> None:
+    backend = MemoryBackend()
+    config = RuntimeConfig(shutdown_grace=0.5, task_ttl=0.4)
+    runtime = Runtime(fresh_app(), backend=backend, config=config)
+    async with serving_in_memory(runtime):
+        calls = Calls(runtime)
+        created = await calls.result("tools/call", name="wait", arguments={"seconds": 0})
+        assert created["ttlMs"] == 400
+        await trio.sleep(0.5)
+        assert (await calls.error("tasks/get", taskId=created["taskId"]))["code"] == -32602
+        # A task another node ran, whose heartbeat is gone.
+        orphan = TaskRecord.new("orphan-task", owner="", node_id="n-gone", now=1e12)
+        await backend.tasks.create("orphan-task", orjson.dumps(orphan.to_json()), ttl=60)
+        failed = await calls.get("orphan-task")
+        assert failed["status"] == "failed" and failed["error"]["code"] == ErrorCode.INTERNAL_ERROR
+
+
+async def test_a_node_shutting_down_fails_its_unfinished_tasks() -> None:
+    backend = MemoryBackend()
+    runtime = Runtime(
+        fresh_app(),
+        backend=backend,
+        config=RuntimeConfig(shutdown_grace=0.2),
+    )
+    async with serving_in_memory(runtime):
+        created = await Calls(runtime).result("tools/call", name="wait", arguments={"seconds": 60})
+    async with trio.open_nursery():
+        held = await backend.tasks.load(created["taskId"])
+    assert held is not None
+    record = TaskRecord.from_json(orjson.loads(held.data))
+    assert record.status.value == "failed" and record.error is not None
