@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from scaled_mcp.protocol.jsonrpc import ErrorCode, LocalProtocolError, RemoteProtocolError
+from scaled_mcp.protocol.jsonrpc import (
+    ErrorCode,
+    LocalProtocolError,
+    Notification,
+    RemoteProtocolError,
+)
+from scaled_mcp.protocol.stateless import SubscriptionFilter
 from scaled_mcp.protocol.tasks import (
     TASKS_EXTENSION,
     TaskFinished,
@@ -280,3 +286,23 @@ def test_the_extension_is_declared_per_request() -> None:
     error = caught.value
     assert error.code == ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY and error.http_status == 400
     assert error.data == {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}
+
+
+def test_a_listen_filter_names_tasks_and_is_granted_with_the_extension() -> None:
+    wanted = SubscriptionFilter.from_json({"taskIds": ["a", "b", "a"], "toolsListChanged": True})
+    assert wanted.task_ids == ("a", "b")
+    assert wanted.to_json() == {"toolsListChanged": True, "taskIds": ["a", "b"]}
+    granted = wanted.granted_by({"extensions": {TASKS_EXTENSION: {}}})
+    assert granted.task_ids == ("a", "b") and not granted.tools_list_changed
+    assert wanted.granted_by({"tools": {"listChanged": True}}).task_ids == ()
+    status = Notification("notifications/tasks", {"taskId": "a", "status": "working"})
+    assert granted.wants(status)
+    assert not granted.wants(Notification("notifications/tasks", {"taskId": "c"}))
+    validate(
+        "ext-tasks",
+        "TaskSubscriptionNotifications",
+        {"taskIds": list(wanted.task_ids)},
+    )
+    for bad in ({"taskIds": "a"}, {"taskIds": [1]}, {"taskIds": ["x"] * 2000}):
+        with pytest.raises(RemoteProtocolError):
+            SubscriptionFilter.from_json(bad)

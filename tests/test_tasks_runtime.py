@@ -18,7 +18,14 @@ from scaled_mcp.protocol.jsonrpc import ErrorCode
 from scaled_mcp.protocol.tasks import TASKS_EXTENSION, TaskRecord
 from scaled_mcp.runtime import Runtime, RuntimeConfig
 
-from .helpers import mcp_headers, open_session, post, serving_in_memory, stateless_meta
+from .helpers import (
+    mcp_headers,
+    open_session,
+    post,
+    post_stream,
+    serving_in_memory,
+    stateless_meta,
+)
 from .spec import validate
 
 WITH_TASKS: dict[str, Any] = {"extensions": {TASKS_EXTENSION: {}}, "elicitation": {}}
@@ -260,3 +267,58 @@ async def test_a_node_shutting_down_fails_its_unfinished_tasks() -> None:
     assert held is not None
     record = TaskRecord.from_json(orjson.loads(held.data))
     assert record.status.value == "failed" and record.error is not None
+
+
+async def test_status_notifications_reach_a_listen_stream_that_asked_for_the_task() -> None:
+    runtime = Runtime(fresh_app(), config=RuntimeConfig(shutdown_grace=0.5))
+    async with serving_in_memory(runtime) as front:
+        calls = Calls(runtime)
+        created = await calls.result("tools/call", name="ask_two", arguments={})
+        task_id = created["taskId"]
+        await calls.until(task_id, "input_required")
+
+        def listen(capabilities: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "jsonrpc": "2.0",
+                "id": "listen",
+                "method": "subscriptions/listen",
+                "params": {
+                    "notifications": {"taskIds": [task_id, "another"]},
+                    "_meta": stateless_meta(capabilities),
+                },
+            }
+
+        headers = mcp_headers(version="2026-07-28", mcp_method="subscriptions/listen")
+        # Without the extension: -32021 (tasks, Task Status Notifications).
+        refused = await post(runtime, listen({}), headers)
+        assert refused.json()["error"]["code"] == ErrorCode.MISSING_REQUIRED_CLIENT_CAPABILITY
+        stream = post_stream(front, runtime, listen(WITH_TASKS), headers)
+        ack = await stream.next_message(wait=5)
+        assert ack is not None
+        assert ack["params"]["notifications"] == {"taskIds": [task_id, "another"]}
+        key = next(iter((await calls.get(task_id))["inputRequests"]))
+        await calls.result(
+            "tasks/update", taskId=task_id, inputResponses={key: {"action": "accept"}}
+        )
+        seen: list[dict[str, Any]] = []
+        with trio.fail_after(10):
+            while not seen or seen[-1]["params"]["status"] != "completed":
+                message = await stream.next_message(wait=10)
+                assert message is not None
+                assert message["method"] == "notifications/tasks"
+                validate("ext-tasks", "TaskStatusNotification", message)
+                assert message["params"]["taskId"] == task_id
+                assert (
+                    message["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "listen"
+                )
+                if message["params"]["status"] == "input_required":
+                    second = next(iter(message["params"]["inputRequests"]))
+                    if second != key:
+                        await calls.result(
+                            "tasks/update",
+                            taskId=task_id,
+                            inputResponses={second: {"action": "accept"}},
+                        )
+                seen.append(message)
+        assert seen[-1]["params"]["result"]["content"][0]["text"] == "accept then accept"
+        stream.disconnect()

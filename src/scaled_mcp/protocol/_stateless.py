@@ -52,7 +52,7 @@ from ._params import _invalid_params, check_tool_call_params
 from ._request_state import RequestBinding, RequestStateSealer
 from ._results import _NO_STORE, CACHEABLE_METHODS, RESULT_TYPE_COMPLETE, CacheHint, complete_result
 from ._subscriptions import MAX_RESOURCE_SUBSCRIPTIONS, Subscription, SubscriptionFilter
-from ._tasks import RESULT_TYPE_TASK, declares_tasks
+from ._tasks import RESULT_TYPE_TASK, declares_tasks, require_tasks_extension
 from ._trusted import trusted_constructor
 from ._versions import STATELESS_VERSIONS
 
@@ -252,7 +252,7 @@ def _method_available(method: str, capabilities: Mapping[str, Any]) -> bool:
                 ("resources", "listChanged"),
                 ("resources", "subscribe"),
             )
-        )
+        ) or declares_tasks(capabilities)
     gate = STATELESS_METHODS[method]
     return gate is None or gate in capabilities
 
@@ -331,6 +331,11 @@ class StatelessDispatcher:
                 params.get("notifications"),
                 max_resource_subscriptions=config.max_resource_subscriptions,
             )
+            if requested.task_ids:
+                # tasks: "If a client requests task status notifications but does
+                # not declare the io.modelcontextprotocol/tasks extension
+                # capability, the server MUST return" -32021.
+                require_tasks_extension(meta.client_capabilities)
             return Subscription(
                 request_id=request.id,
                 meta=meta,

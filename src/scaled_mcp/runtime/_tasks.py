@@ -31,7 +31,8 @@ import orjson
 import trio
 
 from ..cluster import DEFAULT_MAX_TASK_RECORD, BackendUnavailable, TaskStore, task_channel
-from ..protocol.jsonrpc import ErrorCode, RequestId
+from ..protocol.jsonrpc import ErrorCode, Notification, RequestId
+from ..protocol.nodes import BROADCAST_CHANNEL, Broadcast, encode_broadcast
 from ..protocol.tasks import (
     DEFAULT_POLL_INTERVAL_MS,
     DEFAULT_TASK_TTL_MS,
@@ -39,6 +40,7 @@ from ..protocol.tasks import (
     TaskRecord,
     TaskStatus,
     task_not_found,
+    task_status_notification,
 )
 
 if TYPE_CHECKING:
@@ -264,8 +266,27 @@ class TaskHost:
             if changed == record:
                 return record
             if await self.store.write(task_id, _encode(changed), version=held.version):
+                if (changed.status, changed.input_requests) != (
+                    record.status,
+                    record.input_requests,
+                ):
+                    await self._announce(changed)
                 return changed
         raise BackendUnavailable(f"task {task_id[:8]} changed too often to be written")
+
+    async def _announce(self, record: TaskRecord) -> None:
+        """``notifications/tasks`` to every ``subscriptions/listen`` stream of every
+        node (those that asked for the task deliver it). Sent live, not logged: a
+        listen stream does not resume, and a client may always poll ``tasks/get``."""
+        notification = Notification("notifications/tasks", task_status_notification(record))
+        try:
+            await self._node.backend.broker.publish(
+                BROADCAST_CHANNEL, encode_broadcast(Broadcast(0, notification))
+            )
+        except BackendUnavailable:
+            _log.warning(
+                "could not announce task %s: the backend is unavailable", record.task_id[:8]
+            )
 
     # -- answering about any task ---------------------------------------------------
 
