@@ -226,8 +226,8 @@ async def test_task_ids_are_unguessable_and_bound_to_their_session() -> None:
         alice = await open_session(runtime, capabilities=WITH_TASKS)
         bob = await open_session(runtime, capabilities=WITH_TASKS)
         call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call"}
-        call["params"] = {"name": "wait", "arguments": {"seconds": 0}}
-        created = (await post(runtime, call, alice)).json()["result"]
+        call["params"] = {"name": "wait", "arguments": {"seconds": 0}, "task": {}}
+        created = (await post(runtime, call, alice)).json()["result"]["task"]
         get = {"jsonrpc": "2.0", "id": 6, "method": "tasks/get"}
         get["params"] = {"taskId": created["taskId"]}
         assert (await post(runtime, get, alice)).json()["result"]["taskId"] == created["taskId"]
@@ -322,3 +322,55 @@ async def test_status_notifications_reach_a_listen_stream_that_asked_for_the_tas
                 seen.append(message)
         assert seen[-1]["params"]["result"]["content"][0]["text"] == "accept then accept"
         stream.disconnect()
+
+
+def _rpc(request_id: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+
+
+async def test_2025_11_25_tasks_on_a_handshake_session() -> None:
+    """The 2025-11-25 revision's experimental tasks, validated against its schema:
+    a task-augmented call, tasks/get, tasks/list, tasks/result relaying the task's
+    questions to the client on its stream, tasks/cancel."""
+    runtime = Runtime(fresh_app(), config=RuntimeConfig(shutdown_grace=0.5))
+    async with serving_in_memory(runtime) as front:
+        session = await open_session(runtime, capabilities={"elicitation": {}, "tasks": {}})
+        listed = (await post(runtime, _rpc(1, "tools/list", {}), session)).json()["result"]
+        support = {t["name"]: t.get("execution", {}).get("taskSupport") for t in listed["tools"]}
+        assert support["ask_two"] == "required" and support["plain"] is None
+        # A required task tool called plainly, a plain tool called as a task: -32601.
+        plain = await post(runtime, _rpc(2, "tools/call", {"name": "ask_two"}), session)
+        assert plain.json()["error"]["code"] == ErrorCode.METHOD_NOT_FOUND
+        wrong = await post(runtime, _rpc(3, "tools/call", {"name": "plain", "task": {}}), session)
+        assert wrong.json()["error"]["code"] == ErrorCode.METHOD_NOT_FOUND
+        call = _rpc(4, "tools/call", {"name": "ask_two", "arguments": {}, "task": {"ttl": 60000}})
+        created = (await post(runtime, call, session)).json()["result"]
+        validate("2025-11-25", "CreateTaskResult", created)
+        task_id = created["task"]["taskId"]
+        got = (await post(runtime, _rpc(5, "tasks/get", {"taskId": task_id}), session)).json()
+        validate("2025-11-25", "GetTaskResult", got["result"])
+        listing = (await post(runtime, _rpc(6, "tasks/list", {}), session)).json()["result"]
+        validate("2025-11-25", "ListTasksResult", listing)
+        assert [t["taskId"] for t in listing["tasks"]] == [task_id]
+        # tasks/result blocks, asking the task's questions on its stream.
+        waiting = post_stream(front, runtime, _rpc(7, "tasks/result", {"taskId": task_id}), session)
+        for _ in range(2):
+            question = await waiting.next_message(wait=10)
+            assert question is not None and question["method"] == "elicitation/create"
+            assert question["params"]["_meta"]["io.modelcontextprotocol/related-task"] == {
+                "taskId": task_id
+            }
+            answer = {"jsonrpc": "2.0", "id": question["id"], "result": {"action": "accept"}}
+            assert (await post(runtime, answer, session)).status == 202
+        final = await waiting.next_message(wait=10)
+        assert final is not None and final["id"] == 7
+        assert final["result"]["content"][0]["text"] == "accept then accept"
+        assert final["result"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"] == task_id
+        # Cancelling: a running task is cancelled; a finished one is -32602.
+        long = _rpc(8, "tools/call", {"name": "wait", "arguments": {"seconds": 60}, "task": {}})
+        running = (await post(runtime, long, session)).json()["result"]["task"]["taskId"]
+        cancel = (await post(runtime, _rpc(9, "tasks/cancel", {"taskId": running}), session)).json()
+        validate("2025-11-25", "CancelTaskResult", cancel["result"])
+        assert cancel["result"]["status"] == "cancelled"
+        again = await post(runtime, _rpc(10, "tasks/cancel", {"taskId": task_id}), session)
+        assert again.json()["error"]["code"] == ErrorCode.INVALID_PARAMS

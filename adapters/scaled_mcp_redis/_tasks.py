@@ -7,13 +7,14 @@ result or error, bounded by the runtime), so its footprint is bounded too.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Final
 
-from scaled_mcp.cluster import StoredTask
+from scaled_mcp.cluster import MAX_OWNED_TASKS, StoredTask
 
 from ._calls import _Calls
 
-__all__ = ["CREATE_TASK", "WRITE_TASK", "RedisTaskStore"]
+__all__ = ["CREATE_TASK", "INDEX_TASK", "WRITE_TASK", "RedisTaskStore"]
 
 _log = logging.getLogger("scaled_mcp.redis")
 
@@ -32,6 +33,17 @@ if version ~= tonumber(ARGV[1]) then return -2 end
 version = version + 1
 redis.call('SET', KEYS[1], version .. ':' .. ARGV[2], 'KEEPTTL')
 return version
+"""
+
+# An owner's task ids, a sorted set scored by expiry (ms since the epoch), pruned
+# and capped as it grows, expiring with its last entry. KEYS: index. ARGV: task id,
+# expiry ms, now ms, ttl ms, cap.
+INDEX_TASK: Final = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -1 - tonumber(ARGV[5]))
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 1
 """
 
 
@@ -72,3 +84,18 @@ class RedisTaskStore:
         if int(written) < 0:
             return None
         return int(written)
+
+    async def index(self, owner: str, task_id: str, *, ttl: float) -> None:
+        client = self._calls.client
+        keys = [f"{self._prefix}to:{{{owner}}}"]
+        now = int(time.time() * 1000)
+        milliseconds = max(1, int(ttl * 1000))
+        args = [task_id, now + milliseconds, now, milliseconds, MAX_OWNED_TASKS]
+        await self._calls(lambda: client.eval(INDEX_TASK, keys, args))
+
+    async def owned(self, owner: str) -> list[str]:
+        client = self._calls.client
+        key = f"{self._prefix}to:{{{owner}}}"
+        now = int(time.time() * 1000)
+        raw = await self._calls(lambda: client.zrangebyscore(key, now, "+inf"))
+        return [item.decode() if isinstance(item, bytes) else str(item) for item in raw]

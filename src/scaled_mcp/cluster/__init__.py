@@ -22,13 +22,21 @@ from ._ports import (
     SessionStore,
     StoredDocument,
 )
-from ._tasks import DEFAULT_MAX_TASK_RECORD, MemoryTaskStore, StoredTask, TaskStore, task_channel
+from ._tasks import (
+    DEFAULT_MAX_TASK_RECORD,
+    MAX_OWNED_TASKS,
+    MemoryTaskStore,
+    StoredTask,
+    TaskStore,
+    task_channel,
+)
 
 __all__ = [
     "DEFAULT_MAX_STREAM_EVENTS",
     "DEFAULT_MAX_TASK_RECORD",
     "DEFAULT_STREAM_TTL",
     "DEFAULT_SUBSCRIBER_BUFFER",
+    "MAX_OWNED_TASKS",
     "Backend",
     "BackendUnavailable",
     "Broker",

@@ -15,10 +15,19 @@ from typing import Final, Protocol
 import attrs
 import trio
 
-__all__ = ["DEFAULT_MAX_TASK_RECORD", "MemoryTaskStore", "StoredTask", "TaskStore", "task_channel"]
+__all__ = [
+    "DEFAULT_MAX_TASK_RECORD",
+    "MAX_OWNED_TASKS",
+    "MemoryTaskStore",
+    "StoredTask",
+    "TaskStore",
+    "task_channel",
+]
 
 #: The most bytes one encoded task may take in the store (its result included).
 DEFAULT_MAX_TASK_RECORD: Final = 1024 * 1024
+#: The most task ids an owner's index keeps (the oldest are dropped first).
+MAX_OWNED_TASKS: Final = 1000
 
 
 def task_channel(task_id: str) -> str:
@@ -51,12 +60,22 @@ class TaskStore(Protocol):
         the new version, or ``None`` if another write came first or it is gone."""
         ...
 
+    async def index(self, owner: str, task_id: str, *, ttl: float) -> None:
+        """Remember that ``owner`` created ``task_id``, for ``ttl`` seconds (the
+        2025-11-25 ``tasks/list``); at most :data:`MAX_OWNED_TASKS` per owner."""
+        ...
+
+    async def owned(self, owner: str) -> list[str]:
+        """The ids ``owner`` created, oldest first (some may have expired since)."""
+        ...
+
 
 class MemoryTaskStore:
     """Tasks in a dict, each with an expiry on the trio clock."""
 
     def __init__(self) -> None:
         self._tasks: dict[str, tuple[StoredTask, float]] = {}
+        self._owned: dict[str, dict[str, float]] = {}
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -84,7 +103,25 @@ class MemoryTaskStore:
         self._tasks[task_id] = (StoredTask(version + 1, data), self._tasks[task_id][1])
         return version + 1
 
+    async def index(self, owner: str, task_id: str, *, ttl: float) -> None:
+        now = trio.current_time()
+        ids = self._owned.setdefault(owner, {})
+        ids[task_id] = now + ttl
+        for gone in [k for k, expires in ids.items() if expires <= now]:
+            del ids[gone]
+        while len(ids) > MAX_OWNED_TASKS:
+            del ids[next(iter(ids))]
+
+    async def owned(self, owner: str) -> list[str]:
+        now = trio.current_time()
+        return [k for k, expires in self._owned.get(owner, {}).items() if expires > now]
+
     def sweep(self, now: float) -> None:
-        """Drop expired tasks."""
+        """Drop expired tasks (and their owners' index entries)."""
         for key in [k for k, (_, expires) in self._tasks.items() if expires <= now]:
             del self._tasks[key]
+        for owner, ids in list(self._owned.items()):
+            for gone in [k for k, expires in ids.items() if expires <= now]:
+                del ids[gone]
+            if not ids:
+                del self._owned[owner]

@@ -33,7 +33,10 @@ from ._results import RESULT_TYPE_COMPLETE
 __all__ = [
     "DEFAULT_POLL_INTERVAL_MS",
     "DEFAULT_TASK_TTL_MS",
+    "HANDSHAKE_TASK_METHODS",
+    "HANDSHAKE_TASKS_CAPABILITY",
     "MAX_TASK_ID_LENGTH",
+    "RELATED_TASK_META",
     "RESULT_TYPE_TASK",
     "TASKS_EXTENSION",
     "TASK_METHODS",
@@ -42,6 +45,7 @@ __all__ = [
     "TaskStatus",
     "declares_tasks",
     "iso_timestamp",
+    "parse_task_augmentation",
     "parse_task_params",
     "require_tasks_extension",
     "task_ack",
@@ -62,6 +66,21 @@ DEFAULT_TASK_TTL_MS: Final = 60 * 60 * 1000
 DEFAULT_POLL_INTERVAL_MS: Final = 500
 #: The longest task id accepted from a client (ids this server mints are shorter).
 MAX_TASK_ID_LENGTH: Final = 128
+
+#: 2025-11-25 (experimental tasks, handshake sessions): the methods of the
+#: receiver of task-augmented requests.
+HANDSHAKE_TASK_METHODS: Final = frozenset(
+    {"tasks/get", "tasks/result", "tasks/list", "tasks/cancel"}
+)
+#: 2025-11-25: the ``tasks`` server capability of a server running tool calls as
+#: tasks ("list", "cancel", "requests.tools.call").
+HANDSHAKE_TASKS_CAPABILITY: Final[Mapping[str, Any]] = {
+    "list": {},
+    "cancel": {},
+    "requests": {"tools": {"call": {}}},
+}
+#: 2025-11-25: the ``_meta`` key tying a message to its task.
+RELATED_TASK_META: Final = "io.modelcontextprotocol/related-task"
 
 
 class TaskStatus(enum.StrEnum):
@@ -315,6 +334,37 @@ class TaskRecord:
         """The flat ``CreateTaskResult`` (``Result & Task``, ``resultType: "task"``)."""
         return {"resultType": RESULT_TYPE_TASK, **self.task()}
 
+    # -- 2025-11-25 (experimental tasks on handshake sessions) -------------------
+
+    def task_v1(self) -> dict[str, Any]:
+        """The 2025-11-25 ``Task``: ``ttl`` and ``pollInterval`` in milliseconds."""
+        task: dict[str, Any] = {
+            "taskId": self.task_id,
+            "status": self.status.value,
+            "createdAt": iso_timestamp(self.created_at),
+            "lastUpdatedAt": iso_timestamp(self.updated_at),
+            "ttl": self.ttl_ms,
+            "pollInterval": self.poll_ms,
+        }
+        if self.status_message is not None:
+            task["statusMessage"] = self.status_message
+        return task
+
+    def created_result_v1(self) -> dict[str, Any]:
+        """The 2025-11-25 ``CreateTaskResult``: ``{"task": Task}``."""
+        return {"task": self.task_v1()}
+
+    def payload_v1(self) -> dict[str, Any]:
+        """2025-11-25 ``tasks/result`` of a completed task: the request's result,
+        with ``_meta["io.modelcontextprotocol/related-task"]`` ("MUST include")."""
+        if self.status is not TaskStatus.COMPLETED or self.result is None:
+            raise LocalProtocolError(f"task {self.task_id} has no result ({self.status.value})")
+        result = dict(self.result)
+        meta = dict(result.get("_meta") or {})
+        meta[RELATED_TASK_META] = {"taskId": self.task_id}
+        result["_meta"] = meta
+        return result
+
     # -- storage -----------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
@@ -409,6 +459,25 @@ def parse_task_params(
             raise _invalid("tasks/update needs an inputResponses object", request_id)
         responses = raw
     return task_id, responses
+
+
+def parse_task_augmentation(
+    params: Mapping[str, Any] | None, *, request_id: RequestId | None = None
+) -> int | None:
+    """2025-11-25: the ``task`` param of a task-augmented request (``TaskMetadata``):
+    ``None`` when absent, else its requested ``ttl`` in milliseconds (0: none asked);
+    -32602 if malformed."""
+    task = (params or {}).get("task")
+    if task is None:
+        return None
+    if type(task) is not dict:
+        raise _invalid("task must be an object", request_id)
+    ttl = task.get("ttl")
+    if ttl is None:
+        return 0
+    if type(ttl) is not int or ttl <= 0:
+        raise _invalid("task.ttl must be a positive integer", request_id)
+    return ttl
 
 
 def task_not_found(task_id: str, *, request_id: RequestId | None = None) -> RemoteProtocolError:

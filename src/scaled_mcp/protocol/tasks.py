@@ -1,13 +1,17 @@
 """The tasks extension (``io.modelcontextprotocol/tasks``): the task state machine
 (:class:`TaskRecord`), its wire shapes, the params of ``tasks/get``,
-``tasks/update`` and ``tasks/cancel``, and the extension's negotiation."""
+``tasks/update`` and ``tasks/cancel``, and the extension's negotiation; and the
+2025-11-25 revision's experimental tasks on handshake sessions (``task_v1``)."""
 
 from __future__ import annotations
 
 from ._tasks import (
     DEFAULT_POLL_INTERVAL_MS,
     DEFAULT_TASK_TTL_MS,
+    HANDSHAKE_TASK_METHODS,
+    HANDSHAKE_TASKS_CAPABILITY,
     MAX_TASK_ID_LENGTH,
+    RELATED_TASK_META,
     RESULT_TYPE_TASK,
     TASK_METHODS,
     TASKS_EXTENSION,
@@ -16,6 +20,7 @@ from ._tasks import (
     TaskStatus,
     declares_tasks,
     iso_timestamp,
+    parse_task_augmentation,
     parse_task_params,
     require_tasks_extension,
     task_ack,
@@ -26,7 +31,10 @@ from ._tasks import (
 __all__ = [
     "DEFAULT_POLL_INTERVAL_MS",
     "DEFAULT_TASK_TTL_MS",
+    "HANDSHAKE_TASKS_CAPABILITY",
+    "HANDSHAKE_TASK_METHODS",
     "MAX_TASK_ID_LENGTH",
+    "RELATED_TASK_META",
     "RESULT_TYPE_TASK",
     "TASKS_EXTENSION",
     "TASK_METHODS",
@@ -35,6 +43,7 @@ __all__ = [
     "TaskStatus",
     "declares_tasks",
     "iso_timestamp",
+    "parse_task_augmentation",
     "parse_task_params",
     "require_tasks_extension",
     "task_ack",

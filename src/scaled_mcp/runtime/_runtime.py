@@ -174,11 +174,15 @@ class Runtime:
         # application serving the skills extension's ``skills/list``): handed to
         # it as they are. An application without the attribute has none.
         extension_methods = frozenset(getattr(app, "extension_methods", ()))
+        # Handshake sessions may declare and serve other extensions' shapes (the
+        # 2025-11-25 revision's experimental tasks): an application says so.
         self.server_config = ServerConfig(
             server_info=app.server_info,
-            capabilities=capabilities,
+            capabilities=getattr(app, "handshake_capabilities", capabilities),
             instructions=app.instructions,
-            extension_methods=extension_methods,
+            extension_methods=frozenset(
+                getattr(app, "handshake_extension_methods", extension_methods)
+            ),
         )
         keys = self.config.request_state_keys or {"k0": secrets.token_bytes(32)}
         self.dispatcher = StatelessDispatcher(

@@ -171,7 +171,13 @@ class TaskHost:
 
     # -- creating and running ------------------------------------------------------
 
-    async def create(self, owner: str, work: Callable[[TaskRun], Awaitable[None]]) -> TaskRecord:
+    async def create(
+        self,
+        owner: str,
+        work: Callable[[TaskRun], Awaitable[None]],
+        *,
+        ttl_ms: int | None = None,
+    ) -> TaskRecord:
         """Create a task owned by ``owner``, stored before this returns (tasks: "A
         server MUST NOT return ``CreateTaskResult`` until the task is durably
         created"), and run ``work`` for it on this node."""
@@ -185,11 +191,13 @@ class TaskHost:
                 owner=owner,
                 node_id=node.node_id,
                 now=time.time(),
-                ttl_ms=self.ttl_ms,
+                ttl_ms=min(ttl_ms or self.ttl_ms, self.ttl_ms),
                 poll_ms=self.poll_ms,
             )
-            if await self.store.create(task_id, _encode(record), ttl=self.ttl_ms / 1000):
+            if await self.store.create(task_id, _encode(record), ttl=record.ttl_ms / 1000):
                 break
+        if owner:
+            await self.store.index(owner, task_id, ttl=record.ttl_ms / 1000)
         run = TaskRun(self, record)
         self._running[task_id] = run
         node.start_soon(self._run, run, work)
@@ -311,6 +319,19 @@ class TaskHost:
     ) -> TaskRecord:
         """``tasks/get``: the task (-32602 if unknown, expired or not the caller's)."""
         return await self._find(task_id, caller, request_id)
+
+    async def list(self, caller: str) -> list[TaskRecord]:
+        """The tasks ``caller`` created that are still kept, oldest first (the
+        2025-11-25 ``tasks/list``; nothing for a caller bound to no one)."""
+        if not caller:
+            return []
+        found = []
+        for task_id in await self.store.owned(caller):
+            held = await self.store.load(task_id)
+            record = _decode(held.data) if held is not None else None
+            if record is not None and record.visible_to(caller):
+                found.append(record)
+        return found
 
     async def update(
         self,

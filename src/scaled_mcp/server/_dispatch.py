@@ -15,14 +15,24 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
 from ..protocol.jsonrpc import ErrorCode, resource_not_found_code
+from ..protocol.tasks import parse_task_augmentation
 from ..protocol.types import CompleteResult, Completion, check_tool_call_params, to_wire
+from ..protocol.versions import Era
 from ..runtime import InputNeeded, McpError
 from ._context import Context, ToolError
 from ._handlers import invoke, parameter_names
 from ._mount import LISTED, Mount
 from ._registry import PromptEntry, ResourceEntry, ToolEntry
 from ._results import prompt_result, resource_result, tool_error, tool_result
-from ._tasks import BecomeTask, handle_task_method, refuse_without_tasks, start_task, wants_task
+from ._tasks import (
+    BecomeTask,
+    handle_task_method,
+    refuse_without_tasks,
+    start_task,
+    task_host,
+    wants_task,
+)
+from ._tasks_handshake import handle_handshake_task_method
 from ._visibility import ComponentKind, VisibilityRule
 
 __all__ = [
@@ -91,6 +101,8 @@ class Dispatcher:
             "tasks/get": self._get_task,
             "tasks/update": self._update_task,
             "tasks/cancel": self._cancel_task,
+            "tasks/result": self._task_result,
+            "tasks/list": self._list_tasks,
         }
         #: Every visibility rule in one (``None``: everything is visible).
         self._visible: VisibilityRule | None = None
@@ -229,9 +241,36 @@ class Dispatcher:
                 kwargs = entry.binder(arguments)
         except (TypeError, ValueError, KeyError) as exc:
             return tool_error(f"Invalid arguments for tool {name}: {exc}")
+        if ctx.era is Era.HANDSHAKE:
+            return await self._call_tool_on_session(entry, name, kwargs, params, ctx)
         if entry.task is not None:
             return await self._call_task_tool(entry, name, kwargs, ctx)
         return await _run_tool(entry, name, kwargs, ctx)
+
+    async def _call_tool_on_session(
+        self,
+        entry: ToolEntry,
+        name: str,
+        kwargs: dict[str, Any],
+        params: dict[str, Any],
+        ctx: Context,
+    ) -> dict[str, Any]:
+        """2025-11-25: a ``tools/call`` with a ``task`` param is task-augmented.
+        "If taskSupport is "required" ... Servers MUST return a -32601 (Method
+        not found) error if a client does not attempt" it; for a tool without
+        task support, "Servers SHOULD return a -32601 error" when it does."""
+        requested = parse_task_augmentation(params) if "task" in params else None
+        if requested is None:
+            if entry.task == "required":
+                raise McpError(ErrorCode.METHOD_NOT_FOUND, f"Tool {name} must be called as a task")
+            return await _run_tool(entry, name, kwargs, ctx)
+        if entry.task is None or task_host(ctx._exchange) is None:
+            raise McpError(ErrorCode.METHOD_NOT_FOUND, f"Tool {name} does not run as a task")
+
+        async def work(task_ctx: Context) -> dict[str, Any]:
+            return await _run_tool(entry, name, kwargs, task_ctx)
+
+        return await start_task(ctx, work, {}, ttl_ms=requested or None)
 
     async def _call_task_tool(
         self, entry: ToolEntry, name: str, kwargs: dict[str, Any], ctx: Context
@@ -261,6 +300,12 @@ class Dispatcher:
 
     async def _cancel_task(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         return await handle_task_method("tasks/cancel", params, ctx)
+
+    async def _task_result(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return await handle_handshake_task_method("tasks/result", params, ctx)
+
+    async def _list_tasks(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return await handle_handshake_task_method("tasks/list", params, ctx)
 
     def _find_resource(self, uri: str) -> tuple[ResourceEntry, dict[str, str]] | None:
         entry = self._resources.get(uri)

@@ -9,6 +9,7 @@ and the listeners told of every change (the runtime listens, to send
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,7 +18,12 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from ..protocol.http import param_header_paths
-from ..protocol.tasks import TASK_METHODS, TASKS_EXTENSION
+from ..protocol.tasks import (
+    HANDSHAKE_TASK_METHODS,
+    HANDSHAKE_TASKS_CAPABILITY,
+    TASK_METHODS,
+    TASKS_EXTENSION,
+)
 from ..protocol.types import (
     Icon,
     Prompt,
@@ -160,6 +166,22 @@ class Registry:
         return caps
 
     @property
+    def handshake_capabilities(self) -> dict[str, Any]:
+        """The capabilities declared on handshake sessions: :attr:`capabilities`,
+        with 2025-11-25's ``tasks`` once a tool may run as a task (and without the
+        extensions, which that revision does not know)."""
+        caps = self.capabilities
+        if self.extension_methods:
+            caps.pop("extensions", None)
+            caps["tasks"] = copy.deepcopy(dict(HANDSHAKE_TASKS_CAPABILITY))
+        return caps
+
+    @property
+    def handshake_extension_methods(self) -> frozenset[str]:
+        """The task methods of handshake sessions (2025-11-25's four)."""
+        return HANDSHAKE_TASK_METHODS if self.extension_methods else frozenset()
+
+    @property
     def extension_methods(self) -> frozenset[str]:
         """The request methods of the extensions served: the tasks extension's
         once a tool may run as a task."""
@@ -281,6 +303,9 @@ class Registry:
             meta=meta,
         )
         wire = to_wire(tool)
+        if task is not None:
+            # 2025-11-25 Tool.execution.taskSupport ("forbidden" when absent).
+            wire["execution"] = {"taskSupport": task}
         self._tools[tool_name] = ToolEntry(
             fn=fn,
             wire=wire,

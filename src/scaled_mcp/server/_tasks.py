@@ -158,9 +158,12 @@ async def start_task(
     ctx: Context,
     work: Callable[[Context], Awaitable[dict[str, Any]]],
     answers: Mapping[str, Any],
+    *,
+    ttl_ms: int | None = None,
 ) -> dict[str, Any]:
     """Create a task running ``work`` with a context over a :class:`TaskExchange`;
-    the ``CreateTaskResult``."""
+    the ``CreateTaskResult`` (2025-11-25's ``{"task": Task}`` on a handshake
+    session, the extension's flat one on the stateless wire)."""
     origin = ctx._exchange
     host = task_host(origin)
     assert host is not None
@@ -176,12 +179,20 @@ async def start_task(
         else:
             await task.complete(result)
 
-    record = await host.create(task_caller(ctx), run)
+    record = await host.create(task_caller(ctx), run, ttl_ms=ttl_ms)
+    if ctx.era is Era.HANDSHAKE:
+        return record.created_result_v1()
     return record.created_result()
 
 
 async def handle_task_method(method: str, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """``tasks/get``, ``tasks/update`` or ``tasks/cancel``."""
+    """``tasks/get``, ``tasks/update`` or ``tasks/cancel`` (and on handshake
+    sessions, 2025-11-25's ``tasks/get``, ``tasks/result``, ``tasks/list`` and
+    ``tasks/cancel``)."""
+    if ctx.era is Era.HANDSHAKE:
+        from ._tasks_handshake import handle_handshake_task_method
+
+        return await handle_handshake_task_method(method, params, ctx)
     # tasks: "Servers MUST return this error [-32021] for non-declaring clients
     # issuing tasks/get, tasks/update, and tasks/cancel requests".
     require_tasks_extension(ctx.client_capabilities)
