@@ -9,7 +9,7 @@ import orjson
 import pytest
 import trio
 
-from scaled_mcp.cluster import MemoryTaskStore, TaskStore
+from scaled_mcp.cluster import MAX_OWNED_TASKS, MemoryTaskStore, TaskStore
 from scaled_mcp.protocol.tasks import TaskRecord
 from scaled_mcp_redis import RedisBackend
 
@@ -93,3 +93,23 @@ async def test_memory_of_a_finished_task_in_redis_is_bounded(
     size = len(orjson.dumps(done.to_json()))
     print(f"\nRedis memory per finished task: {used} bytes ({size} bytes of record)")
     assert size < 600 and used < 1024
+
+
+async def test_an_owners_index_lists_its_tasks_until_they_expire(store: TaskStore) -> None:
+    assert await store.owned("session:a") == []
+    await store.index("session:a", "t1", ttl=30)
+    await store.index("session:a", "t2", ttl=0.3)
+    await store.index("session:b", "t3", ttl=30)
+    assert sorted(await store.owned("session:a")) == ["t1", "t2"]
+    await trio.sleep(0.5)
+    assert await store.owned("session:a") == ["t1"]
+    assert await store.owned("session:b") == ["t3"]
+
+
+async def test_an_owners_index_is_capped(store: TaskStore) -> None:
+    for n in range(MAX_OWNED_TASKS + 5):
+        await store.index("session:c", f"t{n}", ttl=30 + n / 1000)
+    owned = await store.owned("session:c")
+    assert (
+        len(owned) == MAX_OWNED_TASKS and "t0" not in owned and f"t{MAX_OWNED_TASKS + 4}" in owned
+    )

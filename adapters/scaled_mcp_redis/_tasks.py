@@ -10,6 +10,8 @@ import logging
 import time
 from typing import Final
 
+import coredis
+
 from scaled_mcp.cluster import MAX_OWNED_TASKS, StoredTask
 
 from ._calls import _Calls
@@ -97,5 +99,7 @@ class RedisTaskStore:
         client = self._calls.client
         key = f"{self._prefix}to:{{{owner}}}"
         now = int(time.time() * 1000)
-        raw = await self._calls(lambda: client.zrangebyscore(key, now, "+inf"))
+        raw = await self._calls(
+            lambda: client.zrange(key, now, "+inf", sortby=coredis.PureToken.BYSCORE)
+        )
         return [item.decode() if isinstance(item, bytes) else str(item) for item in raw]

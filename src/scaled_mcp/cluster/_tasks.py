@@ -66,7 +66,8 @@ class TaskStore(Protocol):
         ...
 
     async def owned(self, owner: str) -> list[str]:
-        """The ids ``owner`` created, oldest first (some may have expired since)."""
+        """The ids ``owner`` created and still indexed, in no set order (a task
+        may have gone since)."""
         ...
 
 

@@ -331,6 +331,7 @@ class TaskHost:
             record = _decode(held.data) if held is not None else None
             if record is not None and record.visible_to(caller):
                 found.append(record)
+        found.sort(key=lambda r: (r.created_at, r.task_id))
         return found
 
     async def update(
