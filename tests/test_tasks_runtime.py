@@ -6,6 +6,7 @@ against the extension's published schema."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -374,3 +375,32 @@ async def test_2025_11_25_tasks_on_a_handshake_session() -> None:
         assert cancel["result"]["status"] == "cancelled"
         again = await post(runtime, _rpc(10, "tasks/cancel", {"taskId": task_id}), session)
         assert again.json()["error"]["code"] == ErrorCode.INVALID_PARAMS
+
+
+async def test_the_readme_tasks_example_works() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    source = readme.split("### Tasks\n", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    app = MCPServer("readme")
+    exec(compile(source, "README.md", "exec"), {"app": app, "Context": Context, "trio": trio})
+    runtime = Runtime(app, config=RuntimeConfig(shutdown_grace=0.5))
+    async with serving_in_memory(runtime):
+        calls = Calls(runtime)
+        first = await calls.result("tools/call", name="book", arguments={})
+        assert first["resultType"] == "input_required" and "taskId" not in first
+        ((key, _),) = first["inputRequests"].items()
+        answer = {key: {"action": "accept", "content": {"name": "Ada"}}}
+        created = await calls.result(
+            "tools/call",
+            name="book",
+            arguments={},
+            inputResponses=answer,
+            requestState=first["requestState"],
+        )
+        validate("ext-tasks", "CreateTaskResult", created)
+        assert "requestState" not in created
+        assert (await calls.get(created["taskId"]))["status"] == "working"
+        await calls.result("tasks/cancel", taskId=created["taskId"])
+        render = await calls.result("tools/call", name="render", arguments={"scene": "s"})
+        asking = await calls.until(render["taskId"], "input_required")
+        assert next(iter(asking["inputRequests"].values()))["params"]["message"] == "Render s?"
+        await calls.result("tasks/cancel", taskId=render["taskId"])
