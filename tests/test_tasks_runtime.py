@@ -404,3 +404,26 @@ async def test_the_readme_tasks_example_works() -> None:
         asking = await calls.until(render["taskId"], "input_required")
         assert next(iter(asking["inputRequests"].values()))["params"]["message"] == "Render s?"
         await calls.result("tasks/cancel", taskId=render["taskId"])
+
+
+async def test_a_node_runs_a_bounded_number_of_tasks() -> None:
+    config = RuntimeConfig(shutdown_grace=0.5, max_running_tasks=2)
+    runtime = Runtime(fresh_app(), config=config)
+    async with serving_in_memory(runtime):
+        calls = Calls(runtime)
+        running = [
+            await calls.result("tools/call", name="wait", arguments={"seconds": 60})
+            for _ in range(2)
+        ]
+        refused = await calls.error("tools/call", name="wait", arguments={"seconds": 60})
+        assert refused["code"] == ErrorCode.INTERNAL_ERROR and "too many" in refused["message"]
+        await calls.result("tasks/cancel", taskId=running[0]["taskId"])
+        with trio.fail_after(5):
+            while True:
+                _, answer = await calls.send(
+                    "tools/call", {"name": "wait", "arguments": {"seconds": 0}}
+                )
+                if "result" in answer:
+                    break
+                await trio.sleep(0.05)
+        assert answer["result"]["resultType"] == "task"

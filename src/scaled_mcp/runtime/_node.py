@@ -100,6 +100,7 @@ class Node:
             self,
             ttl_ms=max(1, round(config.task_ttl * 1000)),
             poll_ms=max(1, round(config.task_poll_interval * 1000)),
+            max_running=config.max_running_tasks,
         )
 
     def new_stream_id(self) -> str:

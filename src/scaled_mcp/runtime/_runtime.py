@@ -127,7 +127,8 @@ class RuntimeConfig:
       concurrent writers before it gives up;
     * ``task_ttl`` -- seconds a task of the tasks extension is kept after its
       creation (its ``ttlMs``); ``task_poll_interval`` -- the ``pollIntervalMs``
-      suggested to clients, in seconds.
+      suggested to clients, in seconds; ``max_running_tasks`` -- tasks this node
+      runs at once (a call that would start one more is refused with -32603).
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -145,6 +146,7 @@ class RuntimeConfig:
     session_state_attempts: int = DEFAULT_SESSION_STATE_ATTEMPTS
     task_ttl: float = 3600.0
     task_poll_interval: float = 0.5
+    max_running_tasks: int = 10_000
 
 
 class Runtime:

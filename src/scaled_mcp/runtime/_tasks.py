@@ -42,14 +42,17 @@ from ..protocol.tasks import (
     task_not_found,
     task_status_notification,
 )
+from ._application import McpError
 
 if TYPE_CHECKING:
     from ._node import Node
 
-__all__ = ["RECHECK_INTERVAL", "TaskHost", "TaskRun"]
+__all__ = ["DEFAULT_MAX_RUNNING_TASKS", "RECHECK_INTERVAL", "TaskHost", "TaskRun"]
 
 _log = logging.getLogger("scaled_mcp.runtime")
 
+#: The most tasks one node runs at once (more: the call is refused with -32603).
+DEFAULT_MAX_RUNNING_TASKS: Final = 10_000
 #: Seconds between re-reads of a waiting task's record (beside the broker's wake-ups).
 RECHECK_INTERVAL: Final = 1.0
 #: Tries of one compare-and-set against concurrent writers.
@@ -153,11 +156,13 @@ class TaskHost:
         ttl_ms: int = DEFAULT_TASK_TTL_MS,
         poll_ms: int = DEFAULT_POLL_INTERVAL_MS,
         max_record: int = DEFAULT_MAX_TASK_RECORD,
+        max_running: int = DEFAULT_MAX_RUNNING_TASKS,
     ) -> None:
         self._node = node
         self.ttl_ms = ttl_ms
         self.poll_ms = poll_ms
         self.max_record = max_record
+        self.max_running = max_running
         self._running: dict[str, TaskRun] = {}
 
     @property
@@ -182,6 +187,10 @@ class TaskHost:
         server MUST NOT return ``CreateTaskResult`` until the task is durably
         created"), and run ``work`` for it on this node."""
         node = self._node
+        if len(self._running) >= self.max_running:
+            raise McpError(
+                ErrorCode.INTERNAL_ERROR, "this node runs too many tasks: try again later"
+            )
         while True:
             # 192 bits from the OS's CSPRNG: tasks, "Servers MUST generate them
             # with sufficient entropy that a third party cannot ... guess them".
