@@ -57,7 +57,7 @@ def task_scenarios() -> list[str]:
 
 
 def run_scenarios(url: str, output: Path) -> list[dict[str, Any]]:
-    """Every tasks scenario against ``url`` (a few at a time); every check recorded."""
+    """Every tasks scenario against ``url`` (five at a time); every check recorded."""
     scenarios = task_scenarios()
     assert len(scenarios) >= 10, scenarios
 
@@ -66,7 +66,7 @@ def run_scenarios(url: str, output: Path) -> list[dict[str, Any]]:
             "server", "--url", url, "--suite", "all", "--scenario", scenario, "-o", str(output)
         )
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=5) as pool:
         list(pool.map(one, scenarios))
     checks: list[dict[str, Any]] = []
     for path in sorted(output.glob("*/checks.json")):

@@ -322,7 +322,6 @@ async def test_status_notifications_reach_a_listen_stream_that_asked_for_the_tas
                         )
                 seen.append(message)
         assert seen[-1]["params"]["result"]["content"][0]["text"] == "accept then accept"
-        stream.disconnect()
 
 
 def _rpc(request_id: int, method: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -66,8 +66,13 @@ def task_caller(ctx: Context) -> str:
 
 
 def wants_task(ctx: Context) -> bool:
-    """Whether this request may be answered with a task (it declared the extension)."""
-    return declares_tasks(ctx.client_capabilities) and task_host(ctx._exchange) is not None
+    """Whether this request may be answered with the extension's task (a 2026-07-28
+    request that declared the extension; handshake sessions ask with ``task``)."""
+    return (
+        ctx.era is not Era.HANDSHAKE
+        and declares_tasks(ctx.client_capabilities)
+        and task_host(ctx._exchange) is not None
+    )
 
 
 def refuse_without_tasks() -> McpError:
