@@ -38,7 +38,6 @@ from ..protocol.tasks import (
     DEFAULT_TASK_TTL_MS,
     TaskFinished,
     TaskRecord,
-    TaskStatus,
     task_not_found,
     task_status_notification,
 )
@@ -124,25 +123,25 @@ class TaskRun:
         return answers
 
     async def complete(self, result: Mapping[str, Any]) -> None:
-        """The work produced ``result``: the task is ``completed``."""
+        """The work produced ``result``: the task is ``completed`` (``failed`` if
+        the result is too large to keep: a finished task's footprint is bounded)."""
         now = time.time()
-        record = await self._host.change(self.task_id, lambda r: r.complete(result, now=now))
-        if record is not None and len(_encode(record)) > self._host.max_record:
-            await self.fail(ErrorCode.INTERNAL_ERROR, "the task's result is too large to keep")
-            return
+        limit = self._host.max_record
+
+        def end(record: TaskRecord) -> TaskRecord:
+            done = record.complete(result, now=now)
+            if len(_encode(done)) > limit:
+                message = "the task's result is too large to keep"
+                return record.fail(ErrorCode.INTERNAL_ERROR, message, now=now)
+            return done
+
+        await self._host.change(self.task_id, end)
         self.finished = True
 
     async def fail(self, code: int, message: str, data: Any = None) -> None:
         """The work ended with a JSON-RPC error: the task is ``failed``."""
         now = time.time()
-
-        def end(record: TaskRecord) -> TaskRecord:
-            if record.status is TaskStatus.COMPLETED:
-                # Replacing a result too large to keep.
-                record = TaskRecord.from_json({**record.to_json(), "status": "working"})
-            return record.fail(code, message, now=now, data=data)
-
-        await self._host.change(self.task_id, end)
+        await self._host.change(self.task_id, lambda r: r.fail(code, message, now=now, data=data))
         self.finished = True
 
 

@@ -20,8 +20,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.jsonrpc import ErrorCode, RemoteProtocolError
-from ..protocol.stateless import InputRequest
+from ..protocol.stateless import InputRequest, missing_capability_error
 from ..protocol.tasks import (
+    TASKS_EXTENSION,
     declares_tasks,
     parse_task_params,
     require_tasks_extension,
@@ -80,11 +81,8 @@ def refuse_without_tasks() -> McpError:
     extension: "If a server is unable to service a request to a client that does
     not declare this extension capability without returning CreateTaskResult,
     the server MUST return an error with the code -32021"."""
-    try:
-        require_tasks_extension({})
-    except RemoteProtocolError as exc:
-        return McpError(exc.code, exc.message, exc.data)
-    raise AssertionError("unreachable")  # pragma: no cover
+    error = missing_capability_error({"extensions": {TASKS_EXTENSION: {}}})
+    return McpError(error.code, error.message, error.data)
 
 
 class TaskExchange:
