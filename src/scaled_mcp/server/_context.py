@@ -10,6 +10,10 @@ The same handler code runs on a handshake-era session and on the stateless
   ``requestState``, and the client retries with the answer. The handler then
   runs again from the start, and the same ``await ctx.sample(...)`` returns the
   answer at once (questions are keyed by the order they are asked in).
+* in a task (the tasks extension, a tool registered with ``task=``), a question
+  makes the task ``input_required`` until the client answers it with
+  ``tasks/update``, and the ``await`` then returns the answer
+  (:mod:`._tasks`).
 
 The runtime supplies an :class:`~scaled_mcp.runtime.Exchange` for each
 request and the application wraps it in a :class:`Context`
