@@ -169,7 +169,7 @@ class TaskMachine(RuleBasedStateMachine):
 
 
 TestTaskMachine = TaskMachine.TestCase
-TestTaskMachine.settings = settings(max_examples=60, stateful_step_count=20, deadline=None)
+TestTaskMachine.settings = settings(max_examples=40, stateful_step_count=15, deadline=None)
 
 
 # -- shapes ------------------------------------------------------------------------------
