@@ -161,33 +161,43 @@ class Registry:
             caps["prompts"] = {"listChanged": True}
         if self._completions or any("completions" in m.server.capabilities for m in self._mounts):
             caps["completions"] = {}
-        if self.extension_methods:
+        if self.runs_tasks():
             caps.setdefault("extensions", {})[TASKS_EXTENSION] = {}
         return caps
+
+    def runs_tasks(self) -> bool:
+        """Whether a tool may run as a task (the tasks extension)."""
+        return any(entry.task is not None for entry in self._tools.values())
 
     @property
     def handshake_capabilities(self) -> dict[str, Any]:
         """The capabilities declared on handshake sessions: :attr:`capabilities`,
-        with 2025-11-25's ``tasks`` once a tool may run as a task (and without the
-        extensions, which that revision does not know)."""
+        with 2025-11-25's ``tasks`` instead of the tasks extension once a tool may
+        run as a task."""
         caps = self.capabilities
-        if self.extension_methods:
-            caps.pop("extensions", None)
+        if self.runs_tasks():
+            extensions = caps.pop("extensions", None)
+            if isinstance(extensions, dict):
+                others = {k: v for k, v in extensions.items() if k != TASKS_EXTENSION}
+                if others:
+                    caps["extensions"] = others
             caps["tasks"] = copy.deepcopy(dict(HANDSHAKE_TASKS_CAPABILITY))
         return caps
 
     @property
     def handshake_extension_methods(self) -> frozenset[str]:
-        """The task methods of handshake sessions (2025-11-25's four)."""
-        return HANDSHAKE_TASK_METHODS if self.extension_methods else frozenset()
+        """The extension methods of handshake sessions: 2025-11-25's four task
+        methods in place of the extension's three."""
+        methods = frozenset(self.extension_methods)
+        if self.runs_tasks():
+            methods = (methods - TASK_METHODS) | HANDSHAKE_TASK_METHODS
+        return methods
 
     @property
     def extension_methods(self) -> frozenset[str]:
         """The request methods of the extensions served: the tasks extension's
         once a tool may run as a task."""
-        if any(entry.task is not None for entry in self._tools.values()):
-            return TASK_METHODS
-        return frozenset()
+        return TASK_METHODS if self.runs_tasks() else frozenset()
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Be told of registry changes and resource updates (the runtime listens)."""
