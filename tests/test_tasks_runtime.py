@@ -426,3 +426,30 @@ async def test_a_node_runs_a_bounded_number_of_tasks() -> None:
                     break
                 await trio.sleep(0.05)
         assert answer["result"]["resultType"] == "task"
+
+
+def test_handshake_sessions_keep_the_applications_other_extensions() -> None:
+    class Extended(MCPServer):
+        extension_methods = frozenset({"skills/list"})
+
+    app = Extended("extended")
+    assert app.handshake_extension_methods == {"skills/list"}
+    assert "tasks" not in app.handshake_capabilities
+
+    @app.tool(task="optional")
+    async def slow() -> str:
+        return "done"
+
+    assert app.handshake_extension_methods == {
+        "skills/list",
+        "tasks/get",
+        "tasks/result",
+        "tasks/list",
+        "tasks/cancel",
+    }
+    assert app.handshake_capabilities["tasks"]["requests"] == {"tools": {"call": {}}}
+    plain = MCPServer("plain")
+    plain.tool(task="required")(slow)
+    assert plain.extension_methods == {"tasks/get", "tasks/update", "tasks/cancel"}
+    assert plain.capabilities["extensions"] == {TASKS_EXTENSION: {}}
+    assert "extensions" not in plain.handshake_capabilities
