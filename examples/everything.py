@@ -22,6 +22,7 @@ from scaled_mcp import (
     EmbeddedResource,
     ImageContent,
     InputRequest,
+    McpError,
     MCPServer,
     Param,
     PromptMessage,
@@ -29,6 +30,7 @@ from scaled_mcp import (
     TextResourceContents,
     ToolError,
 )
+from scaled_mcp.protocol.jsonrpc import ErrorCode
 
 app = MCPServer(
     "scaled-mcp-everything",
@@ -518,3 +520,76 @@ async def complete_prompt_arguments(
 # skills/get and resources/directory/read: the sep-2640-* scenarios of the suite.
 
 app.add_skills(Path(__file__).parent / "skills")
+
+
+# -- the tasks extension (io.modelcontextprotocol/tasks) --------------------------
+# A client declaring the extension gets a task (CreateTaskResult) for the tools
+# below registered with ``task=``; ctx.elicit() inside a task makes it
+# input_required until the client answers with tasks/update.
+
+
+def _answered(answer: Any, *fields: str) -> str:
+    content = getattr(answer, "content", None) or {}
+    for name in fields:
+        if isinstance(content.get(name), str | bool | int):
+            return str(content[name])
+    values = [str(v) for v in content.values()]
+    return values[0] if values else ""
+
+
+@app.tool(description="Tasks: greets at once (a plain tool, never a task)")
+async def greet(name: str) -> str:
+    return f"Hello, {name}!"
+
+
+@app.tool(description="Tasks: sleeps `seconds` seconds, then answers", task="optional")
+async def slow_compute(seconds: float = 1.0, label: str = "") -> str:
+    await trio.sleep(max(0.0, min(seconds, 3600.0)))
+    return f"Computed {label or 'result'} after {seconds} s"
+
+
+@app.tool(description="Tasks: always ends with a tool error", task="required")
+async def failing_job() -> str:
+    await trio.sleep(0.5)
+    raise ToolError("the job failed (as it always does)")
+
+
+@app.tool(description="Tasks: always ends with a protocol (JSON-RPC) error", task="optional")
+async def protocol_error_job() -> str:
+    await trio.sleep(0.1)
+    raise McpError(ErrorCode.INTERNAL_ERROR, "the job hit an internal error")
+
+
+@app.tool(description="Tasks: asks for confirmation before deleting a file", task="optional")
+async def confirm_delete(ctx: Context, filename: str) -> str:
+    answer = await ctx.elicit(
+        f"Delete {filename}?",
+        {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]},
+    )
+    if answer.action != "accept":
+        return f"Kept {filename}"
+    return f"Deleted {filename}" if _answered(answer, "confirm") == "True" else f"Kept {filename}"
+
+
+@app.tool(description="Tasks: asks two questions at once", task="optional")
+async def multi_input(ctx: Context) -> str:
+    answers = await ctx.ask_many(
+        {"name": _form("What is your name?", "name"), "confirm": _form("Go on?", "confirm")}
+    )
+    return f"Got {len(answers)} answers"
+
+
+@app.tool(
+    description="Tasks: asks the user's name in the request, then goes on as a task",
+    task="required",
+    defer_task=True,
+)
+async def test_tool_with_task(ctx: Context) -> str:
+    answer = await ctx.elicit(
+        "What is your name?",
+        {"type": "object", "properties": {"user_name": {"type": "string"}}},
+        key="user_name",
+    )
+    await ctx.become_task()
+    await trio.sleep(0.2)
+    return f"Hello, {_answered(answer, 'user_name', 'name')}!"

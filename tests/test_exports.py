@@ -29,6 +29,7 @@ NAMESPACES = {
     "session",
     "sse",
     "stateless",
+    "tasks",
     "types",
     "versions",
 }

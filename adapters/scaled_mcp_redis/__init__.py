@@ -52,6 +52,7 @@ from ._status import (
     NodeStatus as NodeStatus,
     cluster_status as cluster_status,
 )
+from ._tasks import RedisTaskStore as RedisTaskStore
 
 __all__ = [
     "DEFAULT_OPERATION_TIMEOUT",
@@ -63,5 +64,6 @@ __all__ = [
     "RedisEventLog",
     "RedisNodeRegistry",
     "RedisSessionStore",
+    "RedisTaskStore",
     "cluster_status",
 ]

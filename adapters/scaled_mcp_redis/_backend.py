@@ -17,6 +17,7 @@ from ._direct import _DirectReads
 from ._events import RedisEventLog
 from ._nodes import RedisNodeRegistry
 from ._sessions import RedisSessionStore
+from ._tasks import RedisTaskStore
 
 __all__ = ["RedisBackend"]
 
@@ -63,6 +64,7 @@ class RedisBackend:
         self.events = RedisEventLog(calls, prefix, max_events=max_stream_events, ttl=stream_ttl)
         self.broker = RedisBroker(calls, prefix)
         self.nodes = RedisNodeRegistry(calls, prefix)
+        self.tasks = RedisTaskStore(calls, prefix)
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[RedisBackend]:

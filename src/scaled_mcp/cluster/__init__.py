@@ -22,11 +22,21 @@ from ._ports import (
     SessionStore,
     StoredDocument,
 )
+from ._tasks import (
+    DEFAULT_MAX_TASK_RECORD,
+    MAX_OWNED_TASKS,
+    MemoryTaskStore,
+    StoredTask,
+    TaskStore,
+    task_channel,
+)
 
 __all__ = [
     "DEFAULT_MAX_STREAM_EVENTS",
+    "DEFAULT_MAX_TASK_RECORD",
     "DEFAULT_STREAM_TTL",
     "DEFAULT_SUBSCRIBER_BUFFER",
+    "MAX_OWNED_TASKS",
     "Backend",
     "BackendUnavailable",
     "Broker",
@@ -38,8 +48,12 @@ __all__ = [
     "MemoryEventLog",
     "MemoryNodeRegistry",
     "MemorySessionStore",
+    "MemoryTaskStore",
     "NodeRegistry",
     "SessionNotFound",
     "SessionStore",
     "StoredDocument",
+    "StoredTask",
+    "TaskStore",
+    "task_channel",
 ]

@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 from ._ports import EventRead, SessionNotFound, StoredDocument
+from ._tasks import MemoryTaskStore
 
 #: The most events a stream keeps; older ones are trimmed.
 DEFAULT_MAX_STREAM_EVENTS: Final = 1000
@@ -334,6 +335,7 @@ class MemoryBackend:
         self.events = MemoryEventLog(max_events=max_stream_events, ttl=stream_ttl)
         self.broker = MemoryBroker()
         self.nodes = MemoryNodeRegistry()
+        self.tasks = MemoryTaskStore()
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[MemoryBackend]:
@@ -351,3 +353,4 @@ class MemoryBackend:
             for session_id in self.sessions.sweep(now):
                 await self.events.drop_session(session_id)
             self.events.sweep(now)
+            self.tasks.sweep(now)

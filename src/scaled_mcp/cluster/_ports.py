@@ -29,6 +29,7 @@ import attrs
 
 from ..protocol.jsonrpc import RequestId
 from ..protocol.session import SessionState
+from ._tasks import TaskStore
 
 __all__ = [
     "Backend",
@@ -212,6 +213,10 @@ class Backend(Protocol):
     def broker(self) -> Broker: ...
     @property
     def nodes(self) -> NodeRegistry: ...
+    @property
+    def tasks(self) -> TaskStore:
+        """The tasks extension's tasks (:mod:`._tasks`)."""
+        ...
 
     def run(self) -> AbstractAsyncContextManager[Backend]:
         """Connect (and start any background work) for the duration of the context."""

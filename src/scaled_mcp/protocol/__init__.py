@@ -32,6 +32,7 @@ from . import (
     session,
     sse,
     stateless,
+    tasks,
     types,
     versions,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "session",
     "sse",
     "stateless",
+    "tasks",
     "types",
     "versions",
 ]

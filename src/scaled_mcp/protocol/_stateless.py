@@ -52,6 +52,7 @@ from ._params import _invalid_params, check_tool_call_params
 from ._request_state import RequestBinding, RequestStateSealer
 from ._results import _NO_STORE, CACHEABLE_METHODS, RESULT_TYPE_COMPLETE, CacheHint, complete_result
 from ._subscriptions import MAX_RESOURCE_SUBSCRIPTIONS, Subscription, SubscriptionFilter
+from ._tasks import RESULT_TYPE_TASK, declares_tasks, require_tasks_extension
 from ._trusted import trusted_constructor
 from ._versions import STATELESS_VERSIONS
 
@@ -251,7 +252,7 @@ def _method_available(method: str, capabilities: Mapping[str, Any]) -> bool:
                 ("resources", "listChanged"),
                 ("resources", "subscribe"),
             )
-        )
+        ) or declares_tasks(capabilities)
     gate = STATELESS_METHODS[method]
     return gate is None or gate in capabilities
 
@@ -330,6 +331,11 @@ class StatelessDispatcher:
                 params.get("notifications"),
                 max_resource_subscriptions=config.max_resource_subscriptions,
             )
+            if requested.task_ids:
+                # tasks: "If a client requests task status notifications but does
+                # not declare the io.modelcontextprotocol/tasks extension
+                # capability, the server MUST return" -32021.
+                require_tasks_extension(meta.client_capabilities)
             return Subscription(
                 request_id=request.id,
                 meta=meta,
@@ -449,6 +455,8 @@ class StatelessDispatcher:
         requests "carrying ``inputResponses`` or ``requestState`` MUST NOT be
         cached"). Hints on other methods are a :class:`LocalProtocolError`.
         """
+        if result.get("resultType") == RESULT_TYPE_TASK:
+            return self._task_created(request, result)
         hint: CacheHint | None = None
         if request.method in CACHEABLE_METHODS:
             if request.is_retry:
@@ -462,6 +470,21 @@ class StatelessDispatcher:
             request.request_id,
             complete_result(result, server_info=self._server_info, cache=hint),
         )
+
+    def _task_created(self, request: StatelessRequest, result: Mapping[str, Any]) -> Response:
+        # tasks: "A server MUST NOT return CreateTaskResult to a client that did
+        # not include the extension capability on its request"; "Supported
+        # Methods: tools/call".
+        if request.method != "tools/call":
+            raise LocalProtocolError(f"{request.method} cannot answer with a task")
+        if not declares_tasks(request.meta.client_capabilities):
+            raise LocalProtocolError("the request did not declare the tasks extension")
+        out = dict(result)
+        if self._server_info is not None:
+            meta = dict(out.get("_meta") or {})
+            meta.setdefault(META_SERVER_INFO, dict(self._server_info))
+            out["_meta"] = meta
+        return _response(request.request_id, out)
 
     def input_required(
         self,

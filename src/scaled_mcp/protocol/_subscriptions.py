@@ -17,6 +17,7 @@ from ._jsonrpc import Notification, RequestId, Response
 from ._meta import META_SERVER_INFO, META_SUBSCRIPTION_ID, RequestMeta
 from ._params import _invalid_params
 from ._results import RESULT_TYPE_COMPLETE
+from ._tasks import declares_tasks
 
 __all__ = [
     "MAX_RESOURCE_SUBSCRIPTIONS",
@@ -34,6 +35,8 @@ _LIST_CHANGED: Final[Mapping[str, str]] = {
     "notifications/resources/list_changed": "resources_list_changed",
 }
 _RESOURCE_UPDATED: Final = "notifications/resources/updated"
+#: The tasks extension's status notification (tasks, Task Status Notifications).
+_TASK_STATUS: Final = "notifications/tasks"
 
 
 @attrs.frozen(slots=True)
@@ -51,7 +54,10 @@ class SubscriptionFilter:
     prompts_list_changed: bool = False
     resources_list_changed: bool = False
     resource_subscriptions: tuple[str, ...] = ()
+    #: The tasks extension: "a list of task IDs the client is interested in".
+    task_ids: tuple[str, ...] = ()
     _uris: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    _tasks: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         for name in ("tools_list_changed", "prompts_list_changed", "resources_list_changed"):
@@ -61,6 +67,10 @@ class SubscriptionFilter:
         if type(uris) is not tuple or any(type(uri) is not str for uri in uris):
             raise LocalProtocolError("resource_subscriptions must be a tuple of strings")
         object.__setattr__(self, "_uris", frozenset(uris))
+        tasks = self.task_ids
+        if type(tasks) is not tuple or any(type(task) is not str for task in tasks):
+            raise LocalProtocolError("task_ids must be a tuple of strings")
+        object.__setattr__(self, "_tasks", frozenset(tasks))
 
     @classmethod
     def from_json(
@@ -97,7 +107,19 @@ class SubscriptionFilter:
                 f"{max_resource_subscriptions} URIs",
                 request_id,
             )
-        return cls(resource_subscriptions=tuple(dict.fromkeys(uris)), **flags)
+        tasks = value.get("taskIds", [])
+        if type(tasks) is not list or any(type(task) is not str for task in tasks):
+            raise _invalid_params("notifications.taskIds must be a list of strings", request_id)
+        if len(tasks) > max_resource_subscriptions:
+            raise _invalid_params(
+                f"notifications.taskIds lists more than {max_resource_subscriptions} tasks",
+                request_id,
+            )
+        return cls(
+            resource_subscriptions=tuple(dict.fromkeys(uris)),
+            task_ids=tuple(dict.fromkeys(tasks)),
+            **flags,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The wire form, with only the types subscribed to."""
@@ -110,6 +132,8 @@ class SubscriptionFilter:
             out["resourcesListChanged"] = True
         if self.resource_subscriptions:
             out["resourceSubscriptions"] = list(self.resource_subscriptions)
+        if self.task_ids:
+            out["taskIds"] = list(self.task_ids)
         return out
 
     def granted_by(self, capabilities: Mapping[str, Any]) -> SubscriptionFilter:
@@ -133,6 +157,7 @@ class SubscriptionFilter:
             resource_subscriptions=self.resource_subscriptions
             if declares("resources", "subscribe")
             else (),
+            task_ids=self.task_ids if declares_tasks(capabilities) else (),
         )
 
     def wants(self, notification: Notification) -> bool:
@@ -148,6 +173,9 @@ class SubscriptionFilter:
         if notification.method == _RESOURCE_UPDATED:
             uri = (notification.params or {}).get("uri")
             return type(uri) is str and uri in self._uris
+        if notification.method == _TASK_STATUS:
+            task_id = (notification.params or {}).get("taskId")
+            return type(task_id) is str and task_id in self._tasks
         return False
 
 

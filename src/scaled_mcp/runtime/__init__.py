@@ -30,6 +30,7 @@ from ._session_state import (
     SessionStateUnavailable,
 )
 from ._stdio import serve_stdio
+from ._tasks import TaskHost, TaskRun
 
 if TYPE_CHECKING:
     from ._token_verifiers import IntrospectionVerifier, JWTVerifier
@@ -55,6 +56,8 @@ __all__ = [
     "RuntimeConfig",
     "StartupError",
     "TEXT_FORMAT",
+    "TaskHost",
+    "TaskRun",
     "SessionStateConflict",
     "SessionStateError",
     "SessionStateGone",

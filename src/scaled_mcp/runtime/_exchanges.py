@@ -31,6 +31,7 @@ from ._application import McpError
 from ._outlets import Outlet
 from ._session_state import SessionStateHandle
 from ._sessions import LiveSession, Waiter
+from ._tasks import TaskHost
 
 if TYPE_CHECKING:
     from ._node import Node
@@ -55,6 +56,8 @@ class SessionExchange:
         self.client_capabilities = session.client_capabilities
         self.progress_token: str | int | None = session.progress_token(request.id)
         self._state: SessionStateHandle | None = None
+        #: The node's tasks (the tasks extension).
+        self.tasks: TaskHost = node.tasks
 
     @property
     def session_state(self) -> SessionStateHandle:
@@ -151,6 +154,8 @@ class StatelessExchange:
         self.progress_token: str | int | None = request.meta.progress_token
         # Made with the first progress notification: most requests send none.
         self._progress: ProgressOrder | None = None
+        #: The node's tasks (the tasks extension).
+        self.tasks: TaskHost = node.tasks
 
     @property
     def lifespan(self) -> Any:

@@ -18,7 +18,15 @@ from typing import Any, cast
 
 import trio
 
-from ..cluster import Backend, BackendUnavailable, Broker, EventLog, NodeRegistry, SessionStore
+from ..cluster import (
+    Backend,
+    BackendUnavailable,
+    Broker,
+    EventLog,
+    NodeRegistry,
+    SessionStore,
+    TaskStore,
+)
 from ._application import Application, InputNeeded
 from ._metrics import Metrics
 
@@ -130,6 +138,7 @@ class MeteredBackend:
         self._events = cast(EventLog, _MeteredPort(backend.events, "events", metrics))
         self._broker = cast(Broker, _MeteredPort(backend.broker, "broker", metrics))
         self._nodes = cast(NodeRegistry, _MeteredPort(backend.nodes, "nodes", metrics))
+        self._tasks = cast(TaskStore, _MeteredPort(backend.tasks, "tasks", metrics))
 
     @property
     def sessions(self) -> SessionStore:
@@ -150,6 +159,11 @@ class MeteredBackend:
     def nodes(self) -> NodeRegistry:
         """The node registry, counted."""
         return self._nodes
+
+    @property
+    def tasks(self) -> TaskStore:
+        """The task store, counted."""
+        return self._tasks
 
     def run(self) -> AbstractAsyncContextManager[Backend]:
         """The backend's own lifetime."""

@@ -25,6 +25,7 @@ from ..protocol.session import ServerConfig
 from ..protocol.stateless import StatelessDispatcher
 from ._application import Application
 from ._sessions import LiveSessions
+from ._tasks import TaskHost
 
 if TYPE_CHECKING:
     from ._runtime import RuntimeConfig
@@ -67,6 +68,7 @@ class Node:
         "server_config",
         "sessions",
         "streams_open",
+        "tasks",
     )
 
     def __init__(
@@ -97,6 +99,13 @@ class Node:
         self._in_flight = 0
         self._idle = trio.Event()
         self._idle.set()
+        #: The tasks extension's tasks: those running here, and any in the store.
+        self.tasks = TaskHost(
+            self,
+            ttl_ms=max(1, round(config.task_ttl * 1000)),
+            poll_ms=max(1, round(config.task_poll_interval * 1000)),
+            max_running=config.max_running_tasks,
+        )
 
     def new_stream_id(self) -> str:
         """A stream id unique on this node and across nodes (it names the node)."""

@@ -156,7 +156,11 @@ class RuntimeConfig:
     * ``handler_timeout`` -- seconds a handler may run before it is cancelled and its
       caller gets a ``REQUEST_TIMEOUT`` error (``None``: no limit, the default);
     * ``tracing`` -- an OpenTelemetry span per request (the ``otel`` extra), from
-      ``tracer_provider`` (default: the global one); off, nothing is traced or wrapped.
+      ``tracer_provider`` (default: the global one); off, nothing is traced or wrapped;
+    * ``task_ttl`` -- seconds a task of the tasks extension is kept after its
+      creation (its ``ttlMs``); ``task_poll_interval`` -- the ``pollIntervalMs``
+      suggested to clients, in seconds; ``max_running_tasks`` -- tasks this node
+      runs at once (a call that would start one more is refused with -32603).
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -182,6 +186,9 @@ class RuntimeConfig:
     handler_timeout: float | None = None
     tracing: bool = False
     tracer_provider: Any = None
+    task_ttl: float = 3600.0
+    task_poll_interval: float = 0.5
+    max_running_tasks: int = 10_000
 
 
 #: Decisions answered without a token or a rate limit: refusals, CORS preflights
@@ -225,11 +232,15 @@ class Runtime:
         # application serving the skills extension's ``skills/list``): handed to
         # it as they are. An application without the attribute has none.
         extension_methods = frozenset(getattr(app, "extension_methods", ()))
+        # Handshake sessions may declare and serve other extensions' shapes (the
+        # 2025-11-25 revision's experimental tasks): an application says so.
         self.server_config = ServerConfig(
             server_info=app.server_info,
-            capabilities=capabilities,
+            capabilities=getattr(app, "handshake_capabilities", capabilities),
             instructions=app.instructions,
-            extension_methods=extension_methods,
+            extension_methods=frozenset(
+                getattr(app, "handshake_extension_methods", extension_methods)
+            ),
         )
         keys = self.config.request_state_keys or {"k0": secrets.token_bytes(32)}
         self.dispatcher = StatelessDispatcher(

@@ -10,6 +10,10 @@ The same handler code runs on a handshake-era session and on the stateless
   ``requestState``, and the client retries with the answer. The handler then
   runs again from the start, and the same ``await ctx.sample(...)`` returns the
   answer at once (questions are keyed by the order they are asked in).
+* in a task (the tasks extension, a tool registered with ``task=``), a question
+  makes the task ``input_required`` until the client answers it with
+  ``tasks/update``, and the ``await`` then returns the answer
+  (:mod:`._tasks`).
 
 The runtime supplies an :class:`~scaled_mcp.runtime.Exchange` for each
 request and the application wraps it in a :class:`Context`
@@ -38,6 +42,7 @@ from ..protocol.types import (
 )
 from ..protocol.versions import Era
 from ..runtime import Exchange, InputNeeded, McpError, SessionStateHandle, current_principal
+from ._tasks import BecomeTask, wants_task
 
 __all__ = ["Context", "LogLevel", "ToolError"]
 
@@ -58,11 +63,13 @@ class Context:
     Declare a parameter annotated ``Context`` and the handler receives one.
     """
 
-    __slots__ = ("_asked", "_exchange", "ask_timeout")
+    __slots__ = ("_answers", "_asked", "_exchange", "ask_timeout")
 
     def __init__(self, exchange: Exchange, *, ask_timeout: float = DEFAULT_ASK_TIMEOUT) -> None:
         self._exchange = exchange
         self._asked: dict[str, int] = {}
+        # The answers this request got, by key (carried into a task it becomes).
+        self._answers: dict[str, Any] = {}
         self.ask_timeout = ask_timeout
 
     # -- who is asking ---------------------------------------------------------
@@ -178,6 +185,11 @@ class Context:
         the ``inputRequests`` keys the client answers under).
         """
         exchange = self._exchange
+        ask_all = getattr(exchange, "ask_all", None)
+        if ask_all is not None:
+            # Running as a task: the questions make the task input_required.
+            got: dict[str, dict[str, Any]] = await ask_all(questions, self.ask_timeout)
+            return got
         if exchange.era is Era.HANDSHAKE:
             answers: dict[str, dict[str, Any]] = {}
 
@@ -189,6 +201,7 @@ class Context:
             if len(questions) == 1:
                 ((key, question),) = questions.items()
                 await one(key, question)
+                self._answers.update(answers)
                 return answers
             try:
                 async with trio.open_nursery() as nursery:
@@ -199,6 +212,7 @@ class Context:
                 if failed is None:
                     raise
                 raise failed.exceptions[0] from None
+            self._answers.update(answers)
             return {key: answers[key] for key in questions}
         found: dict[str, dict[str, Any]] = {}
         missing: dict[str, InputRequest] = {}
@@ -210,7 +224,19 @@ class Context:
                 found[key] = answer
         if missing:
             raise InputNeeded(missing, exchange.answered())
+        self._answers.update(found)
         return found
+
+    async def become_task(self) -> None:
+        """Go on as a task of the tasks extension (a tool registered with
+        ``defer_task=True``): the client gets a ``CreateTaskResult`` now and the
+        handler runs again as the task, where the questions already answered
+        return their answers at once. tasks: servers "SHOULD resolve all MRTR
+        exchanges synchronously before responding with a CreateTaskResult".
+        Nothing happens inside a task, or for a client without the extension."""
+        if getattr(self._exchange, "ask_all", None) is not None or not wants_task(self):
+            return
+        raise BecomeTask(dict(self._answers))
 
     async def _ask(self, kind: str, question: InputRequest, key: str | None) -> dict[str, Any]:
         if key is None:

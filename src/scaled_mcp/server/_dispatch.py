@@ -15,13 +15,24 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
 from ..protocol.jsonrpc import ErrorCode, resource_not_found_code
+from ..protocol.tasks import parse_task_augmentation
 from ..protocol.types import CompleteResult, Completion, check_tool_call_params, to_wire
+from ..protocol.versions import Era
 from ..runtime import InputNeeded, McpError
 from ._context import Context, ToolError
 from ._handlers import invoke, parameter_names
 from ._mount import LISTED, Mount
 from ._registry import PromptEntry, ResourceEntry, ToolEntry
 from ._results import prompt_result, resource_result, tool_error, tool_result
+from ._tasks import (
+    BecomeTask,
+    handle_task_method,
+    refuse_without_tasks,
+    start_task,
+    task_host,
+    wants_task,
+)
+from ._tasks_handshake import handle_handshake_task_method
 from ._visibility import ComponentKind, VisibilityRule
 
 __all__ = [
@@ -87,6 +98,11 @@ class Dispatcher:
             "prompts/list": self._list_prompts,
             "prompts/get": self._get_prompt,
             "completion/complete": self._complete,
+            "tasks/get": self._get_task,
+            "tasks/update": self._update_task,
+            "tasks/cancel": self._cancel_task,
+            "tasks/result": self._task_result,
+            "tasks/list": self._list_tasks,
         }
         #: Every visibility rule in one (``None``: everything is visible).
         self._visible: VisibilityRule | None = None
@@ -225,18 +241,71 @@ class Dispatcher:
                 kwargs = entry.binder(arguments)
         except (TypeError, ValueError, KeyError) as exc:
             return tool_error(f"Invalid arguments for tool {name}: {exc}")
-        for pname in entry.context:
-            kwargs[pname] = ctx
+        if ctx.era is Era.HANDSHAKE:
+            return await self._call_tool_on_session(entry, name, kwargs, params, ctx)
+        if entry.task is not None:
+            return await self._call_task_tool(entry, name, kwargs, ctx)
+        return await _run_tool(entry, name, kwargs, ctx)
+
+    async def _call_tool_on_session(
+        self,
+        entry: ToolEntry,
+        name: str,
+        kwargs: dict[str, Any],
+        params: dict[str, Any],
+        ctx: Context,
+    ) -> dict[str, Any]:
+        """2025-11-25: a ``tools/call`` with a ``task`` param is task-augmented.
+        "If taskSupport is "required" ... Servers MUST return a -32601 (Method
+        not found) error if a client does not attempt" it; for a tool without
+        task support, "Servers SHOULD return a -32601 error" when it does."""
+        requested = parse_task_augmentation(params) if "task" in params else None
+        if requested is None:
+            if entry.task == "required":
+                raise McpError(ErrorCode.METHOD_NOT_FOUND, f"Tool {name} must be called as a task")
+            return await _run_tool(entry, name, kwargs, ctx)
+        if entry.task is None or task_host(ctx._exchange) is None:
+            raise McpError(ErrorCode.METHOD_NOT_FOUND, f"Tool {name} does not run as a task")
+
+        async def work(task_ctx: Context) -> dict[str, Any]:
+            return await _run_tool(entry, name, kwargs, task_ctx)
+
+        return await start_task(ctx, work, {}, ttl_ms=requested or None)
+
+    async def _call_task_tool(
+        self, entry: ToolEntry, name: str, kwargs: dict[str, Any], ctx: Context
+    ) -> dict[str, Any]:
+        """A tool that may or must run as a task (the tasks extension): the server
+        decides, per request, from the capabilities the request declared."""
+        if not wants_task(ctx):
+            if entry.task == "required":
+                raise refuse_without_tasks()
+            return await _run_tool(entry, name, kwargs, ctx)
+
+        async def work(task_ctx: Context) -> dict[str, Any]:
+            return await _run_tool(entry, name, kwargs, task_ctx)
+
+        if not entry.defer_task:
+            return await start_task(ctx, work, {})
         try:
-            value = await invoke(entry.fn, kwargs)
-        except ToolError as exc:
-            return tool_error(str(exc))
-        except (McpError, InputNeeded):
-            raise
-        except Exception as exc:
-            _log.exception("tool %s failed", name)
-            return tool_error(f"Error executing tool {name}: {exc}")
-        return tool_result(entry.output, value)
+            return await _run_tool(entry, name, kwargs, ctx)
+        except BecomeTask as became:
+            return await start_task(ctx, work, became.answers)
+
+    async def _get_task(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return await handle_task_method("tasks/get", params, ctx)
+
+    async def _update_task(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return await handle_task_method("tasks/update", params, ctx)
+
+    async def _cancel_task(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return await handle_task_method("tasks/cancel", params, ctx)
+
+    async def _task_result(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return await handle_handshake_task_method("tasks/result", params, ctx)
+
+    async def _list_tasks(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return await handle_handshake_task_method("tasks/list", params, ctx)
 
     def _find_resource(self, uri: str) -> tuple[ResourceEntry, dict[str, str]] | None:
         entry = self._resources.get(uri)
@@ -365,3 +434,22 @@ class Dispatcher:
                 if mount.server.knows("resource_template", target):
                     return mount, {"type": kind, "uri": target}
         return None
+
+
+async def _run_tool(
+    entry: ToolEntry, name: str, kwargs: dict[str, Any], ctx: Context
+) -> dict[str, Any]:
+    """Call the tool's handler with ``ctx`` for its context parameters; its result,
+    or a tool error (``isError``) for what it raised other than a protocol error."""
+    for pname in entry.context:
+        kwargs[pname] = ctx
+    try:
+        value = await invoke(entry.fn, kwargs)
+    except ToolError as exc:
+        return tool_error(str(exc))
+    except (McpError, InputNeeded, BecomeTask):
+        raise
+    except Exception as exc:
+        _log.exception("tool %s failed", name)
+        return tool_error(f"Error executing tool {name}: {exc}")
+    return tool_result(entry.output, value)

@@ -9,14 +9,21 @@ and the listeners told of every change (the runtime listens, to send
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 
 from ..protocol.http import param_header_paths
+from ..protocol.tasks import (
+    HANDSHAKE_TASK_METHODS,
+    HANDSHAKE_TASKS_CAPABILITY,
+    TASK_METHODS,
+    TASKS_EXTENSION,
+)
 from ..protocol.types import (
     Icon,
     Prompt,
@@ -51,6 +58,9 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: How a tool runs as a task of the tasks extension.
+TaskSupport = Literal["optional", "required"]
+
 _TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -74,6 +84,12 @@ class ToolEntry:
     param_headers: dict[str, tuple[str, ...]]
     quick: bool
     component: Component
+    #: Whether the tool may (``"optional"``) or must (``"required"``) run as a
+    #: task of the tasks extension; ``None``: never.
+    task: TaskSupport | None = None
+    #: The handler runs in the request first and becomes a task where it calls
+    #: ``ctx.become_task()`` (else the task starts with the call).
+    defer_task: bool = False
 
 
 @attrs.define(slots=True)
@@ -146,7 +162,43 @@ class Registry:
             caps["prompts"] = {"listChanged": True}
         if self._completions or any("completions" in m.server.capabilities for m in self._mounts):
             caps["completions"] = {}
+        if self.runs_tasks():
+            caps.setdefault("extensions", {})[TASKS_EXTENSION] = {}
         return caps
+
+    def runs_tasks(self) -> bool:
+        """Whether a tool may run as a task (the tasks extension)."""
+        return any(entry.task is not None for entry in self._tools.values())
+
+    @property
+    def handshake_capabilities(self) -> dict[str, Any]:
+        """The capabilities declared on handshake sessions: :attr:`capabilities`,
+        with 2025-11-25's ``tasks`` instead of the tasks extension once a tool may
+        run as a task."""
+        caps = self.capabilities
+        if self.runs_tasks():
+            extensions = caps.pop("extensions", None)
+            if isinstance(extensions, dict):
+                others = {k: v for k, v in extensions.items() if k != TASKS_EXTENSION}
+                if others:
+                    caps["extensions"] = others
+            caps["tasks"] = copy.deepcopy(dict(HANDSHAKE_TASKS_CAPABILITY))
+        return caps
+
+    @property
+    def handshake_extension_methods(self) -> frozenset[str]:
+        """The extension methods of handshake sessions: 2025-11-25's four task
+        methods in place of the extension's three."""
+        methods = frozenset(self.extension_methods)
+        if self.runs_tasks():
+            methods = (methods - TASK_METHODS) | HANDSHAKE_TASK_METHODS
+        return methods
+
+    @property
+    def extension_methods(self) -> frozenset[str]:
+        """The request methods of the extensions served: the tasks extension's
+        once a tool may run as a task."""
+        return TASK_METHODS if self.runs_tasks() else frozenset()
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Be told of registry changes and resource updates (the runtime listens)."""
@@ -190,12 +242,21 @@ class Registry:
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
         scopes: Iterable[str] | None = None,
+        task: TaskSupport | None = None,
+        defer_task: bool = False,
     ) -> Callable[[F], F]:
         """Register a tool. Its ``inputSchema`` comes from the function's
         parameters and its ``outputSchema`` from the return annotation unless
         given; a parameter annotated :class:`Context` receives the context.
         ``scopes`` are the OAuth scopes a token needs to call it (shown in its
-        ``_meta``; a call without them gets 403 ``insufficient_scope``)."""
+        ``_meta``; a call without them gets 403 ``insufficient_scope``).
+
+        ``task="optional"`` lets the tool run as a task of the tasks extension
+        for a client that declares it (and synchronously for one that does
+        not); ``task="required"`` refuses a client that does not (-32021). The
+        same handler runs either way. With ``defer_task=True`` the handler runs
+        in the request first (it may ask questions as input-required rounds)
+        and becomes a task where it calls ``await ctx.become_task()``."""
 
         def register(fn: F) -> F:
             self.add_tool(
@@ -210,6 +271,8 @@ class Registry:
                 meta=meta,
                 tags=tags,
                 scopes=scopes,
+                task=task,
+                defer_task=defer_task,
             )
             return fn
 
@@ -229,8 +292,14 @@ class Registry:
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
         scopes: Iterable[str] | None = None,
+        task: TaskSupport | None = None,
+        defer_task: bool = False,
     ) -> None:
         """Register ``fn`` as a tool (see :meth:`tool`); replaces a tool of the same name."""
+        if task not in (None, "optional", "required"):
+            raise ValueError('task is None, "optional" or "required"')
+        if defer_task and task is None:
+            raise ValueError("defer_task needs task support")
         tool_name = name or fn.__name__
         context = context_params(fn)
         schema = input_schema if input_schema is not None else input_schema_for(fn, skip=is_context)
@@ -250,6 +319,9 @@ class Registry:
             meta=with_scopes(meta, scopes),
         )
         wire = to_wire(tool)
+        if task is not None:
+            # 2025-11-25 Tool.execution.taskSupport ("forbidden" when absent).
+            wire["execution"] = {"taskSupport": task}
         self._tools[tool_name] = ToolEntry(
             fn=fn,
             wire=wire,
@@ -258,8 +330,10 @@ class Registry:
             output=shape,
             context=context,
             param_headers=param_header_paths(schema),
-            quick=never_waits(fn),
+            quick=task is None and never_waits(fn),
             component=Component("tool", tool_name, tags_of(tags), wire),
+            task=task,
+            defer_task=defer_task,
         )
         self._changed("tools")
 
