@@ -30,9 +30,9 @@ ROOT = Path(__file__).parent.parent
 
 def test_one_copy_of_each_schema() -> None:
     # The package holds the schemas; the tests hold none of their own.
-    assert sorted(p.name for p in SCHEMAS_DIR.glob("schema-*.json")) == [
-        f"schema-{revision}.json" for revision in SUPPORTED_VERSIONS
-    ]
+    assert sorted(p.name for p in SCHEMAS_DIR.glob("schema-*.json")) == sorted(
+        [f"schema-{revision}.json" for revision in SUPPORTED_VERSIONS] + ["schema-ext-tasks.json"]
+    )
     assert not list((ROOT / "tests" / "data" / "spec").glob("schema-*.json"))
     for revision in SUPPORTED_VERSIONS:
         assert "JSONRPCMessage" in definition_names(revision)

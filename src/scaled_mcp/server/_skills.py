@@ -198,9 +198,10 @@ class SkillServing(Registry, Dispatcher):
 
     @property
     def extension_methods(self) -> frozenset[str]:
-        """The extension methods this server answers (the runtime passes them on)."""
+        """The extension methods this server answers (the runtime passes them on):
+        the skills extension's, with those of the others served (tasks)."""
         methods = {"skills/list", "skills/get", "resources/directory/read"}
-        return frozenset(m for m in methods if m in self._handlers)
+        return frozenset(m for m in methods if m in self._handlers) | super().extension_methods
 
     def _cacheable(self, result: dict[str, Any], ctx: Context) -> dict[str, Any]:
         # The caching hints are the 2026-07-28 revision's ("CacheableResult").
