@@ -20,7 +20,8 @@ from ._front import ClientGone, Responder
 from ._h11 import H11Config, serve_h11
 from ._logs import TEXT_FORMAT, JsonLogFormatter, LogFields, serving_request
 from ._rate_limit import RateLimit
-from ._runtime import Runtime, RuntimeConfig
+from ._runtime import Runtime
+from ._runtime_config import RuntimeConfig
 from ._session_state import (
     DEFAULT_SESSION_STATE_ATTEMPTS,
     SessionStateConflict,

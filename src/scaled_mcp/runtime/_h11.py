@@ -14,16 +14,13 @@ unusual or invalid -- hands the connection to h11 from that request on.
 from __future__ import annotations
 
 import contextlib
-import enum
 import errno
 import functools
 import http
 import logging
-import socket
 from collections.abc import Iterable
 from typing import Final
 
-import attrs
 import h11
 import trio
 
@@ -38,30 +35,26 @@ from ..protocol.http1 import (
     response_head,
 )
 from ._front import ClientGone
+from ._h11_connections import (
+    GONE,
+    IDLE,
+    READING,
+    RUNNING,
+    Clock,
+    H11Config,
+    lingering_close,
+    receive,
+    shed_one,
+    watchdog,
+)
 from ._runtime import Runtime
 
 __all__ = ["H11Config", "serve_h11"]
 
 _log = logging.getLogger("scaled_mcp.h11")
 
-_READ_SIZE: Final = 65536
 _REASONS: Final = {status.value: status.phrase.encode("ascii") for status in http.HTTPStatus}
 _SERVER_HEADER: Final = (b"server", b"scaled-mcp")
-
-
-# The front reads and writes the trio socket itself: SocketStream's error
-# translation and conflict detection cost about a tenth of a request here. A
-# reset or closed connection surfaces as OSError (or ClosedResourceError once
-# the socket is closed locally).
-_GONE: Final = (OSError, trio.ClosedResourceError)
-
-
-async def _receive(sock: trio.socket.SocketType) -> bytes:
-    """Up to ``_READ_SIZE`` bytes; ``b""`` once the client has closed (or reset) its side."""
-    try:
-        return await sock.recv(_READ_SIZE)
-    except _GONE:
-        return b""
 
 
 async def _send_all(sock: trio.socket.SocketType, data: bytes) -> None:
@@ -76,36 +69,8 @@ async def _send_all(sock: trio.socket.SocketType, data: bytes) -> None:
             view = memoryview(data)
             while sent < len(data):
                 sent += await sock.send(view[sent:])
-    except _GONE:
+    except GONE:
         raise ClientGone from None
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class H11Config:
-    """Connection limits of the h11 front.
-
-    * ``keep_alive_timeout`` -- seconds an idle keep-alive connection is kept;
-    * ``read_timeout`` -- seconds to receive a whole request once it began;
-    * ``max_header_size`` -- bytes of request line and headers at most (431 past it);
-    * ``max_connections`` -- connections served at once; more wait in the backlog;
-    * ``timeout_granularity`` -- seconds between checks of the two timeouts above;
-    * ``shed_after`` -- with ``max_connections`` served and more waiting, the
-      connection that has waited longest for a request, if more than this many
-      seconds, is closed to make room (one being answered never is);
-    * ``linger_timeout`` and ``linger_max_bytes`` -- how long, and how many bytes at
-      most, a connection closed on a request whose body was not read (413, 408, a
-      malformed request) goes on reading and discarding what the client still sends,
-      so that the client reads the answer rather than a reset (RFC 9112, 9.6).
-    """
-
-    keep_alive_timeout: float = 75.0
-    read_timeout: float = 30.0
-    max_header_size: int = 64 * 1024
-    max_connections: int = 10_000
-    timeout_granularity: float = 1.0
-    shed_after: float = 1.0
-    linger_timeout: float = 2.0
-    linger_max_bytes: int = 16 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=256)
@@ -196,7 +161,7 @@ class _Responder(_SocketResponder):
         # pipeline); anything read is kept for the next request, up to a limit.
         kept = 0
         while not self.disconnected:
-            data = await _receive(self._sock)
+            data = await receive(self._sock)
             kept += len(data)
             if not data or kept > self._limit:
                 self.disconnected = True
@@ -223,7 +188,7 @@ class _Reader:
 
     async def more(self) -> bool:
         """Receive more bytes; false once the client has closed its side."""
-        data = await _receive(self.sock)
+        data = await receive(self.sock)
         if not data:
             return False
         self.buffer += data
@@ -313,7 +278,7 @@ async def _next_event(
         event = conn.next_event()
         if event is not h11.NEED_DATA:
             return event  # type: ignore[return-value]
-        conn.receive_data(await _receive(sock))
+        conn.receive_data(await receive(sock))
 
 
 async def _simple(sock: trio.socket.SocketType, status: int, body: bytes) -> None:
@@ -355,78 +320,13 @@ def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int:
     return 0
 
 
-class _Phase(enum.Enum):
-    """Where a connection is, for the watchdog's two timeouts."""
-
-    IDLE = "idle"  # between requests: keep_alive_timeout
-    READING = "reading"  # a request began and is not read whole: read_timeout
-    RUNNING = "running"  # the runtime answers: no limit of the front's
-
-
-_IDLE: Final = _Phase.IDLE
-_READING: Final = _Phase.READING
-_RUNNING: Final = _Phase.RUNNING
-
-
-class _Clock:
-    """Where one connection is and since when, for the watchdog."""
-
-    __slots__ = ("phase", "scope", "shed", "since")
-
-    def __init__(self, scope: trio.CancelScope) -> None:
-        self.scope = scope
-        self.phase = _IDLE
-        self.since = trio.current_time()
-        #: Closed to make room for a new connection (see :func:`_shed_one`).
-        self.shed = False
-
-
-def _shed_one(clocks: set[_Clock], config: H11Config) -> bool:
-    """Close the connection that has waited longest for a request (idle, or
-    sending one), to make room for one waiting to be accepted; false if every
-    connection is being answered or began waiting less than ``shed_after`` ago
-    (a connection just accepted gets the time to send its request).
-
-    Without this, ``max_connections`` slow or idle connections (a slowloris
-    crowd) would keep every new client in the backlog until their timeouts.
-    A connection being answered is never shed; an idle keep-alive one costs its
-    client a reconnect.
-    """
-    cutoff = trio.current_time() - config.shed_after
-    waiting = [
-        clock
-        for clock in clocks
-        if clock.phase is not _RUNNING and not clock.shed and clock.since <= cutoff
-    ]
-    if not waiting:
-        return False
-    oldest = min(waiting, key=lambda clock: clock.since)
-    oldest.shed = True
-    oldest.scope.cancel()
-    return True
-
-
-async def _watchdog(clocks: set[_Clock], config: H11Config) -> None:
-    """Close connections idle past ``keep_alive_timeout`` or slower than
-    ``read_timeout`` to send a request. One task for every connection: a
-    request then costs two attribute writes instead of cancel-scope deadlines."""
-    limits: dict[_Phase, float] = {_IDLE: config.keep_alive_timeout, _READING: config.read_timeout}
-    while True:
-        await trio.sleep(config.timeout_granularity)
-        now = trio.current_time()
-        for clock in tuple(clocks):
-            limit = limits.get(clock.phase)
-            if limit is not None and now - clock.since > limit:
-                clock.scope.cancel()
-
-
 async def _serve_connection(
-    runtime: Runtime, stream: trio.SocketStream, config: H11Config, clocks: set[_Clock]
+    runtime: Runtime, stream: trio.SocketStream, config: H11Config, clocks: set[Clock]
 ) -> None:
     reader = _Reader(stream.socket, config.max_header_size + runtime.config.http.max_body_size)
     async with stream:
         with trio.CancelScope() as scope:
-            clock = _Clock(scope)
+            clock = Clock(scope)
             clocks.add(clock)
             try:
                 if await _serve_plain(runtime, reader, config, clock):
@@ -437,30 +337,12 @@ async def _serve_connection(
                 clocks.discard(clock)
         if clock.shed:
             return  # closed at once: it made room for another connection
-        if scope.cancelled_caught and clock.phase == _READING:
+        if scope.cancelled_caught and clock.phase == READING:
             reader.unread = True
             with trio.move_on_after(1):
                 await _simple(stream.socket, 408, b"Request Timeout")
         if reader.unread:
-            await _lingering_close(stream.socket, config)
-
-
-async def _lingering_close(sock: trio.socket.SocketType, config: H11Config) -> None:
-    """RFC 9112, 9.6: "A server that receives a request it will not read whole
-    ... SHOULD initiate a lingering close": half-close, then read and discard what
-    the client still sends, for a bounded time and number of bytes, so the answer
-    already sent is not destroyed by a reset."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        return  # already gone
-    drained = 0
-    with trio.move_on_after(config.linger_timeout):
-        while drained < config.linger_max_bytes:
-            data = await _receive(sock)
-            if not data:
-                return
-            drained += len(data)
+            await lingering_close(stream.socket, config)
 
 
 async def _refuse_too_large(
@@ -473,7 +355,7 @@ async def _refuse_too_large(
     await responder.respond(early.status, early.headers, early.body)
 
 
-async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clock: _Clock) -> bool:
+async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clock: Clock) -> bool:
     """Serve the connection's requests of the plain shape.
 
     True when a request was declined: h11 goes on from ``reader.buffer``.
@@ -482,7 +364,7 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
     heads = HeadReader(config.max_header_size)
     responder = _PlainResponder(reader)
     while True:
-        clock.phase, clock.since = _IDLE, trio.current_time()
+        clock.phase, clock.since = IDLE, trio.current_time()
         head = heads.read(reader.buffer)
         while head is None:
             searched = len(reader.buffer)
@@ -492,7 +374,7 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
         if head is DECLINE:
             return True
         assert type(head) is Head
-        clock.phase = _READING
+        clock.phase = READING
         responder.reset(head.close)
         if head.content_length > limit:
             responder.close = reader.unread = True
@@ -503,7 +385,7 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
         body = await reader.take(head.size, head.size + head.content_length)
         if body is None:
             return False  # the client left inside the body: nobody to answer
-        clock.phase = _RUNNING
+        clock.phase = RUNNING
         request = HttpRequest.from_parsed(head.method, head.target, head.headers, body)
         await runtime.handle_http(request, responder)
         if responder.disconnected:
@@ -514,7 +396,7 @@ async def _serve_plain(runtime: Runtime, reader: _Reader, config: H11Config, clo
             return False
 
 
-async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock: _Clock) -> None:
+async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock: Clock) -> None:
     """Serve the rest of the connection with h11, from ``reader.buffer`` on."""
     sock = reader.sock
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
@@ -525,18 +407,18 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
     responder = _Responder(conn, sock, reader.limit)
     try:
         while True:
-            clock.phase, clock.since = _IDLE, trio.current_time()
+            clock.phase, clock.since = IDLE, trio.current_time()
             event = await _next_event(conn, sock)
             if type(event) is not h11.Request:
                 return  # ConnectionClosed, or a client that sent nothing more
-            clock.phase = _READING
+            clock.phase = READING
             if _declared_length(event.headers) > limit:
                 head = HttpRequest.from_wire(event.method, event.target, event.headers)
                 reader.unread = True
                 await _refuse_too_large(runtime, head, responder)
                 return
             body = await _read_body(conn, sock, limit)
-            clock.phase = _RUNNING
+            clock.phase = RUNNING
             if body is None:
                 reader.unread = True
                 reject = body_too_large(http)
@@ -581,10 +463,10 @@ async def serve_h11(
     if listeners is None:
         listeners = await trio.open_tcp_listeners(port, host=host)
     stop = shutdown if shutdown is not None else trio.Event()
-    clocks: set[_Clock] = set()
+    clocks: set[Clock] = set()
 
     async with trio.open_nursery() as connections:
-        connections.start_soon(_watchdog, clocks, settings)
+        connections.start_soon(watchdog, clocks, settings)
         slots = trio.CapacityLimiter(settings.max_connections)
         async with trio.open_nursery() as acceptor:
             for listener in listeners:
@@ -611,20 +493,20 @@ async def _accept(
     slots: trio.CapacityLimiter,
     connections: trio.Nursery,
     config: H11Config,
-    clocks: set[_Clock],
+    clocks: set[Clock],
 ) -> None:
     """Accept connections on ``listener`` while a slot is free.
 
     A slot is taken *before* ``accept()``: with ``max_connections`` served,
     further connections wait in the kernel's listen backlog, not in memory. When
     one waits there and no slot is free, the connection that has waited longest
-    for a request is shed to make room (:func:`_shed_one`).
+    for a request is shed to make room (:func:`shed_one`).
     """
     while True:
         slot = object()
         while slots.available_tokens == 0:
             await trio.lowlevel.wait_readable(listener.socket)  # one waits in the backlog
-            if slots.available_tokens == 0 and _shed_one(clocks, config):
+            if slots.available_tokens == 0 and shed_one(clocks, config):
                 break
             await trio.sleep(config.timeout_granularity)  # all busy: look again later
         await slots.acquire_on_behalf_of(slot)
@@ -649,7 +531,7 @@ async def _connection(
     slots: trio.CapacityLimiter,
     slot: object,
     config: H11Config,
-    clocks: set[_Clock],
+    clocks: set[Clock],
 ) -> None:
     try:
         await _serve_connection(runtime, stream, config, clocks)

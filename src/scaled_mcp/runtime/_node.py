@@ -28,7 +28,7 @@ from ._sessions import LiveSessions
 from ._tasks import TaskHost
 
 if TYPE_CHECKING:
-    from ._runtime import RuntimeConfig
+    from ._runtime_config import RuntimeConfig
 
 __all__ = ["BROADCAST_LOG", "BROADCAST_STREAM", "GET_STREAM", "LEGACY_STREAM", "Node"]
 

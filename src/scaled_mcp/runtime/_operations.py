@@ -27,7 +27,7 @@ from ._metrics import Metrics
 from ._node import Node
 
 if TYPE_CHECKING:
-    from ._runtime import RuntimeConfig
+    from ._runtime_config import RuntimeConfig
 
 __all__ = ["Operations"]
 

@@ -19,6 +19,9 @@ from typing import Final
 
 import attrs
 
+from ..protocol.http import HttpDecision, NeedSession, ProcessMessages, too_many_requests
+from ..protocol.jsonrpc import Request
+
 __all__ = ["RateLimit", "RateLimiter"]
 
 #: Callers whose buckets are kept at most; the one unseen longest is forgotten first
@@ -63,6 +66,20 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+    def admit(self, decision: HttpDecision, key: str, now: float) -> HttpDecision:
+        """``decision``, or the 429 its caller ``key`` earns past its limit (echoing
+        the request's id when the body holds one request)."""
+        wait = self.take(key, now)
+        if not wait:
+            return decision
+        messages: tuple[object, ...] = ()
+        if type(decision) is ProcessMessages:
+            messages = decision.messages
+        elif type(decision) is NeedSession and decision.body is not None:
+            messages = decision.body.items
+        first = messages[0] if len(messages) == 1 else None
+        return too_many_requests(wait, first.id if type(first) is Request else None)
 
     def take(self, key: str, now: float) -> float:
         """Take a token for ``key`` at ``now`` (a monotonic clock): 0 if it had one,

@@ -26,19 +26,16 @@ share a :class:`~scaled_mcp.runtime._node.Node`):
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any, Final
 
-import attrs
 import trio
 
 from ..cluster import Backend, BackendUnavailable, MemoryBackend
 from ..protocol.http import (
     Headers,
-    HttpConfig,
     HttpDecision,
     HttpRequest,
     NeedSession,
@@ -58,7 +55,6 @@ from ..protocol.http import (
     preflight_reply,
     service_unavailable,
     terminated_reply,
-    too_many_requests,
 )
 from ..protocol.jsonrpc import (
     ErrorResponse,
@@ -73,20 +69,17 @@ from ..protocol.nodes import forward_channel
 from ..protocol.notifications import list_changed_notification, resource_updated_notification
 from ..protocol.oauth import Principal
 from ..protocol.session import (
-    DEFAULT_MAX_SESSION_DOCUMENT,
     ErrorReceived,
     ReplyReady,
     RequestCancelled,
     RequestReceived,
     ResponseReceived,
-    ServerConfig,
 )
-from ..protocol.stateless import RequestStateSealer, StatelessDispatcher, StatelessServerConfig
 from ..protocol.versions import Era, primes_sse_streams
 from ._admission import admit_messages
 from ._answers import reject, reject_quietly, respond
 from ._application import Application, InputNeeded, McpError, StartupError
-from ._auth import Authorization, current_principal, principal_key
+from ._auth import current_principal, principal_key
 from ._exchanges import SessionExchange
 from ._front import ClientGone, Responder
 from ._legacy import LegacyTransport
@@ -97,98 +90,17 @@ from ._node import LEGACY_STREAM, Node
 from ._operations import Operations
 from ._outlets import Outlet, PostOutlet
 from ._peers import Peers
-from ._rate_limit import RateLimit, RateLimiter
-from ._session_state import DEFAULT_SESSION_STATE_ATTEMPTS
+from ._rate_limit import RateLimiter
+from ._runtime_config import RuntimeConfig, protocol_configs
 from ._sessions import LiveSession
 from ._stateless_wire import StatelessWire
 from ._streams import GetStreams
 from ._timeouts import handler_deadline, timed_out
-from ._tracing import TracedApplication, http_trace_headers
+from ._tracing import TracedApplication, with_trace_headers
 
-__all__ = ["Runtime", "RuntimeConfig"]
+__all__ = ["Runtime"]
 
 _log = logging.getLogger("scaled_mcp.runtime")
-
-
-def _new_node_id() -> str:
-    return "n" + secrets.token_hex(4)
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class RuntimeConfig:
-    """Settings of a node, each with its default.
-
-    * ``node_id`` -- names this node in server-to-client request ids (unique
-      per node; default: random);
-    * ``http`` -- the HTTP transport rules (endpoint paths, allowed hosts and
-      origins, body limit, response mode …);
-    * ``session_idle_timeout`` -- seconds after which an unused session expires;
-    * ``max_sessions`` -- sessions this node keeps live at once (per node: each
-      node counts the sessions it serves); at the cap a new ``initialize`` ends
-      the session of this node unused longest, if for ``evict_idle_after``
-      seconds with no work or stream open here, else it is answered 503;
-    * ``heartbeat_interval`` -- seconds between SSE comment lines on idle streams;
-    * ``ask_timeout`` -- seconds a server-to-client request waits for its answer;
-    * ``shutdown_grace`` -- seconds in-flight handlers get to finish on shutdown;
-    * ``request_state_keys`` -- ``{key_id: secret}`` sealing ``requestState``
-      (the first is used to seal; share them between nodes); random if empty;
-    * ``request_state_ttl`` -- seconds a sealed ``requestState`` stays valid;
-    * ``sse_retry_ms`` -- the ``retry`` field of priming events;
-    * ``node_heartbeat_ttl`` -- seconds after its last heartbeat (sent every third of
-      it) a node counts as dead, and its unfinished streams are answered with errors;
-    * ``max_session_state`` -- bytes of JSON an application's session state
-      (``ctx.session_state``) may take;
-    * ``session_state_attempts`` -- tries of ``ctx.session_state.update`` against
-      concurrent writers before it gives up;
-    * ``auth`` -- an :class:`~scaled_mcp.runtime.Authorization`: the HTTP endpoints
-      then need a valid bearer token, publish their protected resource metadata,
-      and bind each session to the principal that created it (``None``: no
-      authorization);
-    * ``rate_limit`` -- a :class:`~scaled_mcp.runtime.RateLimit`: requests a second
-      each principal (without authorization: all callers together) may make to
-      this node; past it 429 with ``Retry-After`` (``None``: no limit);
-    * ``metrics`` -- keep the node's figures and serve them at the HTTP config's
-      ``metrics_path`` (off by default: the hot path then counts nothing);
-      ``metrics_dir`` -- a directory the workers of one machine share their
-      figures through (each serves them all);
-    * ``readiness_interval`` / ``readiness_timeout`` -- how often the broker is
-      asked whether it answers, and how long it may take (``/readyz``);
-    * ``handler_timeout`` -- seconds a handler may run before it is cancelled and its
-      caller gets a ``REQUEST_TIMEOUT`` error (``None``: no limit, the default);
-    * ``tracing`` -- an OpenTelemetry span per request (the ``otel`` extra), from
-      ``tracer_provider`` (default: the global one); off, nothing is traced or wrapped;
-    * ``task_ttl`` -- seconds a task of the tasks extension is kept after its
-      creation (its ``ttlMs``); ``task_poll_interval`` -- the ``pollIntervalMs``
-      suggested to clients, in seconds; ``max_running_tasks`` -- tasks this node
-      runs at once (a call that would start one more is refused with -32603).
-    """
-
-    node_id: str = attrs.field(factory=_new_node_id)
-    http: HttpConfig = attrs.field(factory=HttpConfig)
-    session_idle_timeout: float = 30 * 60.0
-    max_sessions: int = 100_000
-    evict_idle_after: float = 60.0
-    heartbeat_interval: float = 15.0
-    ask_timeout: float = 300.0
-    shutdown_grace: float = 10.0
-    request_state_keys: dict[str, bytes] = attrs.field(factory=dict)
-    request_state_ttl: float = 600.0
-    sse_retry_ms: int = 1000
-    node_heartbeat_ttl: float = 6.0
-    max_session_state: int = DEFAULT_MAX_SESSION_DOCUMENT
-    session_state_attempts: int = DEFAULT_SESSION_STATE_ATTEMPTS
-    auth: Authorization | None = None
-    rate_limit: RateLimit | None = None
-    metrics: bool = False
-    metrics_dir: str | None = None
-    readiness_interval: float = 1.0
-    readiness_timeout: float = 2.0
-    handler_timeout: float | None = None
-    tracing: bool = False
-    tracer_provider: Any = None
-    task_ttl: float = 3600.0
-    task_poll_interval: float = 0.5
-    max_running_tasks: int = 10_000
 
 
 #: Decisions answered without a token or a rate limit: refusals, CORS preflights
@@ -222,36 +134,12 @@ class Runtime:
         if self.config.tracing:
             app = TracedApplication.wrap(app, self.config.tracer_provider)
             # Requests carry their HTTP trace headers to the handler's span.
-            self.handle_http = self._traced_http  # type: ignore[method-assign]
+            self.handle_http = with_trace_headers(self.handle_http)  # type: ignore[method-assign,assignment]
         self.app = app
         # Each request's context: made by the application, from its exchange.
         self._new_context = app.new_context
         self.node_id = self.config.node_id
-        capabilities = app.capabilities
-        # The request methods of extensions the application declares (e.g. an
-        # application serving the skills extension's ``skills/list``): handed to
-        # it as they are. An application without the attribute has none.
-        extension_methods = frozenset(getattr(app, "extension_methods", ()))
-        # Handshake sessions may declare and serve other extensions' shapes (the
-        # 2025-11-25 revision's experimental tasks): an application says so.
-        self.server_config = ServerConfig(
-            server_info=app.server_info,
-            capabilities=getattr(app, "handshake_capabilities", capabilities),
-            instructions=app.instructions,
-            extension_methods=frozenset(
-                getattr(app, "handshake_extension_methods", extension_methods)
-            ),
-        )
-        keys = self.config.request_state_keys or {"k0": secrets.token_bytes(32)}
-        self.dispatcher = StatelessDispatcher(
-            StatelessServerConfig(
-                server_info=app.server_info,
-                capabilities=capabilities,
-                instructions=app.instructions,
-                extension_methods=extension_methods,
-            ),
-            sealer=RequestStateSealer(list(keys.items())),
-        )
+        self.server_config, self.dispatcher = protocol_configs(app, self.config)
         self._node = node = Node(
             app, self.config, self.backend, self.server_config, self.dispatcher
         )
@@ -400,16 +288,7 @@ class Runtime:
         limiter = self._limiter
         if limiter is None or type(decision) in _OPEN_TO_ALL:
             return decision
-        wait = limiter.take(principal_key() or "", trio.current_time())
-        if not wait:
-            return decision
-        messages: tuple[object, ...] = ()
-        if type(decision) is ProcessMessages:
-            messages = decision.messages
-        elif type(decision) is NeedSession and decision.body is not None:
-            messages = decision.body.items
-        first = messages[0] if len(messages) == 1 else None
-        return too_many_requests(wait, first.id if type(first) is Request else None)
+        return limiter.admit(decision, principal_key() or "", trio.current_time())
 
     async def _answer(
         self, decision: HttpDecision, request: HttpRequest, responder: Responder, extra: Headers
@@ -465,17 +344,6 @@ class Runtime:
             await reject_quietly(responder, unavailable, extra)
         except ClientGone:
             pass
-
-    async def _traced_http(self, request: HttpRequest, responder: Responder) -> None:
-        """:meth:`handle_http`, the request's trace headers kept for its span."""
-        headers = {
-            name: value for name, value in request.headers if name in ("traceparent", "tracestate")
-        }
-        token = http_trace_headers.set(headers)
-        try:
-            await Runtime.handle_http(self, request, responder)
-        finally:
-            http_trace_headers.reset(token)
 
     async def _with_session(
         self, need: NeedSession

@@ -14,15 +14,17 @@ With tracing off nothing here is imported: no span, no wrapper, no header copied
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, cast
 
+from ..protocol.http import HttpRequest
 from ._application import Application, InputNeeded
+from ._front import Responder
 from ._logs import serving_request
 from ._metered import ApplicationProxy
 
-__all__ = ["TracedApplication", "http_trace_headers"]
+__all__ = ["TracedApplication", "http_trace_headers", "with_trace_headers"]
 
 #: The trace headers (``traceparent``, ``tracestate``) of the HTTP request being served.
 http_trace_headers: ContextVar[Mapping[str, str] | None] = ContextVar(
@@ -103,3 +105,21 @@ class TracedApplication(ApplicationProxy):
                 span.set_attribute("error.type", "tool_error")
                 span.set_status(self._error, "tool_error")
             return result
+
+
+def with_trace_headers(
+    handle_http: Callable[[HttpRequest, Responder], Awaitable[None]],
+) -> Callable[[HttpRequest, Responder], Awaitable[None]]:
+    """``handle_http`` keeping each request's trace headers for its span."""
+
+    async def traced(request: HttpRequest, responder: Responder) -> None:
+        headers = {
+            name: value for name, value in request.headers if name in ("traceparent", "tracestate")
+        }
+        token = http_trace_headers.set(headers)
+        try:
+            await handle_http(request, responder)
+        finally:
+            http_trace_headers.reset(token)
+
+    return traced
