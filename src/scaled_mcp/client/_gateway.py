@@ -44,8 +44,9 @@ import contextlib
 import contextvars
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any, Final, Literal, TypeAlias
 
 import httpx2
@@ -335,19 +336,8 @@ class Gateway(MCPServer):
                 "tools" if kind == "tool" else "prompts" if kind == "prompt" else "resources"
             ) not in offered:
                 continue
-            items: list[dict[str, Any]] = []
-            params: dict[str, Any] = {}
             with trio.move_on_after(self.pool.open_timeout):
-                for _ in range(MAX_UPSTREAM_PAGES):
-                    page = await client.request(method, params)
-                    listed = page.get(key)
-                    if isinstance(listed, list):
-                        items.extend(item for item in listed if isinstance(item, dict))
-                    cursor = page.get("nextCursor")
-                    if not isinstance(cursor, str):
-                        break
-                    params = {"cursor": cursor}
-                self._remember(kind, items)
+                self._remember(kind, await _all_pages(key, partial(client.request, method)))
 
     def _upstream_list_changed(self, kind: str) -> None:
         if kind in ("tools", "resources", "prompts"):
@@ -422,17 +412,7 @@ class Gateway(MCPServer):
         wanted = {"tool": "tools", "prompt": "prompts"}.get(kind, "resources")
         if caps is not None and wanted not in caps:
             return []
-        items: list[dict[str, Any]] = []
-        params: dict[str, Any] = {}
-        for _ in range(MAX_UPSTREAM_PAGES):
-            page = await self.forward(method, params, ctx)
-            listed = page.get(key)
-            if isinstance(listed, list):
-                items.extend(item for item in listed if isinstance(item, dict))
-            cursor = page.get("nextCursor")
-            if not isinstance(cursor, str):
-                break
-            params = {"cursor": cursor}
+        items = await _all_pages(key, lambda params: self.forward(method, params, ctx))
         self._remember(kind, items)
         return items
 
@@ -587,3 +567,22 @@ class Gateway(MCPServer):
                 ErrorCode.INTERNAL_ERROR, "the upstream did not subscribe in time"
             ) from None
         self._subscribed[uri] = None
+
+
+async def _all_pages(
+    key: str, fetch: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Every item under ``key`` of an upstream list, its pages followed by their
+    cursors, at most ``MAX_UPSTREAM_PAGES`` of them."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {}
+    for _ in range(MAX_UPSTREAM_PAGES):
+        page = await fetch(params)
+        listed = page.get(key)
+        if isinstance(listed, list):
+            items.extend(item for item in listed if isinstance(item, dict))
+        cursor = page.get("nextCursor")
+        if not isinstance(cursor, str):
+            break
+        params = {"cursor": cursor}
+    return items
