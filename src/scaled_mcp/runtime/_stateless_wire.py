@@ -53,7 +53,7 @@ from ._answers import cancel_when, reject, respond
 from ._application import InputNeeded, McpError
 from ._auth import principal_key
 from ._exchanges import StatelessExchange
-from ._front import Responder
+from ._front import ClientGone, Responder
 from ._logs import serving_request
 from ._node import Node
 from ._outlets import Outlet, OutletState, PostOutlet
@@ -327,27 +327,30 @@ class StatelessWire:
         status, headers = response_start(ResponseMode.SSE)
         await responder.start(status, (*headers, *extra))
         await responder.send(encode_message_event(encode_message(subscription.acknowledgement())))
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(cancel_when, responder.wait_disconnected, nursery.cancel_scope)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(cancel_when, responder.wait_disconnected, nursery.cancel_scope)
 
-            async def closing() -> None:
-                await self._node.closing.wait()
-                # Shutdown ends the subscription with its response.
-                await responder.send(
-                    encode_message_event(encode_message(subscription.closing_response()))
-                )
-                nursery.cancel_scope.cancel()
+                async def closing() -> None:
+                    await self._node.closing.wait()
+                    # Shutdown ends the subscription with its response.
+                    await responder.send(
+                        encode_message_event(encode_message(subscription.closing_response()))
+                    )
+                    nursery.cancel_scope.cancel()
 
-            nursery.start_soon(closing)
-            async with self._backend.broker.subscribe(BROADCAST_CHANNEL) as messages:
-                while True:
-                    payload = None
-                    with trio.move_on_after(self._config.heartbeat_interval):
-                        payload = await messages.__anext__()
-                    if payload is None:
-                        await responder.send(encode_comment())
-                        continue
-                    broadcast = decode_broadcast(payload)
-                    delivered = subscription.deliver(broadcast.notification)
-                    if delivered is not None:
-                        await responder.send(encode_message_event(encode_message(delivered)))
+                nursery.start_soon(closing)
+                async with self._backend.broker.subscribe(BROADCAST_CHANNEL) as messages:
+                    while True:
+                        payload = None
+                        with trio.move_on_after(self._config.heartbeat_interval):
+                            payload = await messages.__anext__()
+                        if payload is None:
+                            await responder.send(encode_comment())
+                            continue
+                        broadcast = decode_broadcast(payload)
+                        delivered = subscription.deliver(broadcast.notification)
+                        if delivered is not None:
+                            await responder.send(encode_message_event(encode_message(delivered)))
+        except* ClientGone:
+            pass  # the client went away (seen by any of the tasks): nothing more to send
