@@ -275,24 +275,20 @@ class Runtime:
             if type(principal) is Principal:
                 token = auth.enter(principal)
                 try:
-                    await self._answer(self._limited(decision), request, responder, extra)
+                    await self._answer(decision, request, responder, extra)
                 finally:
                     auth.leave(token)
                 return
             assert isinstance(principal, Reject)
             decision = principal
-        await self._answer(self._limited(decision), request, responder, extra)
-
-    def _limited(self, decision: HttpDecision) -> HttpDecision:
-        """``decision``, or 429 if its caller is past its rate limit."""
-        limiter = self._limiter
-        if limiter is None or type(decision) in _OPEN_TO_ALL:
-            return decision
-        return limiter.admit(decision, principal_key() or "", trio.current_time())
+        await self._answer(decision, request, responder, extra)
 
     async def _answer(
         self, decision: HttpDecision, request: HttpRequest, responder: Responder, extra: Headers
     ) -> None:
+        if self._limiter is not None and type(decision) not in _OPEN_TO_ALL:
+            # Past its caller's rate limit: 429 before anything else is done for it.
+            decision = self._limiter.admit(decision, principal_key() or "", trio.current_time())
         try:
             if type(decision) is NeedSession:
                 decision = await self._with_session(decision)

@@ -22,6 +22,7 @@ from ..protocol.types import Icon, to_wire
 from ..runtime import Arrival, McpError
 from ._context import Context
 from ._dispatch import DEFAULT_PAGE_SIZE, Dispatcher
+from ._entries import icon_list
 from ._middleware import (
     CallNext,
     Hook,
@@ -32,7 +33,7 @@ from ._middleware import (
     pass_to_core,
 )
 from ._mount import DEFAULT_SEPARATOR, Mount
-from ._registry import Registry, icon_list
+from ._registry import Registry
 from ._scopes import scopes_in
 from ._skills import SkillServing
 from ._visibility import ComponentKind, VisibilityRule, all_rules

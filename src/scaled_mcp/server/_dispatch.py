@@ -20,9 +20,9 @@ from ..protocol.types import CompleteResult, Completion, check_tool_call_params,
 from ..protocol.versions import Era
 from ..runtime import InputNeeded, McpError
 from ._context import Context, ToolError
+from ._entries import PromptEntry, ResourceEntry, ToolEntry
 from ._handlers import invoke, parameter_names
 from ._mount import LISTED, Mount
-from ._registry import PromptEntry, ResourceEntry, ToolEntry
 from ._results import prompt_result, resource_result, tool_error, tool_result
 from ._tasks import (
     BecomeTask,

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import copy
 import inspect
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, TypeVar
-
-import attrs
+from typing import Any, TypeVar
 
 from ..protocol.http import param_header_paths
 from ..protocol.tasks import (
@@ -35,11 +32,19 @@ from ..protocol.types import (
     to_wire,
 )
 from ..runtime import ChangeListener
+from ._entries import (
+    PromptEntry,
+    ResourceEntry,
+    TaskSupport,
+    ToolEntry,
+    icon_list,
+    template_pattern,
+    template_variables,
+)
 from ._handlers import context_params, is_context, never_waits, unstructured
 from ._mount import Mount
 from ._schema import (
     ArgumentBinder,
-    ArgumentValidator,
     OutputShape,
     compile_validator,
     input_schema_for,
@@ -48,84 +53,9 @@ from ._schema import (
 from ._scopes import with_scopes
 from ._visibility import Component, ComponentKind, tags_of
 
-__all__ = [
-    "PromptEntry",
-    "Registry",
-    "ResourceEntry",
-    "ToolEntry",
-    "icon_list",
-]
+__all__ = ["Registry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: How a tool runs as a task of the tasks extension.
-TaskSupport = Literal["optional", "required"]
-
-_TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def icon_list(icons: Sequence[Icon | Mapping[str, Any]] | None) -> list[Icon] | None:
-    """``icons`` as :class:`Icon` objects (mappings are read as an Icon's fields)."""
-    if icons is None:
-        return None
-    return [i if isinstance(i, Icon) else Icon(**dict(i)) for i in icons]
-
-
-@attrs.define(slots=True)
-class ToolEntry:
-    """A registered tool: its handler, wire form, argument checks and output shape."""
-
-    fn: Callable[..., Any]
-    wire: dict[str, Any]
-    validator: ArgumentValidator
-    binder: ArgumentBinder | None
-    output: OutputShape | None
-    context: tuple[str, ...]
-    param_headers: dict[str, tuple[str, ...]]
-    quick: bool
-    component: Component
-    #: Whether the tool may (``"optional"``) or must (``"required"``) run as a
-    #: task of the tasks extension; ``None``: never.
-    task: TaskSupport | None = None
-    #: The handler runs in the request first and becomes a task where it calls
-    #: ``ctx.become_task()`` (else the task starts with the call).
-    defer_task: bool = False
-
-
-@attrs.define(slots=True)
-class ResourceEntry:
-    """A registered resource, or a template (then ``pattern`` matches its URIs)."""
-
-    fn: Callable[..., Any]
-    wire: dict[str, Any]
-    mime_type: str | None
-    context: tuple[str, ...]
-    component: Component
-    pattern: re.Pattern[str] | None = None
-
-
-@attrs.define(slots=True)
-class PromptEntry:
-    """A registered prompt: its handler, wire form and argument names."""
-
-    fn: Callable[..., Any]
-    wire: dict[str, Any]
-    required: tuple[str, ...]
-    known: tuple[str, ...]
-    context: tuple[str, ...]
-    component: Component
-
-
-def _template_pattern(template: str) -> re.Pattern[str]:
-    """A regex matching URIs of an RFC 6570 level-1 template (``{var}`` parts)."""
-    parts: list[str] = []
-    last = 0
-    for match in _TEMPLATE_VAR.finditer(template):
-        parts.append(re.escape(template[last : match.start()]))
-        parts.append(f"(?P<{match.group(1)}>[^/?#]+)")
-        last = match.end()
-    parts.append(re.escape(template[last:]))
-    return re.compile("".join(parts))
 
 
 class Registry:
@@ -403,7 +333,7 @@ class Registry:
         context = context_params(fn)
         doc = description if description is not None else inspect.getdoc(fn)
         resource_name = name or fn.__name__
-        variables = _TEMPLATE_VAR.findall(uri)
+        variables = template_variables(uri)
         if variables:
             params = set(inspect.signature(fn).parameters) - set(context)
             if set(variables) != params:
@@ -427,7 +357,7 @@ class Registry:
                 mime_type,
                 context,
                 Component("resource_template", uri, tags_of(tags), wire),
-                _template_pattern(uri),
+                template_pattern(uri),
             )
         else:
             resource = Resource(
