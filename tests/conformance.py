@@ -15,6 +15,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import attrs
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS_VERSION = "0.2.0-alpha.12"
@@ -75,8 +78,38 @@ def serve(*args: str) -> Iterator[str]:
             raise AssertionError("the server did not stop within 15 s of SIGTERM") from None
 
 
-def run_harness(url: str, spec_version: str, output: Path) -> list[dict[str, object]]:
-    """Run every scenario of ``spec_version`` against ``url``; every check it recorded."""
+#: The expected-failures baseline the server legs pass the harness: empty, so any
+#: failed or warned check of any scenario fails the run (its exit status is 1).
+EXPECTED_FAILURES = ROOT / "tests" / "data" / "conformance-expected-failures.yml"
+_ANNOUNCED = re.compile(r"Running .+ \((\d+) scenarios\)")
+
+
+@attrs.frozen
+class HarnessRun:
+    """One run of the harness's server leg: its exit status (0 only when no check of
+    any scenario failed or warned, the baseline being empty), how many scenarios it
+    announced, and every check it recorded (each with its ``scenario``)."""
+
+    status: int
+    announced: int
+    checks: list[dict[str, Any]]
+
+    @property
+    def scenarios(self) -> set[str]:
+        """The scenarios that recorded checks."""
+        return {str(c["scenario"]) for c in self.checks}
+
+
+def scenario_of(folder: str) -> str:
+    """The scenario of a result folder (``server-<scenario>-<timestamp>``)."""
+    return re.sub(r"-\d{4}-\d{2}-\d{2}T[\d-]+Z$", "", folder).removeprefix("server-")
+
+
+def harness_run(url: str, spec_version: str | None, output: Path) -> HarnessRun:
+    """Run ``--suite all`` against ``url``: the scenarios of ``spec_version`` at that
+    revision, or (``None``) every scenario, the extensions included, each at the
+    revision the harness picks for it; with the empty expected-failures baseline."""
+    leg = ["--spec-version", spec_version] if spec_version is not None else []
     result = subprocess.run(
         [
             str(node()),
@@ -86,25 +119,33 @@ def run_harness(url: str, spec_version: str, output: Path) -> list[dict[str, obj
             url,
             "--suite",
             "all",
-            "--spec-version",
-            spec_version,
+            *leg,
+            "--expected-failures",
+            str(EXPECTED_FAILURES),
             "-o",
             str(output),
         ],
         cwd=HARNESS_DIR,
         capture_output=True,
+        text=True,
         timeout=600,
         env={**os.environ, "NO_COLOR": "1"},
         check=False,
     )
-    checks: list[dict[str, object]] = []
+    checks: list[dict[str, Any]] = []
     for path in sorted(output.glob("*/checks.json")):
         for check in json.loads(path.read_text()):
-            check["scenario"] = path.parent.name
+            check["scenario"] = scenario_of(path.parent.name)
             checks.append(check)
     if not checks:
         raise AssertionError(f"the harness recorded no checks: {result.stdout[-2000:]!r}")
-    return checks
+    announced = _ANNOUNCED.search(result.stdout)
+    return HarnessRun(result.returncode, int(announced.group(1)) if announced else 0, checks)
+
+
+def run_harness(url: str, spec_version: str, output: Path) -> list[dict[str, Any]]:
+    """Run every scenario of ``spec_version`` against ``url``; every check it recorded."""
+    return harness_run(url, spec_version, output).checks
 
 
 def run_client_harness(

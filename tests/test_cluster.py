@@ -15,7 +15,6 @@ import pytest
 import trio
 
 from .cluster import Node, Redis, nginx, nodes, redis_cluster, redis_server, stop, workers
-from .conformance import HARNESS, run_harness
 from .helpers import initialize_request, text_of
 from .http_client import HttpClient, McpHttp
 
@@ -62,28 +61,6 @@ def call(
     if meta:
         params["_meta"] = meta
     return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
-
-
-@pytest.mark.parametrize("spec_version", ["2025-11-25", "2026-07-28"])
-def test_the_official_harness_passes_through_the_proxy(
-    redis: Redis, folder: Path, tmp_path: Path, spec_version: str
-) -> None:
-    assert HARNESS.is_file(), "run `python tests/conformance.py` (scripts/test does) first"
-    with (
-        nodes("examples/everything.py", 3, redis.url, "--http", "h11", folder=tmp_path) as started,
-        nginx(tmp_path, [node.port for node in started]) as proxy,
-    ):
-        checks = run_harness(f"http://localhost:{proxy}/mcp", spec_version, tmp_path / "out")
-    bad = [
-        f"{c['scenario']}: {c['id']}: {c.get('errorMessage')}"
-        for c in checks
-        if c["status"] not in ("SUCCESS", "INFO")
-    ]
-    assert bad == []
-    assert (
-        sum(c["status"] == "SUCCESS" for c in checks)
-        >= {"2025-11-25": 83, "2026-07-28": 150}[spec_version]
-    )
 
 
 async def test_a_sampling_answer_posted_to_another_node_reaches_the_handler(
