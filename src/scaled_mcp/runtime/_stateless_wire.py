@@ -18,6 +18,7 @@ from typing import Final
 
 import trio
 
+from ..cluster import BackendUnavailable
 from ..protocol.http import (
     PARAM_HEADER_METHODS,
     Headers,
@@ -130,6 +131,10 @@ class StatelessWire:
             answer = refused or handled.response  # type: ignore[union-attr]
             await respond(responder, post_reply((answer,), batch=False, era=Era.STATELESS), extra)
             return
+        if self._node.request_state_pending is not None:
+            # Its handler may need to seal a requestState any node can open: 503
+            # until the cluster's keys are read.
+            raise BackendUnavailable(self._node.request_state_pending)
         # The stream begins with the first message the handler emits, not
         # before: an error found first keeps its HTTP status (2026-07-28: -32021
         # and others "MUST" be 400), which a begun stream could no longer carry.
