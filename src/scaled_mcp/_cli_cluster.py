@@ -43,8 +43,12 @@ _ATTEMPTS: Final = 5
 
 
 def add_command(commands: Any) -> None:
-    """Add ``cluster`` (with its ``status``) to the command line."""
-    cluster = commands.add_parser("cluster", help="inspect a cluster of nodes", allow_abbrev=False)
+    """Add ``cluster`` (with its ``status`` and ``rotate-state-key``) to the command line."""
+    cluster = commands.add_parser(
+        "cluster",
+        help="inspect a cluster of nodes, rotate its shared requestState keys",
+        allow_abbrev=False,
+    )
     actions = cluster.add_subparsers(dest="action", required=True, parser_class=type(cluster))
     status = actions.add_parser(
         "status",
