@@ -255,19 +255,36 @@ class _Unreachable(MemoryBackend):
         self.nodes.shared = flaky  # type: ignore[method-assign]
 
 
-async def test_a_node_that_cannot_read_the_keys_answers_503_until_it_can() -> None:
+async def test_a_node_that_cannot_read_the_keys_seals_nothing_until_it_can() -> None:
     backend = _Unreachable()
-    async with two_nodes((backend, MemoryBackend()), state_key_refresh=0.2) as ((a, _), _):
-        refused = await a.client.request("POST", "/mcp", ASK, ask(7))
-        assert refused.status == 503
-        assert refused.json()["id"] == 7
+    async with two_nodes((backend, MemoryBackend()), state_key_refresh=0.2) as ((a, b), _):
+        echo = {"name": "echo", "arguments": {"text": "hi"}, "_meta": stateless_meta()}
+        plain = await a.client.request(
+            "POST",
+            "/mcp",
+            stateless_headers("tools/call", "echo"),
+            orjson.dumps({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": echo}),
+        )
+        assert plain.status == 200 and text_of(plain.json()["result"]) == "hi"  # served
+        question = await a.client.request("POST", "/mcp", ASK, ask(7))
+        error = question.json()["error"]
+        assert question.json()["id"] == 7 and "requestState keys" in error["message"]
+        result = await asked(b)
+        (key,) = result["inputRequests"]
+        retry = ask(
+            8,
+            inputResponses={key: {"action": "accept", "content": {"name": "Ada"}}},
+            requestState=result["requestState"],
+        )
+        refused = await a.client.request("POST", "/mcp", ASK, retry)
+        assert refused.status == 503 and refused.json()["id"] == 8
         assert "requestState keys" in refused.json()["error"]["message"]
         backend.up = True
         with trio.fail_after(5):
             while True:
                 await trio.sleep(0.1)
-                reply = await a.client.request("POST", "/mcp", ASK, ask(8))
-                if reply.status == 200:
+                reply = await a.client.request("POST", "/mcp", ASK, ask(9))
+                if "result" in reply.json():
                     break
         assert reply.json()["result"]["resultType"] == "input_required"
 

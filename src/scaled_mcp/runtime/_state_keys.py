@@ -12,9 +12,10 @@ from the first node to ask; the nodes keep opening what the lost keys sealed for
 rotation's grace period.
 
 If the store does not answer at start, the node serves anyway (as it does for
-every other request needing the store) but answers 503 to the 2026-07-28 calls
-that may need a ``requestState`` until the keys are read: sealing with a key of
-its own would make round trips fail on every other node, quietly.
+every other request needing the store), but until the keys are read it answers a
+retry carrying a ``requestState`` with 503, and a handler's input-required result
+with an error saying why: sealing with a key of its own would make round trips
+fail on every other node, quietly. Plain calls are served.
 """
 
 from __future__ import annotations
