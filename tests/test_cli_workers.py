@@ -1,6 +1,6 @@
 """``--workers N`` without ``--state-key``: the workers share one requestState key, so an
-input-required round trip continues on whichever worker a connection reaches; a node on a
-shared broker without a key says so, in one line, at start-up."""
+input-required round trip continues on whichever worker a connection reaches; so do nodes
+started apart on one broker (the key the broker keeps), without a word about it."""
 
 from __future__ import annotations
 
@@ -57,18 +57,33 @@ def test_workers_share_one_request_state_key(tmp_path: Path) -> None:
             assert "action=accept" in answered["content"][0]["text"]
 
 
-def test_a_node_on_a_shared_broker_without_a_key_says_so(tmp_path: Path) -> None:
+def test_nodes_on_a_shared_broker_without_a_key_share_the_brokers(tmp_path: Path) -> None:
     with redis_server(tmp_path) as redis:
-        port = free_port()
-        command = [sys.executable, "-m", "scaled_mcp.cli", "serve", EVERYTHING,
-                   "--broker", redis.url, "--bind", f"127.0.0.1:{port}"]  # fmt: skip
-        process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
+        started = []
         try:
-            wait_for_port(port, process, "the node")
+            for _ in range(2):
+                port = free_port()
+                command = [sys.executable, "-m", "scaled_mcp.cli", "serve", EVERYTHING,
+                           "--broker", redis.url, "--bind", f"127.0.0.1:{port}"]  # fmt: skip
+                process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
+                started.append(process)
+                wait_for_port(port, process, "a node")
+                started_on = f"http://127.0.0.1:{port}"
+                if len(started) == 1:
+                    first = started_on
+            asked = elicit(first)
+            (key,) = asked["inputRequests"]
+            answered = elicit(
+                started_on,  # the other node
+                inputResponses={key: {"action": "accept", "content": {"response": "yes"}}},
+                requestState=asked["requestState"],
+            )
+            assert answered.get("isError") is not True, answered
+            assert "action=accept" in answered["content"][0]["text"]
         finally:
-            stop(process)
-        assert process.stderr is not None
-        said = process.stderr.read().decode()
-        lines = [line for line in said.splitlines() if "--state-key" in line]
-        assert len(lines) == 1
-        assert "pass the same --state-key ID:SECRET to every node" in lines[0]
+            for process in started:
+                stop(process)
+        for process in started:
+            assert process.stderr is not None
+            said = process.stderr.read().decode()
+            assert "state-key" not in said and "requestState" not in said, said

@@ -15,6 +15,10 @@ What lives in Redis (every key under a prefix, ``mcp:`` by default):
   value is the node's status (JSON: sessions live there, streams open, handlers running);
 * ``k:<lease>`` -- a lease and its holder: ``k:get:<session>`` names the node (and
   stream) holding that session's GET stream;
+* ``v:<name>`` -- a cluster-wide value, without expiry: ``v:request-state-keys`` holds
+  the ``requestState`` keys of the nodes started without ``--state-key`` (JSON, the
+  secrets base64url-encoded), minted by the first node, replaced by
+  ``scaled-mcp cluster rotate-state-key``;
 * pub/sub channels ``<prefix>broadcast`` and ``<prefix>node:<node>`` -- messages between
   nodes (at most once: a node that is not listening misses them).
 

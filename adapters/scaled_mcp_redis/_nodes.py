@@ -1,10 +1,10 @@
 """Node heartbeats (``n:<node>``, expiring unless renewed, holding the node's status
-as JSON) and leases (``k:<key>``)."""
+as JSON), leases (``k:<key>``) and the cluster-wide values (``v:<name>``)."""
 
 from __future__ import annotations
 
 from ._calls import _Calls
-from ._scripts import CLAIM, RELEASE
+from ._scripts import CLAIM, RELEASE, REPLACE_SHARED, SHARED
 
 __all__ = ["RedisNodeRegistry"]
 
@@ -39,3 +39,17 @@ class RedisNodeRegistry:
     async def release(self, key: str, owner: str) -> None:
         client = self._calls.client
         await self._calls(lambda: client.eval(RELEASE, [f"{self._prefix}k:{key}"], [owner]))
+
+    async def shared(self, name: str, initial: bytes) -> bytes:
+        client = self._calls.client
+        held = await self._calls(
+            lambda: client.eval(SHARED, [f"{self._prefix}v:{name}"], [initial])
+        )
+        return held if isinstance(held, bytes) else str(held).encode()
+
+    async def replace_shared(self, name: str, expected: bytes, value: bytes) -> bool:
+        client = self._calls.client
+        key = f"{self._prefix}v:{name}"
+        return bool(
+            await self._calls(lambda: client.eval(REPLACE_SHARED, [key], [expected, value]))
+        )

@@ -16,7 +16,9 @@ __all__ = [
     "END",
     "OPEN",
     "RELEASE",
+    "REPLACE_SHARED",
     "SAVE_SESSION",
+    "SHARED",
     "TOUCH_SESSION",
     "WRITE_DOCUMENT",
 ]
@@ -109,5 +111,17 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'r', ARGV[3]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return 1
+"""
+# A cluster-wide value, minted by the first node to ask (SET NX, then GET, as one
+# step). KEYS: the value. ARGV: the value to store if there is none.
+SHARED: Final = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+"""
+# Compare-and-set of a cluster-wide value. KEYS: the value. ARGV: expected, new.
+REPLACE_SHARED: Final = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
 return 1
 """

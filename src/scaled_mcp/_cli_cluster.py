@@ -1,32 +1,54 @@
-"""``scaled-mcp cluster status --broker URL``: the cluster as its store holds it.
+"""``scaled-mcp cluster status|rotate-state-key --broker URL``: the cluster as its store
+holds it, and the rotation of its ``requestState`` keys.
 
-The live nodes (those whose heartbeat has not expired), what each holds -- the GET
+``status``: the live nodes (those whose heartbeat has not expired), what each holds -- the GET
 streams whose lease it has, its open streams, its handlers running, the sessions in
 its memory -- and the number of live sessions in the store. Read from Redis; the
 in-memory broker lives inside one process, so there is nothing to read from outside
 it (that node's ``/metrics`` says the same things).
+
+``rotate-state-key``: adds a key to the set the nodes without ``--state-key`` share
+(:class:`~scaled_mcp.cluster.SharedKeySet`), sealing after ``--activate-after``
+seconds (every node reads the set every 5 seconds, so each can open what the new key
+seals before any seals with it), and keeps the keys it replaces opening tokens for
+``--grace`` seconds more (longer than a ``requestState`` lives), so that no round
+trip in flight fails. Never prints a secret.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
+import time
 from typing import Any, Final
 
 import orjson
 import trio
 
-from .cluster import BackendUnavailable
+from .cluster import (
+    DEFAULT_STATE_KEY_ACTIVATION,
+    DEFAULT_STATE_KEY_GRACE,
+    STATE_KEYS_NAME,
+    BackendUnavailable,
+    SharedKeySet,
+)
 
 __all__ = ["add_command"]
 
 #: Seconds the whole read may take.
 _DEADLINE: Final = 10.0
+#: Compare-and-set attempts of a rotation against concurrent ones.
+_ATTEMPTS: Final = 5
 
 
 def add_command(commands: Any) -> None:
-    """Add ``cluster`` (with its ``status``) to the command line."""
-    cluster = commands.add_parser("cluster", help="inspect a cluster of nodes", allow_abbrev=False)
+    """Add ``cluster`` (with its ``status`` and ``rotate-state-key``) to the command line."""
+    cluster = commands.add_parser(
+        "cluster",
+        help="inspect a cluster of nodes, rotate its shared requestState keys",
+        allow_abbrev=False,
+    )
     actions = cluster.add_subparsers(dest="action", required=True, parser_class=type(cluster))
     status = actions.add_parser(
         "status",
@@ -40,24 +62,70 @@ def add_command(commands: Any) -> None:
     )
     status.add_argument("--json", action="store_true", help="print one JSON document")
     status.set_defaults(run=run_status)
+    rotate = actions.add_parser(
+        "rotate-state-key",
+        help="add a requestState key to the set the nodes without --state-key share",
+        allow_abbrev=False,
+    )
+    rotate.add_argument(
+        "--broker",
+        required=True,
+        help="the nodes' --broker: redis://HOST:PORT/DB or redis-cluster://",
+    )
+    rotate.add_argument(
+        "--activate-after",
+        type=_seconds,
+        default=DEFAULT_STATE_KEY_ACTIVATION,
+        metavar="SECONDS",
+        help="seconds before the new key seals: several of the nodes' 5-second refreshes "
+        f"(default {DEFAULT_STATE_KEY_ACTIVATION:g})",
+    )
+    rotate.add_argument(
+        "--grace",
+        type=_seconds,
+        default=DEFAULT_STATE_KEY_GRACE,
+        metavar="SECONDS",
+        help="seconds the replaced keys still open requestState once the new one seals: "
+        f"longer than a requestState lives (default {DEFAULT_STATE_KEY_GRACE:g})",
+    )
+    rotate.set_defaults(run=run_rotate)
 
 
-def run_status(args: argparse.Namespace) -> int:
-    """Print the cluster's status; the exit status (1: the broker did not answer)."""
-    from ._cli_options import shown_url
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 <= seconds < 10**9:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}")
+    return seconds
+
+
+def _remote_backend(broker: str) -> Any:
+    """The backend of ``broker``; ``None`` (the reason printed) if it cannot be read
+    from outside a node."""
     from .cli import TargetError, _backend
 
-    if args.broker in ("memory", ""):
+    if broker in ("memory", ""):
         print(
             "scaled-mcp: the memory broker lives inside one node's process: there is no "
             "cluster to read from outside; ask that node's /metrics",
             file=sys.stderr,
         )
-        return 2
+        return None
     try:
-        backend = _backend(args.broker)
+        return _backend(broker)
     except TargetError as exc:
         print(f"scaled-mcp: {exc}", file=sys.stderr)
+        return None
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print the cluster's status; the exit status (1: the broker did not answer)."""
+    from ._cli_options import shown_url
+
+    backend = _remote_backend(args.broker)
+    if backend is None:
         return 2
     try:
         status = trio.run(_read, backend)
@@ -72,6 +140,65 @@ def run_status(args: argparse.Namespace) -> int:
     else:
         print(_table(status, shown_url(args.broker)))
     return 0
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    """Rotate the shared requestState keys; the exit status (1: the broker did not
+    answer, or other rotations kept coming first)."""
+    from ._cli_options import shown_url
+
+    backend = _remote_backend(args.broker)
+    if backend is None:
+        return 2
+    try:
+        rotated = trio.run(_rotate, backend, args.activate_after, args.grace)
+    except (BackendUnavailable, trio.TooSlowError, BaseExceptionGroup) as exc:
+        reason = _unavailable(exc)
+        if reason is None:
+            raise
+        print(f"scaled-mcp: cannot rotate at {shown_url(args.broker)}: {reason}", file=sys.stderr)
+        return 1
+    if rotated is None:
+        print(
+            "scaled-mcp: other rotations kept changing the keys first; run it again",
+            file=sys.stderr,
+        )
+        return 1
+    if isinstance(rotated, str):
+        print(f"scaled-mcp: cannot rotate: {rotated}", file=sys.stderr)
+        return 1
+    new, *kept = rotated.keys
+    when = time.strftime("%H:%M:%S UTC", time.gmtime(new.active_from))
+    print(f"{shown_url(args.broker)}: requestState key {new.key_id} seals from {when}")
+    for key in kept:
+        assert key.retire_at is not None
+        until = time.strftime("%H:%M:%S UTC", time.gmtime(key.retire_at))
+        print(f"  key {key.key_id} opens requestState until {until}")
+    return 0
+
+
+async def _rotate(backend: Any, activation: float, grace: float) -> SharedKeySet | str | None:
+    """Add a key to the stored set (compare-and-set, retried); the new set, why it
+    cannot be rotated, or ``None`` if concurrent rotations won every attempt."""
+    with trio.fail_after(_DEADLINE):
+        async with backend.run():
+            nodes = backend.nodes
+            first = SharedKeySet.minted(f"c{secrets.token_hex(4)}", secrets.token_bytes(32))
+            for _ in range(_ATTEMPTS):
+                stored = await nodes.shared(STATE_KEYS_NAME, first.encode())
+                try:
+                    rotated = SharedKeySet.decode(stored).rotated(
+                        f"c{secrets.token_hex(4)}",
+                        secrets.token_bytes(32),
+                        now=time.time(),
+                        activation=activation,
+                        grace=grace,
+                    )
+                except ValueError as exc:  # never names a secret
+                    return str(exc)
+                if await nodes.replace_shared(STATE_KEYS_NAME, stored, rotated.encode()):
+                    return rotated
+    return None
 
 
 def _unavailable(exc: BaseException) -> str | None:

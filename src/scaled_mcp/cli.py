@@ -249,12 +249,9 @@ def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
     base = args.node_id or f"n{secrets.token_hex(4)}"
     # The workers share their figures through a directory: each serves them all.
     shared = tempfile.TemporaryDirectory(prefix="scaled-mcp-metrics-")
-    # The workers seal requestState with one key: a round trip may continue on any of
-    # them. Without --state-key, one is drawn here, for this run, and handed to them in
-    # their environment (never on a command line, where any user could read it).
-    environment = dict(os.environ)
-    if args.state_key is None:
-        environment["SCALED_MCP_STATE_KEYS"] = f"w:{secrets.token_urlsafe(32)}"
+    # The workers seal requestState with one key set, so that a round trip may continue
+    # on any of them: --state-key's, or else the one their broker keeps for every node
+    # on it (each worker reads it at start).
     children = []
     for index in range(args.workers):
         command = [
@@ -262,7 +259,7 @@ def _supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "--listen-fd", str(listener.fileno()), "--node-id", f"{base}w{index}",
             "--metrics-dir", shared.name,
         ]  # fmt: skip
-        children.append(subprocess.Popen(command, pass_fds=(listener.fileno(),), env=environment))
+        children.append(subprocess.Popen(command, pass_fds=(listener.fileno(),)))
     port = listener.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     scheme = "https" if args.certfile is not None else "http"
@@ -342,14 +339,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     if args.node_id is not None and (not args.node_id or "." in args.node_id):
         return _fail(f"bad node id {args.node_id!r}: non-empty, without '.'")
-    if args.broker not in (None, "memory") and not keys:
-        print(
-            "scaled-mcp: a shared --broker without --state-key: this node seals requestState "
-            "with a random key of its own, so an input-required round trip continuing on "
-            "another node fails its integrity check; pass the same --state-key ID:SECRET "
-            "to every node",
-            file=sys.stderr,
-        )
     if not args.stdio and args.listen_fd is None:
         problem = check_bind(*args.bind)
         if problem is not None:

@@ -22,6 +22,14 @@ from ._ports import (
     SessionStore,
     StoredDocument,
 )
+from ._state_keys import (
+    DEFAULT_STATE_KEY_ACTIVATION,
+    DEFAULT_STATE_KEY_GRACE,
+    DEFAULT_STATE_KEY_REFRESH,
+    STATE_KEYS_NAME,
+    SharedKey,
+    SharedKeySet,
+)
 from ._tasks import (
     DEFAULT_MAX_TASK_RECORD,
     MAX_OWNED_TASKS,
@@ -34,9 +42,13 @@ from ._tasks import (
 __all__ = [
     "DEFAULT_MAX_STREAM_EVENTS",
     "DEFAULT_MAX_TASK_RECORD",
+    "DEFAULT_STATE_KEY_ACTIVATION",
+    "DEFAULT_STATE_KEY_GRACE",
+    "DEFAULT_STATE_KEY_REFRESH",
     "DEFAULT_STREAM_TTL",
     "DEFAULT_SUBSCRIBER_BUFFER",
     "MAX_OWNED_TASKS",
+    "STATE_KEYS_NAME",
     "Backend",
     "BackendUnavailable",
     "Broker",
@@ -52,6 +64,8 @@ __all__ = [
     "NodeRegistry",
     "SessionNotFound",
     "SessionStore",
+    "SharedKey",
+    "SharedKeySet",
     "StoredDocument",
     "StoredTask",
     "TaskStore",

@@ -292,11 +292,12 @@ class MemoryBroker:
 
 
 class MemoryNodeRegistry:
-    """Heartbeats in a dict, on the trio clock."""
+    """Heartbeats, leases and the shared values in dicts, on the trio clock."""
 
     def __init__(self) -> None:
         self._expiry: dict[str, float] = {}
         self._leases: dict[str, tuple[str, float]] = {}
+        self._shared: dict[str, bytes] = {}
 
     async def heartbeat(self, node_id: str, *, ttl: float, status: bytes = b"{}") -> None:
         # One process: its status is read from the node itself (/metrics), not from here.
@@ -320,6 +321,15 @@ class MemoryNodeRegistry:
         held = self._leases.get(key)
         if held is not None and held[0] == owner:
             del self._leases[key]
+
+    async def shared(self, name: str, initial: bytes) -> bytes:
+        return self._shared.setdefault(name, initial)
+
+    async def replace_shared(self, name: str, expected: bytes, value: bytes) -> bool:
+        if self._shared.get(name) != expected:
+            return False
+        self._shared[name] = value
+        return True
 
 
 class MemoryBackend:

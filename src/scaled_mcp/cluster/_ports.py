@@ -201,6 +201,17 @@ class NodeRegistry(Protocol):
         """Give up the lease if ``owner`` holds it."""
         ...
 
+    async def shared(self, name: str, initial: bytes) -> bytes:
+        """The cluster-wide value ``name`` (kept without expiry), set to ``initial``
+        first if there is none: the first node to ask mints it, the others read
+        it. One round trip."""
+        ...
+
+    async def replace_shared(self, name: str, expected: bytes, value: bytes) -> bool:
+        """Compare-and-set: replace the value ``name`` with ``value`` if it is still
+        ``expected``; whether it was replaced."""
+        ...
+
 
 class Backend(Protocol):
     """The ports together, plus their lifetime."""

@@ -514,6 +514,17 @@ class StatelessDispatcher:
             raise exc.with_request_id(request.request_id) from None
         return Response(request.request_id, result)
 
+    @property
+    def sealer(self) -> RequestStateSealer | None:
+        """The sealer of ``requestState`` (``None``: this dispatcher seals none)."""
+        return self._sealer
+
+    def use_sealer(self, sealer: RequestStateSealer) -> None:
+        """Seal and open ``requestState`` with ``sealer`` from now on (keys rotate so)."""
+        if not isinstance(sealer, RequestStateSealer):
+            raise LocalProtocolError("sealer must be a RequestStateSealer")
+        self._sealer = sealer
+
     def _require_sealer(self) -> RequestStateSealer:
         if self._sealer is None:
             raise LocalProtocolError("this dispatcher has no requestState sealer")

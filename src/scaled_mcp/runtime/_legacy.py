@@ -72,8 +72,11 @@ class LegacyTransport:
         session_id = live.session.session_id
         sessions.add(live)
         sessions.legacy_open.add(session_id)
-        await node.backend.events.open(session_id, LEGACY_STREAM)
         try:
+            # Stored with its owner before the client learns its id: a POST landing on
+            # another node before ``initialize`` is judged by the owner too.
+            await sessions.save(live, None)
+            await node.backend.events.open(session_id, LEGACY_STREAM)
             status, headers = response_start(ResponseMode.SSE)
             await responder.start(status, (*headers, *extra))
             url = legacy_endpoint_url(session_id, node.config.http)

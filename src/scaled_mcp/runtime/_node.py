@@ -65,6 +65,7 @@ class Node:
         "lifespan",
         "node_id",
         "nursery",
+        "request_state_pending",
         "server_config",
         "sessions",
         "streams_open",
@@ -85,6 +86,9 @@ class Node:
         self.node_id = config.node_id
         self.server_config = server_config
         self.dispatcher = dispatcher
+        #: Why the node cannot seal ``requestState`` yet (the cluster's keys were
+        #: not read from the store), or ``None`` once it can.
+        self.request_state_pending: str | None = None
         self.sessions = LiveSessions(
             server_config, config.node_id, backend, config.session_idle_timeout
         )

@@ -93,6 +93,7 @@ from ._peers import Peers
 from ._rate_limit import RateLimiter
 from ._runtime_config import RuntimeConfig, protocol_configs
 from ._sessions import LiveSession
+from ._state_keys import SharedStateKeys
 from ._stateless_wire import StatelessWire
 from ._streams import GetStreams
 from ._timeouts import handler_deadline, timed_out
@@ -148,6 +149,8 @@ class Runtime:
         self._legacy = LegacyTransport(node, self._streams, self._process)
         self._stateless = StatelessWire(node)
         self._peers = Peers(node, self.receive_messages)
+        # Without keys of its own, the node seals with its cluster's (from the store).
+        self._shared_keys = None if self.config.request_state_keys else SharedStateKeys(node)
         self._changes_send, self._changes_receive = trio.open_memory_channel[tuple[str, Any]](1024)
         self._auth = auth = self.config.auth
         limit = self.config.rate_limit
@@ -197,6 +200,10 @@ class Runtime:
                 nursery.start_soon(self._peers.keep_listening)
                 nursery.start_soon(self.operations.watch_broker)
                 nursery.start_soon(self.operations.share_metrics)
+                if self._shared_keys is not None:
+                    # Known before the fronts listen (within a deadline).
+                    await self._shared_keys.start()
+                    nursery.start_soon(self._shared_keys.keep_current)
                 try:
                     yield self
                 finally:

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from ..cluster import DEFAULT_STATE_KEY_REFRESH
 from ..protocol.http import HttpConfig
 from ..protocol.session import DEFAULT_MAX_SESSION_DOCUMENT, ServerConfig
 from ..protocol.stateless import RequestStateSealer, StatelessDispatcher, StatelessServerConfig
@@ -39,7 +40,10 @@ class RuntimeConfig:
     * ``ask_timeout`` -- seconds a server-to-client request waits for its answer;
     * ``shutdown_grace`` -- seconds in-flight handlers get to finish on shutdown;
     * ``request_state_keys`` -- ``{key_id: secret}`` sealing ``requestState``
-      (the first is used to seal; share them between nodes); random if empty;
+      (the first is used to seal; share them between nodes); if empty, the node
+      uses the key set its backend keeps for every node on it (minted by the
+      first, rotated by ``scaled-mcp cluster rotate-state-key``), re-read every
+      ``state_key_refresh`` seconds;
     * ``request_state_ttl`` -- seconds a sealed ``requestState`` stays valid;
     * ``sse_retry_ms`` -- the ``retry`` field of priming events;
     * ``node_heartbeat_ttl`` -- seconds after its last heartbeat (sent every third of
@@ -81,6 +85,7 @@ class RuntimeConfig:
     shutdown_grace: float = 10.0
     request_state_keys: dict[str, bytes] = attrs.field(factory=dict)
     request_state_ttl: float = 600.0
+    state_key_refresh: float = DEFAULT_STATE_KEY_REFRESH
     sse_retry_ms: int = 1000
     node_heartbeat_ttl: float = 6.0
     max_session_state: int = DEFAULT_MAX_SESSION_DOCUMENT
@@ -104,7 +109,7 @@ def protocol_configs(
 ) -> tuple[ServerConfig, StatelessDispatcher]:
     """What a node says of itself to the core: its handshake sessions' config, and
     the dispatcher of the 2026-07-28 wire (sealing ``requestState`` with the
-    configured keys, or a random one)."""
+    configured keys, or a random one until the node has read its cluster's)."""
     capabilities = app.capabilities
     # The request methods of extensions the application declares (e.g. an
     # application serving the skills extension's ``skills/list``): handed to

@@ -18,6 +18,7 @@ from typing import Final
 
 import trio
 
+from ..cluster import BackendUnavailable
 from ..protocol.http import (
     PARAM_HEADER_METHODS,
     Headers,
@@ -29,6 +30,7 @@ from ..protocol.http import (
     validate_param_headers,
 )
 from ..protocol.jsonrpc import (
+    ErrorCode,
     ErrorResponse,
     Message,
     Notification,
@@ -170,6 +172,9 @@ class StatelessWire:
         """What earlier rounds got, from the request's sealed ``requestState``."""
         if request.request_state is None:
             return EarlierRounds()
+        if self._node.request_state_pending is not None:
+            # Not opened with a key of this node's own: 503 until the cluster's are read.
+            raise BackendUnavailable(self._node.request_state_pending)
         # Sealed for the principal it was given to: another one's retry fails
         # the integrity check.
         opened = self._dispatcher.open_state(request, now=time.time(), principal=principal_key())
@@ -229,6 +234,8 @@ class StatelessWire:
             earlier = self._earlier_rounds(handled)
         except RemoteProtocolError as exc:
             return error_response_for(exc)
+        except BackendUnavailable as exc:
+            return _unavailable(handled, str(exc))
         exchange = StatelessExchange(self._node, handled, outlet, earlier)
         self._node.work_started()
         try:
@@ -309,6 +316,10 @@ class StatelessWire:
         self, request: StatelessRequest, needed: InputNeeded, rounds: EarlierRounds
     ) -> Message:
         questions: dict[str, InputRequest] = needed.requests
+        if self._node.request_state_pending is not None:
+            # Sealed with a key of this node's own, the retry would fail on every
+            # other node: an error now, until the cluster's keys are read.
+            return _unavailable(request, self._node.request_state_pending)
         state = self._dispatcher.seal_state(
             request,
             rounds.to_state(),
@@ -354,3 +365,10 @@ class StatelessWire:
                             await responder.send(encode_message_event(encode_message(delivered)))
         except* ClientGone:
             pass  # the client went away (seen by any of the tasks): nothing more to send
+
+
+def _unavailable(request: StatelessRequest, reason: str) -> ErrorResponse:
+    """The error a request gets when the node cannot serve it now."""
+    return ErrorResponse(
+        request.request_id, int(ErrorCode.INTERNAL_ERROR), f"Service unavailable: {reason}"
+    )
