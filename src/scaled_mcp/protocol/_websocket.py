@@ -175,8 +175,8 @@ def check_upgrade(request: HttpRequest, config: HttpConfig) -> WebSocketOffer | 
     """Check a WebSocket upgrade of the MCP endpoint as any of its requests is
     checked, before upgrading: "Servers MUST validate the Origin header on all
     incoming connections" (403), the Host (421), the path (404), ``GET`` (405),
-    ``Sec-WebSocket-Version: 13`` and a ``Sec-WebSocket-Key`` (400, RFC 6455
-    4.2.1), the subprotocol offer (400). The offer's ``request`` is the one to
+    ``Sec-WebSocket-Version: 13``, a ``Sec-WebSocket-Key`` and no body (400,
+    RFC 6455 4.2.1), the subprotocol offer (400). The offer's ``request`` is the one to
     authorize: a token offered as ``mcp.auth.<token>`` becomes its
     ``Authorization`` header when it has none.
     """
@@ -187,6 +187,8 @@ def check_upgrade(request: HttpRequest, config: HttpConfig) -> WebSocketOffer | 
             raise _stop(404, "Not Found")
         if request.method != "GET":
             raise _stop(405, "Method Not Allowed: a WebSocket upgrade is a GET")
+        if view.one("content-length") not in (None, "0") or view.all("transfer-encoding"):
+            raise _stop(400, "Bad Request: a WebSocket upgrade has no body")
         if view.one("sec-websocket-version") != "13":
             raise _stop(400, "Bad Request: Sec-WebSocket-Version must be 13")
         key = view.one("sec-websocket-key")
