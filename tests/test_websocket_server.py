@@ -11,6 +11,7 @@ import pytest
 import trio
 
 from scaled_mcp import MCPServer
+from scaled_mcp._cli_options import parser, with_environment
 from scaled_mcp.protocol.http import HttpConfig
 from scaled_mcp.protocol.oauth import Principal, ResourceServerConfig
 from scaled_mcp.runtime import Authorization, RuntimeConfig, WebSocketConfig
@@ -271,3 +272,14 @@ def test_the_settings_have_defaults() -> None:
     assert attrs.evolve(settings, send_queue=1).send_queue == 1
     assert RuntimeConfig().websocket == settings
     assert HttpConfig().endpoint_path == "/mcp"
+
+
+def test_the_command_line_turns_it_off() -> None:
+    command_line, serve = parser()
+
+    def no_websocket(argv: list[str], environ: dict[str, str]) -> object:
+        return vars(command_line.parse_args(with_environment(serve, argv, environ)))["no_websocket"]
+
+    assert no_websocket(["serve", "app.py"], {}) is False
+    assert no_websocket(["serve", "app.py", "--no-websocket"], {}) is True
+    assert no_websocket(["serve", "app.py"], {"SCALED_MCP_NO_WEBSOCKET": "1"}) is True
