@@ -106,6 +106,8 @@ class CloseCode(enum.IntEnum):
     MESSAGE_TOO_BIG = 1009
     #: The server met a failure of its own.
     INTERNAL_ERROR = 1011
+    #: The server cannot take the connection's session now (it serves too many).
+    TRY_AGAIN_LATER = 1013
 
 
 @attrs.frozen(slots=True)
