@@ -510,8 +510,9 @@ class _Connection:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """While the connection holds ``live``: its broadcasts go out, and a
-        connection that takes it over elsewhere closes this one."""
+        """While the connection holds ``live``: its broadcasts go out, it is kept
+        alive in the store, and a connection that takes it over elsewhere closes
+        this one."""
         broker = self.runtime.node.backend.broker
         with scope:
             async with (
@@ -521,10 +522,20 @@ class _Connection:
                 task_status.started()
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._forward_broadcasts, live, broadcasts)
+                    nursery.start_soon(self._touch, live)
                     async for token in takeovers:
                         if token != self.token:
                             self.end(CloseCode.NORMAL, RECONNECTED_REASON)
                             return
+
+    async def _touch(self, live: LiveSession) -> None:
+        """Keep the session from expiring in the store while its client is connected
+        (a client listening is not idle), as a GET stream does."""
+        ttl = self.runtime.config.session_idle_timeout
+        while True:
+            await trio.sleep(ttl / 3)
+            with suppress(BackendUnavailable):
+                await self.runtime.node.backend.sessions.touch(live.session.session_id, ttl=ttl)
 
     async def _forward_broadcasts(
         self, live: LiveSession, broadcasts: AsyncIterator[bytes]
