@@ -307,6 +307,11 @@ def test_an_upgrade_passes_with_the_token_as_its_authorization() -> None:
     assert offer.request is not None
     assert ("authorization", "Bearer tok") in offer.request.headers
     # An Authorization header is kept as the client sent it.
+    versioned = check_upgrade(
+        _upgrade(("sec-websocket-protocol", "mcp.version.2025-11-25")), HttpConfig()
+    )
+    assert isinstance(versioned, WebSocketOffer)
+    assert versioned.protocol_version == "2025-11-25"
     kept = check_upgrade(_upgrade(("authorization", "Bearer other")), HttpConfig())
     assert isinstance(kept, WebSocketOffer)
     assert kept.request is not None
@@ -324,6 +329,7 @@ def test_an_upgrade_passes_with_the_token_as_its_authorization() -> None:
         (HttpRequest("GET", "/mcp", "", _UPGRADE[:3] + _UPGRADE[4:]), 400),
         (HttpRequest("GET", "/mcp", "", _UPGRADE[:4] + _UPGRADE[5:]), 400),
         (HttpRequest("GET", "/mcp", "", _UPGRADE[:5]), 400),
+        (_upgrade(("sec-websocket-protocol", "mcp.version.1999-01-01")), 400),
     ],
 )
 def test_an_upgrade_is_checked_as_any_request(request_: HttpRequest, status: int) -> None:
