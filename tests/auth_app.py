@@ -19,3 +19,11 @@ async def whoami(ctx: Context) -> str:
 @app.tool(description="Needs the write scope", scopes=["write"])
 async def write(text: str) -> str:
     return f"wrote {text}"
+
+
+@app.tool(description="Waits, as a task when the client declares the extension", task="optional")
+async def wait(seconds: float) -> str:
+    import trio
+
+    await trio.sleep(seconds)
+    return f"waited {seconds}"
