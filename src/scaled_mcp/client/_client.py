@@ -39,6 +39,7 @@ from ..protocol.client import (
     RetryWithVersion,
     StatelessCall,
     StatelessClient,
+    TaskCreated,
     should_fall_back_to_handshake,
 )
 from ..protocol.jsonrpc import (
@@ -356,10 +357,13 @@ class Client(ClientMethods):
         timeout: float | None = None,
         progress_handler: ProgressHandler | None = None,
         param_headers: ParamHeaders | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Send any request; its result (a JSON object). Raises :class:`ClientError`
         on an error answer, a lost answer or when ``timeout`` (default: the
-        client's) runs out; cancelling the caller cancels the request."""
+        client's) runs out; cancelling the caller cancels the request.
+        ``extensions``: extensions this request declares beside the client's
+        capabilities (2026-07-28: capabilities are per request)."""
         if self._closed or self._nursery is None:
             raise ConnectionLost("the client is not open")
         deadline = self._timeout if timeout is None else timeout
@@ -367,7 +371,7 @@ class Client(ClientMethods):
             with trio.fail_after(deadline if deadline > 0 else math.inf):
                 if self._stateless is not None:
                     return await self._stateless_request(
-                        method, params, progress_handler, param_headers
+                        method, params, progress_handler, param_headers, extensions
                     )
                 if self._session_expired:
                     await self._renew_session()
@@ -420,13 +424,27 @@ class Client(ClientMethods):
         params: dict[str, Any] | None,
         progress_handler: ProgressHandler | None,
         param_headers: ParamHeaders | None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         stateless = self._stateless
         assert stateless is not None
         handler = progress_handler or self._handlers.progress
         token = f"scaled-mcp-{next(self._tokens)}" if handler is not None else None
+        capabilities = None
+        if extensions:
+            declared = self._capabilities.get("extensions")
+            capabilities = {
+                **self._capabilities,
+                "extensions": {**(declared if isinstance(declared, dict) else {}), **extensions},
+            }
         try:
-            call = stateless.call(method, params, progress_token=token, log_level=self._log_level)
+            call = stateless.call(
+                method,
+                params,
+                progress_token=token,
+                log_level=self._log_level,
+                capabilities=capabilities,
+            )
         except LocalProtocolError as exc:
             raise ClientError(ErrorCode.INVALID_PARAMS, str(exc)) from None
         if token is not None and handler is not None:
@@ -441,7 +459,8 @@ class Client(ClientMethods):
         self, call: StatelessCall, param_headers: ParamHeaders | None
     ) -> dict[str, Any]:
         """Every round of a stateless call: input requests answered with the
-        handlers, -32022 retried with the revision the core picked."""
+        handlers, -32022 retried with the revision the core picked; a task
+        (only to a request that declared the tasks extension) is the result."""
         stateless = self._stateless
         assert stateless is not None
         request = call.request
@@ -449,7 +468,7 @@ class Client(ClientMethods):
             self._transport.protocol_version = stateless.protocol_version
             answer = await self._await_answer(request, param_headers)
             outcome = call.receive(answer)
-            if isinstance(outcome, Complete):
+            if isinstance(outcome, Complete | TaskCreated):
                 return outcome.result
             if isinstance(outcome, Failed):
                 raise ClientError.from_response(outcome.error)
@@ -526,6 +545,9 @@ class Client(ClientMethods):
 
     def _set_log_level(self, level: str) -> None:
         self._log_level = level
+
+    async def _answer_inputs(self, questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return await self._handlers.answer_round(questions)
 
     # -- the stateless era's change notifications ------------------------------------------
 
