@@ -94,8 +94,8 @@ async def as_task(client: Client, name: str, arguments: dict[str, Any]) -> Clien
 
 
 @asynccontextmanager
-async def over_http(app: MCPServer) -> AsyncIterator[str]:
-    runtime = Runtime(app, config=RuntimeConfig(shutdown_grace=0.5))
+async def over_http(app: MCPServer, **config: Any) -> AsyncIterator[str]:
+    runtime = Runtime(app, config=RuntimeConfig(shutdown_grace=0.5, **config))
     stop = trio.Event()
     async with runtime.run(), trio.open_nursery() as nursery:
         port = await start_front("h11", runtime, stop, nursery)
@@ -166,6 +166,27 @@ async def test_a_client_declaring_the_extension_everywhere_gets_results() -> Non
         async with Client(make_app({}), mode="stateless", capabilities=capabilities) as client:
             result = await client.call_tool("wait", {"seconds": 0.01})
             assert isinstance(result, CallToolResult) and text_of(result) == "waited 0.01"
+
+
+async def test_listening_hears_the_task_before_the_next_poll() -> None:
+    """With a poll interval of 30 s, the outcome still comes at once: the task's
+    ``notifications/tasks`` on the listen stream wake the wait."""
+    asked = Asked()
+    with trio.fail_after(DEADLINE):
+        async with (
+            over_http(make_app({}), task_poll_interval=30.0) as url,
+            Client(url, mode="stateless", elicitation_handler=asked) as client,
+        ):
+            task = await as_task(client, "wait", {"seconds": 1})
+            assert task.last.poll_interval_ms == 30_000
+            started = trio.current_time()
+            result = await task.result(timeout=15, listen=True)
+            assert text_of(result) == "waited 1.0"
+            assert trio.current_time() - started < 10  # not one 30 s poll waited out
+            assert client._inbox.task_listeners == {}  # the stream let go of the task
+            # The questions of a task too.
+            asking = await as_task(client, "ask_two", {})
+            assert text_of(await asking.result(timeout=15, listen=True)) == "accept then accept"
 
 
 @pytest.mark.parametrize("transport", ["memory", "http"])

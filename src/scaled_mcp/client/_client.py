@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Final, Literal, TypeAlias
 
@@ -41,6 +41,7 @@ from ..protocol.client import (
     StatelessClient,
     TaskCreated,
     should_fall_back_to_handshake,
+    with_tasks_extension,
 )
 from ..protocol.jsonrpc import (
     ErrorCode,
@@ -185,6 +186,7 @@ class Client(ClientMethods):
         # Stateless era: the resources subscribed to (in order), and the listen stream.
         self._subscribed: dict[str, None] = {}
         self._listening: trio.CancelScope | None = None
+        self._relistening = trio.Lock()
         self._server_info: dict[str, Any] = {}
         self._server_capabilities: dict[str, Any] = {}
         self._instructions: str | None = None
@@ -558,10 +560,26 @@ class Client(ClientMethods):
             self._subscribed.pop(uri, None)
         await self._relisten()
 
+    async def _watch_task(self, task_id: str, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Stateless era: hear ``notifications/tasks`` about ``task_id`` (the listen
+        stream is reopened with it, if the server runs tasks)."""
+        self._inbox.task_listeners[task_id] = listener
+        await self._relisten()
+
+    async def _unwatch_task(self, task_id: str) -> None:
+        """Stop hearing about ``task_id``."""
+        if self._inbox.task_listeners.pop(task_id, None) is not None and not self._closed:
+            await self._relisten()
+
     async def _relisten(self) -> None:
         """(Re)open the ``subscriptions/listen`` stream for the list changes the
-        handlers want and the resources subscribed to; wait (bounded) for its
-        acknowledgement. The previous stream is closed (which cancels it)."""
+        handlers want, the resources subscribed to and the tasks watched; wait
+        (bounded) for its acknowledgement. The previous stream is closed (which
+        cancels it). One reopening at a time."""
+        async with self._relistening:
+            await self._reopen_listen()
+
+    async def _reopen_listen(self) -> None:
         if self._listening is not None:
             self._listening.cancel()
             self._listening = None
@@ -571,6 +589,7 @@ class Client(ClientMethods):
             prompts_list_changed=wanted,
             resources_list_changed=wanted,
             resource_subscriptions=tuple(self._subscribed),
+            task_ids=tuple(self._inbox.task_listeners),
         ).granted_by(self._server_capabilities)
         if not notifications.to_json():
             return
@@ -586,8 +605,12 @@ class Client(ClientMethods):
     ) -> None:
         stateless = self._stateless
         assert stateless is not None
+        # tasks: a listen for task ids must declare the extension (else -32021).
+        capabilities = with_tasks_extension(self._capabilities) if notifications.task_ids else None
         request = stateless.request(
-            "subscriptions/listen", {"notifications": notifications.to_json()}
+            "subscriptions/listen",
+            {"notifications": notifications.to_json()},
+            capabilities=capabilities,
         )
         listen = _Listen()
         self._inbox.acknowledgements[request.id] = listen.acknowledged

@@ -15,7 +15,7 @@ annotations of the others for the ``Mcp-Param-*`` headers of their calls.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, TypeVar, overload
 
 from ..protocol.client import tool_param_headers, valid_tools
@@ -80,6 +80,14 @@ class ClientMethods(abc.ABC):
     @abc.abstractmethod
     async def _answer_inputs(self, questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """The client's answers to input requests, by key (its handlers')."""
+
+    @abc.abstractmethod
+    async def _watch_task(self, task_id: str, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Stateless era: hear ``notifications/tasks`` about ``task_id``."""
+
+    @abc.abstractmethod
+    async def _unwatch_task(self, task_id: str) -> None:
+        """Stop hearing about ``task_id``."""
 
     @abc.abstractmethod
     async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:

@@ -27,8 +27,8 @@ What a task message means is the core's (:mod:`scaled_mcp.protocol.client`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol
 
 import trio
 
@@ -39,6 +39,9 @@ from ..protocol.types import CallToolResult, from_wire
 from ._errors import ClientError
 
 __all__ = ["ClientTask", "TaskPeer", "read_task"]
+
+#: Seconds spent at most closing a task's listen stream once its outcome is known.
+_UNWATCH_DEADLINE: Final = 5.0
 
 
 class TaskPeer(Protocol):
@@ -63,6 +66,14 @@ class TaskPeer(Protocol):
 
     async def _answer_inputs(self, questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """The client's answers to input requests, by key (its handlers')."""
+        ...
+
+    async def _watch_task(self, task_id: str, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Hear ``notifications/tasks`` about ``task_id`` (2026-07-28)."""
+        ...
+
+    async def _unwatch_task(self, task_id: str) -> None:
+        """Stop hearing about ``task_id``."""
         ...
 
 
@@ -95,6 +106,7 @@ class ClientTask:
         #: The task as the server described it last.
         self.last = task
         self._answered: set[str] = set()
+        self._wake = trio.Event()
 
     def __repr__(self) -> str:
         return f"ClientTask({self.task_id!r}, status={self.last.status.value!r})"
@@ -135,22 +147,37 @@ class ClientTask:
         if self._handshake:
             self.last = read_task(result, handshake=True)
 
-    async def result(self, *, timeout: float | None = None) -> CallToolResult:
+    async def result(self, *, timeout: float | None = None, listen: bool = False) -> CallToolResult:
         """Wait for the task's outcome, ``timeout`` seconds at most (``None``:
         unbounded; the deadline covers every poll and answer): its
         ``CallToolResult``; a task that failed raises its JSON-RPC error, one
         cancelled a :class:`ClientError` saying so, and running out of time a
-        :class:`ClientError` (-32001; the task goes on: :meth:`cancel` it)."""
+        :class:`ClientError` (-32001; the task goes on: :meth:`cancel` it).
+
+        ``listen`` (2026-07-28): also hear the task's ``notifications/tasks``
+        on a ``subscriptions/listen`` stream while waiting, so that a change
+        is read at once rather than at the next poll."""
         deadline = math.inf if timeout is None else timeout
         try:
             with trio.fail_after(deadline):
-                return await self._outcome()
+                if not listen or self._handshake:
+                    return await self._outcome()
+                await self._client._watch_task(self.task_id, self._notified)
+                try:
+                    return await self._outcome()
+                finally:
+                    with trio.CancelScope(shield=True), trio.move_on_after(_UNWATCH_DEADLINE):
+                        await self._client._unwatch_task(self.task_id)
         except trio.TooSlowError:
             raise ClientError(
                 ErrorCode.REQUEST_TIMEOUT,
                 f"task {self.task_id[:32]} did not finish within {deadline:g} s",
                 {"taskId": self.task_id},
             ) from None
+
+    def _notified(self, params: dict[str, Any]) -> None:
+        # A push only wakes the poll: what counts is what tasks/get says.
+        self._wake.set()
 
     async def _outcome(self) -> CallToolResult:
         task = await self.get()
@@ -163,7 +190,9 @@ class ClientTask:
                     await self.update(await self._client._answer_inputs(fresh))
                     task = await self.get()
                     continue
-            await trio.sleep(poll_delay(task))
+            with trio.move_on_after(poll_delay(task)):
+                await self._wake.wait()  # a notifications/tasks, when listening
+            self._wake = trio.Event()
             task = await self.get()
         if self._handshake:
             # "tasks/result MUST return exactly what the underlying request would have returned".
