@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import trio
+
 from scaled_mcp import Context, MCPServer
 
 app = MCPServer("auth-cluster-tests", "1.0.0")
@@ -23,7 +25,5 @@ async def write(text: str) -> str:
 
 @app.tool(description="Waits, as a task when the client declares the extension", task="optional")
 async def wait(seconds: float) -> str:
-    import trio
-
     await trio.sleep(seconds)
     return f"waited {seconds}"
