@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import trio
+
 from scaled_mcp import Context, MCPServer
 
 app = MCPServer("auth-cluster-tests", "1.0.0")
@@ -19,3 +21,9 @@ async def whoami(ctx: Context) -> str:
 @app.tool(description="Needs the write scope", scopes=["write"])
 async def write(text: str) -> str:
     return f"wrote {text}"
+
+
+@app.tool(description="Waits, as a task when the client declares the extension", task="optional")
+async def wait(seconds: float) -> str:
+    await trio.sleep(seconds)
+    return f"waited {seconds}"

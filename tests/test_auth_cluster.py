@@ -4,11 +4,15 @@ server in its own process (``tests/oauth_server.py``).
 
 Our client's OAuth (client credentials) works through the proxy whichever node
 answers; a session belongs to the principal that created it on every node: another
-principal's token with its id is answered 404 wherever it lands.
+principal's token with its id is answered 404 wherever it lands; a task
+belongs to the principal that created it on every node: another principal's
+``tasks/get``, ``tasks/update`` and ``tasks/cancel`` are answered as for an
+unknown task wherever they land.
 """
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,6 +39,7 @@ from .cluster import (
 )
 from .helpers import JSON_AND_SSE, initialize_request
 from .oauth_server import STATIC_CLIENTS
+from .test_tasks_auth import as_unknown, stateless
 
 APP = str(ROOT / "tests" / "auth_app.py")
 DEADLINE = 30
@@ -151,6 +156,40 @@ async def test_a_session_hijack_is_refused_on_every_node(cluster: Cluster) -> No
                 assert stolen.status_code == 404, node.name
                 mine = await http.post(url, json=call, headers=headers(alice, **session))
                 assert mine.json()["result"]["content"][0]["text"].startswith("alice-app ")
+
+
+async def test_a_task_belongs_to_its_principal_on_every_node(cluster: Cluster) -> None:
+    alice = await token_of(cluster, "alice-app", "read")
+    mallory = await token_of(cluster, "mallory-app", "read")
+    urls = [f"http://127.0.0.1:{node.port}/mcp" for node in cluster.nodes]
+    async with httpx2.AsyncClient() as http:
+        with trio.fail_after(DEADLINE):
+            created = await stateless(
+                http, urls[0], alice, "tools/call", name="wait", arguments={"seconds": 60}
+            )
+            task_id = created["result"]["taskId"]
+            # The owner is stored with the task, as the principal's digest.
+            stored = cluster.redis.cli("GET", f"mcp:t:{{{task_id}}}").replace(" ", "")
+            assert '"owner":"principal:p1.' in stored and "alice-app" not in stored
+            made_up = secrets.token_urlsafe(24)
+            responses = {"inputResponses": {"x": {"action": "accept"}}}
+            for url in urls:
+                for method, more in (
+                    ("tasks/get", {}),
+                    ("tasks/update", responses),
+                    ("tasks/cancel", {}),
+                ):
+                    stolen = await stateless(http, url, mallory, method, taskId=task_id, **more)
+                    unknown = await stateless(http, url, mallory, method, taskId=made_up, **more)
+                    assert stolen["status"] == unknown["status"], (url, method)
+                    assert as_unknown(stolen["error"], task_id) == as_unknown(
+                        unknown["error"], made_up
+                    ), (url, method)
+                mine = await stateless(http, url, alice, "tasks/get", taskId=task_id)
+                assert mine["result"]["status"] == "working", url
+            await stateless(http, urls[2], alice, "tasks/cancel", taskId=task_id)
+            done = await stateless(http, urls[1], alice, "tasks/get", taskId=task_id)
+            assert done["result"]["status"] == "cancelled"
 
 
 def test_the_metadata_names_the_public_url(cluster: Cluster) -> None:

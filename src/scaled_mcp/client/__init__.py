@@ -6,6 +6,7 @@ HTTP+SSE transport, stdio (a command it runs) or in memory (an
 the handshake (``initialize``) or the stateless one (2026-07-28). Errors are
 :class:`ClientError` carrying the JSON-RPC error. :class:`OAuth` (an
 ``httpx2.Auth``) authorizes its HTTP transport: ``Client(url, auth=OAuth(...))``.
+``client.call_tool(..., task=True)`` may answer with a :class:`ClientTask`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ._oauth_dpop import DPoP
 from ._oauth_grants import ClientCredentials, EnterpriseManaged, JwtBearer
 from ._skills import SkillError, Skills, SkillVerificationError
 from ._targets import Target
+from ._tasks import ClientTask
 
 __all__ = [
     "BrowserRedirect",
@@ -46,6 +48,7 @@ __all__ = [
     "ClientAuthenticator",
     "ClientCredentials",
     "ClientError",
+    "ClientTask",
     "ConnectionLost",
     "DPoP",
     "ElicitationHandler",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Final, Literal, TypeAlias
 
@@ -39,7 +39,9 @@ from ..protocol.client import (
     RetryWithVersion,
     StatelessCall,
     StatelessClient,
+    TaskCreated,
     should_fall_back_to_handshake,
+    with_tasks_extension,
 )
 from ..protocol.jsonrpc import (
     ErrorCode,
@@ -184,6 +186,7 @@ class Client(ClientMethods):
         # Stateless era: the resources subscribed to (in order), and the listen stream.
         self._subscribed: dict[str, None] = {}
         self._listening: trio.CancelScope | None = None
+        self._relistening = trio.Lock()
         self._server_info: dict[str, Any] = {}
         self._server_capabilities: dict[str, Any] = {}
         self._instructions: str | None = None
@@ -356,10 +359,13 @@ class Client(ClientMethods):
         timeout: float | None = None,
         progress_handler: ProgressHandler | None = None,
         param_headers: ParamHeaders | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Send any request; its result (a JSON object). Raises :class:`ClientError`
         on an error answer, a lost answer or when ``timeout`` (default: the
-        client's) runs out; cancelling the caller cancels the request."""
+        client's) runs out; cancelling the caller cancels the request.
+        ``extensions``: extensions this request declares beside the client's
+        capabilities (2026-07-28: capabilities are per request)."""
         if self._closed or self._nursery is None:
             raise ConnectionLost("the client is not open")
         deadline = self._timeout if timeout is None else timeout
@@ -367,7 +373,7 @@ class Client(ClientMethods):
             with trio.fail_after(deadline if deadline > 0 else math.inf):
                 if self._stateless is not None:
                     return await self._stateless_request(
-                        method, params, progress_handler, param_headers
+                        method, params, progress_handler, param_headers, extensions
                     )
                 if self._session_expired:
                     await self._renew_session()
@@ -420,13 +426,27 @@ class Client(ClientMethods):
         params: dict[str, Any] | None,
         progress_handler: ProgressHandler | None,
         param_headers: ParamHeaders | None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         stateless = self._stateless
         assert stateless is not None
         handler = progress_handler or self._handlers.progress
         token = f"scaled-mcp-{next(self._tokens)}" if handler is not None else None
+        capabilities = None
+        if extensions:
+            declared = self._capabilities.get("extensions")
+            capabilities = {
+                **self._capabilities,
+                "extensions": {**(declared if isinstance(declared, dict) else {}), **extensions},
+            }
         try:
-            call = stateless.call(method, params, progress_token=token, log_level=self._log_level)
+            call = stateless.call(
+                method,
+                params,
+                progress_token=token,
+                log_level=self._log_level,
+                capabilities=capabilities,
+            )
         except LocalProtocolError as exc:
             raise ClientError(ErrorCode.INVALID_PARAMS, str(exc)) from None
         if token is not None and handler is not None:
@@ -441,7 +461,8 @@ class Client(ClientMethods):
         self, call: StatelessCall, param_headers: ParamHeaders | None
     ) -> dict[str, Any]:
         """Every round of a stateless call: input requests answered with the
-        handlers, -32022 retried with the revision the core picked."""
+        handlers, -32022 retried with the revision the core picked; a task
+        (only to a request that declared the tasks extension) is the result."""
         stateless = self._stateless
         assert stateless is not None
         request = call.request
@@ -449,7 +470,7 @@ class Client(ClientMethods):
             self._transport.protocol_version = stateless.protocol_version
             answer = await self._await_answer(request, param_headers)
             outcome = call.receive(answer)
-            if isinstance(outcome, Complete):
+            if isinstance(outcome, Complete | TaskCreated):
                 return outcome.result
             if isinstance(outcome, Failed):
                 raise ClientError.from_response(outcome.error)
@@ -527,6 +548,9 @@ class Client(ClientMethods):
     def _set_log_level(self, level: str) -> None:
         self._log_level = level
 
+    async def _answer_inputs(self, questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return await self._handlers.answer_round(questions)
+
     # -- the stateless era's change notifications ------------------------------------------
 
     async def _change_subscription(self, uri: str, *, subscribe: bool) -> None:
@@ -536,10 +560,26 @@ class Client(ClientMethods):
             self._subscribed.pop(uri, None)
         await self._relisten()
 
+    async def _watch_task(self, task_id: str, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Stateless era: hear ``notifications/tasks`` about ``task_id`` (the listen
+        stream is reopened with it, if the server runs tasks)."""
+        self._inbox.task_listeners[task_id] = listener
+        await self._relisten()
+
+    async def _unwatch_task(self, task_id: str) -> None:
+        """Stop hearing about ``task_id``."""
+        if self._inbox.task_listeners.pop(task_id, None) is not None and not self._closed:
+            await self._relisten()
+
     async def _relisten(self) -> None:
         """(Re)open the ``subscriptions/listen`` stream for the list changes the
-        handlers want and the resources subscribed to; wait (bounded) for its
-        acknowledgement. The previous stream is closed (which cancels it)."""
+        handlers want, the resources subscribed to and the tasks watched; wait
+        (bounded) for its acknowledgement. The previous stream is closed (which
+        cancels it). One reopening at a time."""
+        async with self._relistening:
+            await self._reopen_listen()
+
+    async def _reopen_listen(self) -> None:
         if self._listening is not None:
             self._listening.cancel()
             self._listening = None
@@ -549,6 +589,7 @@ class Client(ClientMethods):
             prompts_list_changed=wanted,
             resources_list_changed=wanted,
             resource_subscriptions=tuple(self._subscribed),
+            task_ids=tuple(self._inbox.task_listeners),
         ).granted_by(self._server_capabilities)
         if not notifications.to_json():
             return
@@ -564,8 +605,12 @@ class Client(ClientMethods):
     ) -> None:
         stateless = self._stateless
         assert stateless is not None
+        # tasks: a listen for task ids must declare the extension (else -32021).
+        capabilities = with_tasks_extension(self._capabilities) if notifications.task_ids else None
         request = stateless.request(
-            "subscriptions/listen", {"notifications": notifications.to_json()}
+            "subscriptions/listen",
+            {"notifications": notifications.to_json()},
+            capabilities=capabilities,
         )
         listen = _Listen()
         self._inbox.acknowledgements[request.id] = listen.acknowledged

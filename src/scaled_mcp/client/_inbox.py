@@ -10,7 +10,8 @@ from their params.
 from __future__ import annotations
 
 import logging
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
 import trio
 
@@ -82,6 +83,8 @@ class Inbox:
         self._serving: dict[RequestId, trio.CancelScope] = {}
         #: Stateless era: the ``subscriptions/listen`` requests awaiting their acknowledgement.
         self.acknowledgements: dict[RequestId, trio.Event] = {}
+        #: Stateless era: who hears ``notifications/tasks`` about each task, by task id.
+        self.task_listeners: dict[str, Callable[[dict[str, Any]], None]] = {}
 
     def fail_all(self, reason: str) -> None:
         """End every waiting call: its answer will not come."""
@@ -180,6 +183,11 @@ class Inbox:
                 uri = params.get("uri")
                 if isinstance(uri, str):
                     await self._notified(ResourceUpdated(uri))
+            elif method == "notifications/tasks":
+                task_id = params.get("taskId")
+                listener = self.task_listeners.get(task_id) if isinstance(task_id, str) else None
+                if listener is not None:
+                    listener(params)
             elif method == "notifications/subscriptions/acknowledged":
                 meta = params.get("_meta")
                 listen = meta.get(META_SUBSCRIPTION_ID) if isinstance(meta, dict) else None

@@ -6,6 +6,7 @@ reads the result into the attrs types the server side uses
 last page. ``list_tools`` drops the tools whose ``x-mcp-header`` annotations
 are invalid (tools, x-mcp-header: "Clients MUST reject" them) and keeps the
 annotations of the others for the ``Mcp-Param-*`` headers of their calls.
+``call_tool(..., task=True)`` may answer with a task (:mod:`._tasks`).
 """
 
 # Every method takes the per-call ``timeout`` the client applies with ``trio.fail_after``.
@@ -14,11 +15,12 @@ annotations of the others for the ``Mcp-Param-*`` headers of their calls.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal, TypeVar, overload
 
 from ..protocol.client import tool_param_headers, valid_tools
 from ..protocol.jsonrpc import ErrorCode, RemoteProtocolError
+from ..protocol.tasks import TASKS_EXTENSION
 from ..protocol.types import (
     CallToolResult,
     CompleteResult,
@@ -32,6 +34,7 @@ from ..protocol.types import (
 )
 from ._errors import ClientError
 from ._handlers import ProgressHandler
+from ._tasks import ClientTask, read_task
 from ._transport import ParamHeaders
 
 __all__ = ["ClientMethods"]
@@ -65,8 +68,26 @@ class ClientMethods(abc.ABC):
         timeout: float | None = None,
         progress_handler: ProgressHandler | None = None,
         param_headers: ParamHeaders | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Send a request; its result."""
+
+    @property
+    @abc.abstractmethod
+    def server_capabilities(self) -> dict[str, Any]:
+        """What the server declared it offers."""
+
+    @abc.abstractmethod
+    async def _answer_inputs(self, questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The client's answers to input requests, by key (its handlers')."""
+
+    @abc.abstractmethod
+    async def _watch_task(self, task_id: str, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Stateless era: hear ``notifications/tasks`` about ``task_id``."""
+
+    @abc.abstractmethod
+    async def _unwatch_task(self, task_id: str) -> None:
+        """Stop hearing about ``task_id``."""
 
     @abc.abstractmethod
     async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
@@ -113,6 +134,7 @@ class ClientMethods(abc.ABC):
                 self._param_headers[tool["name"]] = headers
         return [_typed(Tool, tool) for tool in tools]
 
+    @overload
     async def call_tool(
         self,
         name: str,
@@ -121,24 +143,85 @@ class ClientMethods(abc.ABC):
         timeout: float | None = None,
         progress_handler: ProgressHandler | None = None,
         meta: Mapping[str, Any] | None = None,
-    ) -> CallToolResult:
+        task: Literal[False] = False,
+        task_ttl_ms: int | None = None,
+    ) -> CallToolResult: ...
+    @overload
+    async def call_tool(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        progress_handler: ProgressHandler | None = None,
+        meta: Mapping[str, Any] | None = None,
+        task: Literal[True],
+        task_ttl_ms: int | None = None,
+    ) -> CallToolResult | ClientTask: ...
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        progress_handler: ProgressHandler | None = None,
+        meta: Mapping[str, Any] | None = None,
+        task: bool = False,
+        task_ttl_ms: int | None = None,
+    ) -> CallToolResult | ClientTask:
         """Call tool ``name``; its result (``is_error`` set for a tool's own
         failure, a :class:`ClientError` for a protocol error).
 
         ``progress_handler`` gets this call's progress; ``meta`` is sent as
-        the request's ``_meta``.
+        the request's ``_meta``. With ``task=True`` the server may run the
+        call as a task: then the answer is a :class:`ClientTask` (2026-07-28:
+        the request declares the tasks extension; 2025-11-25: the call is
+        task-augmented, with ``task_ttl_ms`` as its ``ttl``, when the server
+        declares tasks for ``tools/call``). A task the client did not ask for
+        (its capabilities declaring the extension for every request) is
+        followed to its result within ``timeout``.
         """
         params: dict[str, Any] = {"name": name, "arguments": dict(arguments or {})}
         if meta:
             params["_meta"] = dict(meta)
+        extensions: dict[str, Any] | None = None
+        augmented = False
+        if task and self.stateless:
+            extensions = {TASKS_EXTENSION: {}}
+        elif task and _handshake_tasks_for_tools(self.server_capabilities):
+            params["task"] = {} if task_ttl_ms is None else {"ttl": int(task_ttl_ms)}
+            augmented = True
         result = await self.request(
             "tools/call",
             params,
             timeout=timeout,
             progress_handler=progress_handler,
             param_headers=self._param_headers.get(name),
+            extensions=extensions,
         )
+        # The core lets a task through only to a request that allowed one.
+        if (self.stateless and result.get("resultType") == "task") or (
+            augmented and "task" in result
+        ):
+            handle = ClientTask(self, read_task(result, handshake=not self.stateless))
+            return handle if task else await handle.result(timeout=timeout)
         return _typed(CallToolResult, result)
+
+    # -- tasks ------------------------------------------------------------------------
+
+    def task(self, task_id: str) -> ClientTask:
+        """The handle of the task ``task_id`` (one created earlier, by this client
+        or one before it with the same credentials or session)."""
+        return ClientTask(self, task_id)
+
+    async def list_tasks(self, *, timeout: float | None = None) -> list[ClientTask]:
+        """2025-11-25 ``tasks/list`` (every page): this session's tasks. The
+        2026-07-28 wire has none ("there is no ``tasks/list``")."""
+        if self.stateless:
+            raise ClientError(ErrorCode.METHOD_NOT_FOUND, "tasks/list is not a 2026-07-28 method")
+        items = await self._list("tasks/list", "tasks", timeout)
+        return [ClientTask(self, read_task(item, handshake=True)) for item in items]
 
     # -- resources --------------------------------------------------------------------
 
@@ -231,3 +314,14 @@ class ClientMethods(abc.ABC):
     async def send_roots_list_changed(self) -> None:
         """Tell the server the client's roots changed (handshake era)."""
         await self.notify("notifications/roots/list_changed")
+
+
+def _handshake_tasks_for_tools(capabilities: Mapping[str, Any]) -> bool:
+    """2025-11-25: whether the server runs ``tools/call`` as tasks
+    (``capabilities.tasks.requests.tools.call``)."""
+    found: Any = capabilities.get("tasks")
+    for key in ("requests", "tools", "call"):
+        if not isinstance(found, Mapping):
+            return False
+        found = found.get(key)
+    return isinstance(found, Mapping)

@@ -54,6 +54,10 @@ _NAME_SOURCE: Final[Mapping[str, str]] = {
     "tools/call": "name",
     "prompts/get": "name",
     "resources/read": "uri",
+    # tasks: "the client MUST set the Mcp-Name header to the value of params.taskId".
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
 }
 _B64_PREFIX: Final = "=?base64?"
 _B64_SUFFIX: Final = "?="
@@ -210,7 +214,8 @@ def post_headers(
     negotiated yet); with 2026-07-28 it is on every request, and a request
     carrying the ``_meta`` envelope always sends the envelope's revision. ``Mcp-Method``
     goes on every request and notification and ``Mcp-Name`` on
-    ``tools/call``, ``prompts/get`` and ``resources/read`` (2026-07-28,
+    ``tools/call``, ``prompts/get``, ``resources/read`` and the tasks
+    extension's ``tasks/get``, ``tasks/update`` and ``tasks/cancel`` (2026-07-28,
     Standard Request Headers; harmless before it). ``param_headers`` are the
     called tool's annotations (:func:`tool_param_headers`): each argument
     present and not null is mirrored in ``Mcp-Param-{Name}`` on a

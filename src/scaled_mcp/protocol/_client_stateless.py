@@ -7,9 +7,10 @@ version, client capabilities, client info) on every request it builds, reads
 :class:`StatelessCall`, which reads the answers of its own rounds: a final
 result (:class:`Complete`; "a result without ``resultType`` is complete"), an
 input-required result (:class:`InputRequired`), an unsupported revision
-(-32022: :class:`RetryWithVersion` when both sides speak another), or an
-error (:class:`Failed`). A call's ``requestState`` belongs to that call only,
-and is echoed byte for byte.
+(-32022: :class:`RetryWithVersion` when both sides speak another), a task
+(:class:`~scaled_mcp.protocol.client.TaskCreated`, only to a ``tools/call``
+that declared the tasks extension), or an error (:class:`Failed`). A call's
+``requestState`` belongs to that call only, and is echoed byte for byte.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
+from ._client_tasks import TASK_AUGMENTABLE_METHODS, TaskCreated, parse_task
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from ._input_required import MAX_INPUT_KEY_LENGTH, MAX_INPUT_REQUESTS
 from ._jsonrpc import ErrorResponse, Notification, Request, RequestId, Response
@@ -34,6 +36,7 @@ from ._meta import (
 from ._notifications import LOG_LEVELS
 from ._results import RESULT_TYPE_COMPLETE, RESULT_TYPE_INPUT_REQUIRED
 from ._subscriptions import SubscriptionFilter
+from ._tasks import RESULT_TYPE_TASK, declares_tasks
 from ._versions import LATEST_VERSION, STATELESS_VERSIONS
 
 __all__ = [
@@ -103,7 +106,7 @@ class Failed:
     error: ErrorResponse
 
 
-CallOutcome: TypeAlias = Complete | InputRequired | RetryWithVersion | Failed
+CallOutcome: TypeAlias = Complete | InputRequired | RetryWithVersion | Failed | TaskCreated
 """What one answer means for a :class:`StatelessCall`."""
 
 
@@ -190,13 +193,18 @@ class StatelessClient:
         return request_id
 
     def envelope(
-        self, *, progress_token: str | int | None = None, log_level: str | None = None
+        self,
+        *,
+        progress_token: str | int | None = None,
+        log_level: str | None = None,
+        capabilities: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The ``_meta`` fields every request carries: the revision, the client's
-        capabilities and identity, and the opt-ins (progress, log level)."""
+        capabilities (``capabilities``: this request's instead) and identity,
+        and the opt-ins (progress, log level)."""
         meta: dict[str, Any] = {
             META_PROTOCOL_VERSION: self.protocol_version,
-            META_CLIENT_CAPABILITIES: self.capabilities,
+            META_CLIENT_CAPABILITIES: self.capabilities if capabilities is None else capabilities,
             META_CLIENT_INFO: self.client_info,
         }
         if progress_token is not None:
@@ -216,6 +224,7 @@ class StatelessClient:
         *,
         progress_token: str | int | None = None,
         log_level: str | None = None,
+        capabilities: dict[str, Any] | None = None,
     ) -> Request:
         """A request with a fresh id and the envelope merged into ``params._meta``
         (other ``_meta`` keys the caller set are kept)."""
@@ -225,7 +234,9 @@ class StatelessClient:
         meta = out.get("_meta")
         out["_meta"] = {
             **(meta if type(meta) is dict else {}),
-            **self.envelope(progress_token=progress_token, log_level=log_level),
+            **self.envelope(
+                progress_token=progress_token, log_level=log_level, capabilities=capabilities
+            ),
         }
         return Request(id=self.next_id(), method=method, params=out)
 
@@ -340,10 +351,18 @@ class StatelessClient:
         *,
         progress_token: str | int | None = None,
         log_level: str | None = None,
+        capabilities: dict[str, Any] | None = None,
     ) -> StatelessCall:
-        """Begin a call that may take several rounds (input-required, -32022)."""
+        """Begin a call that may take several rounds (input-required, -32022);
+        ``capabilities``: the client capabilities its requests declare, instead
+        of the client's (tasks: "per-request capabilities")."""
         return StatelessCall(
-            self, method, params, progress_token=progress_token, log_level=log_level
+            self,
+            method,
+            params,
+            progress_token=progress_token,
+            log_level=log_level,
+            capabilities=capabilities,
         )
 
 
@@ -364,6 +383,7 @@ class StatelessCall:
     """
 
     __slots__ = (
+        "_capabilities",
         "_client",
         "_log_level",
         "_outcome",
@@ -383,20 +403,26 @@ class StatelessCall:
         *,
         progress_token: str | int | None = None,
         log_level: str | None = None,
+        capabilities: dict[str, Any] | None = None,
     ) -> None:
         self._client = client
+        self._capabilities = capabilities
         self.method = method
-        #: The call's own params (no ``inputResponses`` / ``requestState``).
-        self.params = {
-            k: v for k, v in (params or {}).items() if k not in ("inputResponses", "requestState")
-        }
+        #: The call's own params (no ``inputResponses`` / ``requestState``, but
+        #: for ``tasks/update``, whose ``inputResponses`` are its own).
+        own = () if method == "tasks/update" else ("inputResponses", "requestState")
+        self.params = {k: v for k, v in (params or {}).items() if k not in own}
         self._progress_token = progress_token
         self._log_level = log_level
         self.rounds = 1
         self._retried_version = False
         self._outcome: CallOutcome | None = None
         self.request = client.request(
-            method, self.params, progress_token=progress_token, log_level=log_level
+            method,
+            self.params,
+            progress_token=progress_token,
+            log_level=log_level,
+            capabilities=capabilities,
         )
 
     @property
@@ -444,6 +470,8 @@ class StatelessCall:
         # "Clients MUST treat a result without resultType as complete."
         if result_type == RESULT_TYPE_COMPLETE:
             return Complete(result)
+        if result_type == RESULT_TYPE_TASK:
+            return self._task_created(result)
         if result_type != RESULT_TYPE_INPUT_REQUIRED:
             return _error(
                 request_id,
@@ -451,6 +479,26 @@ class StatelessCall:
                 f"the server answered with an unknown resultType {result_type!r}",
             )
         return _input_required(request_id, result)
+
+    def _task_created(self, result: dict[str, Any]) -> CallOutcome:
+        request_id = self.request.id
+        capabilities = (
+            self._client.capabilities if self._capabilities is None else self._capabilities
+        )
+        # tasks: "A client that receives CreateTaskResult in response to an
+        # unsupported request type MUST interpret this as an invalid response"
+        # (and a server "MUST NOT return CreateTaskResult to a client that did
+        # not include the extension capability on its request").
+        if self.method not in TASK_AUGMENTABLE_METHODS or not declares_tasks(capabilities):
+            return _error(
+                request_id,
+                ErrorCode.INTERNAL_ERROR,
+                f"the server answered {self.method} with a task the request did not allow",
+            )
+        try:
+            return TaskCreated(result, parse_task(result))
+        except RemoteProtocolError as exc:
+            return _error(request_id, exc.code, exc.message)
 
     def retry(self, input_responses: Mapping[str, Any] | None = None) -> Request:
         """The next round's request, with a new id.
@@ -482,7 +530,11 @@ class StatelessCall:
         self.rounds += 1
         self._outcome = None
         self.request = self._client.request(
-            self.method, params, progress_token=self._progress_token, log_level=self._log_level
+            self.method,
+            params,
+            progress_token=self._progress_token,
+            log_level=self._log_level,
+            capabilities=self._capabilities,
         )
         return self.request
 

@@ -10,7 +10,9 @@ call through its rounds (input-required results, -32022 retries). The HTTP
 rules a client follows are pure functions (:func:`post_headers`,
 :func:`classify_http_response`, :func:`tool_param_headers`, ...), and
 :class:`SSEResumption` decides when a broken SSE stream is resumed.
-The skills extension's host side: skill entries (:func:`parse_skills_page`),
+Tasks on the client's side: a task as the server describes it
+(:func:`parse_task`, :class:`TaskSnapshot`) and when to poll it again
+(:func:`poll_delay`). The skills extension's host side: skill entries (:func:`parse_skills_page`),
 ``SKILL.md`` frontmatter (:func:`parse_frontmatter`) and verification
 (:func:`verify_skill_md`, :func:`verify_file`).
 """
@@ -80,6 +82,16 @@ from ._client_stateless import (
     StatelessClient,
     should_fall_back_to_handshake,
 )
+from ._client_tasks import (
+    MAX_POLL_INTERVAL,
+    MIN_POLL_INTERVAL,
+    TASK_AUGMENTABLE_METHODS,
+    TaskCreated,
+    TaskSnapshot,
+    parse_task,
+    poll_delay,
+    with_tasks_extension,
+)
 from ._frontmatter import parse_frontmatter, parse_yaml_mapping, split_frontmatter
 from ._skills import (
     MAX_SKILL_RESOURCES,
@@ -135,6 +147,14 @@ __all__ = [
     "valid_skill_name",
     "verify_file",
     "verify_skill_md",
+    "MAX_POLL_INTERVAL",
+    "MIN_POLL_INTERVAL",
+    "TASK_AUGMENTABLE_METHODS",
+    "TaskCreated",
+    "TaskSnapshot",
+    "parse_task",
+    "poll_delay",
+    "with_tasks_extension",
     "ACCEPT_POST",
     "CLIENT_TRANSITIONS",
     "DEFAULT_CLIENT_MAX_IN_FLIGHT",

@@ -203,6 +203,7 @@ class MCPServer(SkillServing, Registry, Dispatcher):
             raise ValueError("a server cannot be mounted in itself")
         self._mounts.append(Mount(server, prefix, separator))
         server.add_listener(self._on_mounted_change)
+        self.serve_mounted_skills()
         for kind in ("tools", "resources", "prompts"):
             if kind in server.capabilities:
                 self._changed(kind)

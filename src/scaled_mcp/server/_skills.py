@@ -15,6 +15,21 @@ nothing on disk is opened while serving). While reading, a symbolic link is
 followed only if where it leads is inside the directory, a directory reached a
 second time (a link loop) is not entered again, names the core refuses (hidden
 ones, ``..``) are skipped, and the number and size of what is read are bounded.
+
+Through ``parent.mount(child, prefix)``, the child's skills are the parent's
+too, under their own URIs, as the child's resources are: a skill's name must
+be its directory's (the extension's naming rules), so a mount prefix cannot be
+put in it; a child that wants its skills apart serves them under
+``add_skills(path, prefix="weather")`` (``skill://weather/<skill-path>/...``).
+The parent's own skill wins over a mounted one of the same URI, and the first
+mount over later ones. ``skills/list``, ``skills/get`` and
+``resources/directory/read`` are handed to the child's own ``handle`` (its
+middleware and visibility rules apply), the parent's rules around them.
+
+Visibility: a skill is a :class:`~scaled_mcp.server.Component` of kind
+``"skill"`` named by its ``SKILL.md`` URI (its ``wire`` is the skill's entry);
+one a caller cannot see is missing from ``skills/list`` and unknown to
+``skills/get``. Its files stay resources, decided by the rules on resources.
 """
 
 from __future__ import annotations
@@ -33,7 +48,9 @@ from ..protocol.versions import Era
 from ..runtime import McpError
 from ._context import Context
 from ._dispatch import Dispatcher
+from ._mount import MAX_MOUNTED_PAGES
 from ._registry import Registry
+from ._visibility import Component
 
 __all__ = [
     "MAX_SKILL_DIRECTORY_BYTES",
@@ -50,6 +67,7 @@ MAX_SKILL_DIRECTORY_FILES: Final = 8192
 MAX_SKILL_DIRECTORY_BYTES: Final = 256 * 1024 * 1024
 #: The longest URI an error message repeats.
 _SHOWN: Final = 200
+_NO_TAGS: Final[frozenset[str]] = frozenset()
 
 
 def _inside(root: str, path: str) -> bool:
@@ -179,20 +197,68 @@ class SkillServing(Registry, Dispatcher):
         self._skill_catalogs = (*self._skill_catalogs, catalog)
         self._skill_directory_read = self._skill_directory_read or directory_read
         self._skill_cache = CacheHint(ttl_ms=ttl_ms, scope=cache_scope)
+        self.serve_mounted_skills()
+        return catalog
+
+    # -- through mounts ----------------------------------------------------------
+
+    def serves_skills(self) -> bool:
+        """Whether this server, or a server mounted in it, serves skills."""
+        return bool(self._skill_catalogs) or any(m.server.serves_skills() for m in self._mounts)
+
+    def reads_skill_directories(self) -> bool:
+        """Whether ``resources/directory/read`` is answered here or in a mount."""
+        return self._skill_directory_read or any(
+            m.server.reads_skill_directories() for m in self._mounts
+        )
+
+    def skill_cache_hint(self) -> CacheHint:
+        """The caching hints of this server's ``skills/list`` on 2026-07-28: its
+        own, as short and as private as any mounted server's."""
+        hints = [self._skill_cache] if self._skill_catalogs else []
+        hints += [m.server.skill_cache_hint() for m in self._mounts if m.server.serves_skills()]
+        if not hints:
+            return self._skill_cache
+        private = any(h.scope == "private" for h in hints)
+        return CacheHint(min(h.ttl_ms for h in hints), "private" if private else "public")
+
+    def knows_skill(self, uri: str) -> bool:
+        """Whether a skill is served at ``uri`` here or in a mount (whoever may see it)."""
+        return any(c.entry(uri) is not None for c in self._skill_catalogs) or any(
+            m.server.knows_skill(uri) for m in self._mounts
+        )
+
+    def knows_skill_directory(self, uri: str) -> bool:
+        """Whether ``uri`` is a directory resource of skills here or in a mount."""
+        return any(c.directory(uri) is not None for c in self._skill_catalogs) or any(
+            m.server.knows_skill_directory(uri) for m in self._mounts
+        )
+
+    def serve_mounted_skills(self) -> None:
+        """Answer the extension's methods if skills are served here or in a
+        server mounted here (called by ``add_skills`` and ``mount``)."""
+        if not self.serves_skills():
+            return
         self._handlers["skills/list"] = self._list_skills
         self._handlers["skills/get"] = self._get_skill
-        if self._skill_directory_read:
+        if self.reads_skill_directories():
             self._handlers["resources/directory/read"] = self._read_directory
-        return catalog
+
+    def _skill_visible(self, ctx: Context, entry: dict[str, Any]) -> bool:
+        visible = self._visible
+        return visible is None or visible(
+            ctx, Component("skill", str(entry["uri"]), _NO_TAGS, entry)
+        )
 
     @property
     def capabilities(self) -> dict[str, Any]:
-        """The ``ServerCapabilities``; with skills, the extension under
-        ``extensions`` ("settings sit directly under the identifier"; "An empty
-        object indicates support for the extension with no optional features")."""
+        """The ``ServerCapabilities``; with skills (here or mounted), the
+        extension under ``extensions`` ("settings sit directly under the
+        identifier"; "An empty object indicates support for the extension with
+        no optional features")."""
         caps = super().capabilities
-        if self._skill_catalogs:
-            settings = {"directoryRead": True} if self._skill_directory_read else {}
+        if self.serves_skills():
+            settings = {"directoryRead": True} if self.reads_skill_directories() else {}
             caps.setdefault("extensions", {})[SKILLS_EXTENSION] = settings
         return caps
 
@@ -206,13 +272,32 @@ class SkillServing(Registry, Dispatcher):
     def _cacheable(self, result: dict[str, Any], ctx: Context) -> dict[str, Any]:
         # The caching hints are the 2026-07-28 revision's ("CacheableResult").
         if ctx.era is Era.STATELESS:
-            result.update(self._skill_cache.to_json())
+            result.update(self.skill_cache_hint().to_json())
         return result
 
     async def _list_skills(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        entries = sorted(
+        own = sorted(
             (e for c in self._skill_catalogs for e in c.entries), key=lambda e: str(e["uri"])
         )
+        entries = [e for e in own if self._skill_visible(ctx, e)]
+        seen = {str(e["uri"]) for e in own}
+        for mount in self._mounts:
+            if not mount.server.serves_skills():
+                continue
+            inner = mount.context(ctx)
+            page_params: dict[str, Any] = {}
+            for _ in range(MAX_MOUNTED_PAGES):
+                page = await mount.server.handle("skills/list", page_params, inner)
+                for entry in page.get("skills", ()):
+                    uri = str(entry.get("uri"))
+                    if uri not in seen:
+                        seen.add(uri)
+                        if self._skill_visible(ctx, entry):
+                            entries.append(entry)
+                cursor = page.get("nextCursor")
+                if cursor is None:
+                    break
+                page_params = {"cursor": cursor}
         # "An entry is atomic": a page holds whole entries.
         return self._cacheable(self._page(entries, params, "skills"), ctx)
 
@@ -220,10 +305,14 @@ class SkillServing(Registry, Dispatcher):
         uri = params.get("uri")
         if not isinstance(uri, str):
             raise McpError(ErrorCode.INVALID_PARAMS, 'Invalid params: skills/get needs a "uri"')
-        for catalog in self._skill_catalogs:
-            entry = catalog.entry(uri)
-            if entry is not None:
-                return self._cacheable({"skill": entry}, ctx)
+        entry = next((e for c in self._skill_catalogs if (e := c.entry(uri)) is not None), None)
+        if entry is None:
+            mount = next((m for m in self._mounts if m.server.knows_skill(uri)), None)
+            if mount is not None:
+                got = await mount.server.handle("skills/get", params, mount.context(ctx))
+                entry = got.get("skill")
+        if isinstance(entry, dict) and self._skill_visible(ctx, entry):
+            return self._cacheable({"skill": entry}, ctx)
         # "If the URI does not identify a skill the server serves, the server
         # MUST return error -32602 (Invalid params)."
         raise McpError(ErrorCode.INVALID_PARAMS, f"No skill is served at {uri[:_SHOWN]}")
@@ -238,6 +327,11 @@ class SkillServing(Registry, Dispatcher):
             children = catalog.directory(uri)
             if children is not None:
                 return self._page(children, params, "resources")
+        for mount in self._mounts:
+            if mount.server.knows_skill_directory(uri):
+                return await mount.server.handle(
+                    "resources/directory/read", params, mount.context(ctx)
+                )
         # "If the URI does not exist, or exists but is not a directory resource,
         # the server MUST return error -32602 (Invalid params)."
         raise McpError(ErrorCode.INVALID_PARAMS, f"{uri[:_SHOWN]} is not a directory resource")

@@ -55,15 +55,20 @@ def task_host(exchange: Exchange) -> TaskHost | None:
 def task_caller(ctx: Context) -> str:
     """Who a task belongs to, and who may read, update or cancel it.
 
-    On a handshake session, the session. On the 2026-07-28 wire there is no
-    session: the caller is the authenticated principal -- the one place to
-    bind it once requests carry one; until then the task is bound to nobody
-    but the holder of its unguessable id (tasks, Security: task ids "as
-    bearer tokens")."""
+    On a handshake session, the session (which, when the server requires
+    authorization, answers only the principal that created it). On the
+    2026-07-28 wire there is no session: the caller is the authenticated
+    principal (its stored key, a digest: the subject is not kept with the
+    task); without authorization the task is bound to nobody but the holder
+    of its unguessable id (tasks, Security Considerations: "Servers MUST
+    perform authentication and authorization checks on each task-related
+    request"; "A server MAY use task IDs as bearer tokens"). The owner is
+    part of the stored task, so every node answers another caller's task
+    exactly as an unknown one."""
     if ctx.session_id is not None:
         return f"session:{ctx.session_id}"
-    principal = getattr(ctx, "principal", None)
-    return f"principal:{principal}" if isinstance(principal, str) and principal else ""
+    principal = ctx.principal
+    return f"principal:{principal.key}" if principal is not None else ""
 
 
 def wants_task(ctx: Context) -> bool:

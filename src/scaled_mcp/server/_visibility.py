@@ -1,4 +1,4 @@
-"""Visibility: which tools, resources and prompts each caller sees.
+"""Visibility: which tools, resources, prompts and skills each caller sees.
 
 A server's visibility rules (``MCPServer.visibility``) are predicates
 ``rule(ctx, component) -> bool`` over the request's
@@ -26,13 +26,15 @@ ComponentKind = Literal["tool", "resource", "resource_template", "prompt"]
 
 @attrs.frozen(slots=True, eq=False)
 class Component:
-    """What a visibility rule decides about: one tool, resource, template or prompt.
+    """What a visibility rule decides about: one tool, resource, template,
+    prompt or skill.
 
     ``name`` is the tool's or prompt's name (with the mount prefixes it has
-    where the rule runs), the resource's URI or the template's URI template.
+    where the rule runs), the resource's URI, the template's URI template or
+    the URI of the skill's ``SKILL.md`` (its ``wire`` the skill's entry).
     """
 
-    kind: ComponentKind
+    kind: ComponentKind | Literal["skill"]
     name: str
     tags: frozenset[str]
     wire: Mapping[str, Any]
