@@ -32,6 +32,7 @@ NAMESPACES = {
     "tasks",
     "types",
     "versions",
+    "websocket",
 }
 #: What an embedding needs first: a session, the codec and the errors.
 EMBEDDING_API = {

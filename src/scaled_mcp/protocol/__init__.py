@@ -17,6 +17,7 @@ namespaces, each documented where it is defined:
 * :mod:`.nodes` -- what the nodes of a cluster send each other;
 * :mod:`.client` -- the client side: its session machine, stateless calls, HTTP decisions.
 * :mod:`.oauth` -- OAuth 2.1 for clients: discovery, registration, flows, tokens.
+* :mod:`.websocket` -- MCP over WebSocket: subprotocols, frame decisions, close codes.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from . import (
     tasks,
     types,
     versions,
+    websocket,
 )
 from .jsonrpc import (
     ErrorCode,
@@ -74,4 +76,5 @@ __all__ = [
     "tasks",
     "types",
     "versions",
+    "websocket",
 ]
