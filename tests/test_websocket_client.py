@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -44,12 +45,15 @@ from scaled_mcp.protocol.jsonrpc import (
     Message,
     Notification,
     Request as JsonRpcRequest,
+    Response,
     decode_message,
     encode_message,
 )
 from scaled_mcp.protocol.types import CreateMessageResult, TextContent
+from scaled_mcp.protocol.websocket import encode_text
 from scaled_mcp.runtime import Runtime, RuntimeConfig, serve_stdio
 
+from . import test_client_e2e_tls
 from .client_helpers import make_e2e_app
 
 #: A generous bound on each test: nothing here may hang.
@@ -345,8 +349,8 @@ async def test_nothing_listening_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     ("frame", "code", "reason"),
     [
-        (BytesMessage(b"\x00"), 1003, "binary frame"),
-        (TextMessage("x" * 2048), 1009, "over 1024 bytes"),
+        (BytesMessage(b"\x00"), 1003, "code 1003: MCP messages are sent as text frames"),
+        (TextMessage("x" * 2048), 1009, "code 1009: a message exceeds 1024 bytes"),
     ],
 )
 async def test_what_the_client_does_not_take_closes_the_connection(
@@ -483,3 +487,60 @@ def socket_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+# -- wss:// -------------------------------------------------------------------------------
+
+pki = test_client_e2e_tls.pki
+
+
+async def test_wss_with_the_ca_the_client_is_told_to_trust(pki: test_client_e2e_tls.Pki) -> None:
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(pki.server_cert, pki.server_key)
+    with trio.fail_after(DEADLINE):
+        async with ws_server(tls=tls) as server:
+            async with Client(url(server, "wss"), verify=str(pki.ca), timeout=10) as client:
+                assert text(await client.call_tool("echo", {"text": "safe"})) == "safe"
+            with pytest.raises(ConnectionLost, match="TLS with wss:"):
+                async with Client(url(server, "wss"), timeout=10):
+                    pass
+
+
+async def test_a_session_the_server_names_is_named_again_after_a_reconnect() -> None:
+    """SEP-1288 names the session in the messages (``mcpSessionId``): once the
+    server named it, the client names it in its own, on a new connection too."""
+    seen: list[dict[str, Any]] = []
+
+    async def script(peer: Peer) -> None:
+        async for event in server.control(peer):
+            assert isinstance(event, TextMessage)
+            seen.append(json.loads(event.data))
+            request = decode_message(event.data.encode())
+            assert isinstance(request, JsonRpcRequest)
+            if request.method == "initialize":
+                answer = encode_text(Response(request.id, {}), session_id="s-1")
+                await peer.send(TextMessage(answer))
+            else:
+                await peer.stream.aclose()
+                return
+
+    with trio.fail_after(DEADLINE):
+        async with ws_server(script) as server:
+            transport = WebSocketTransport(url(server), ping_interval=None)
+            send, receive = trio.open_memory_channel[Inbound](16)
+            async with trio.open_nursery() as nursery:
+                await transport.start(nursery, send)
+                await transport.send(JsonRpcRequest(1, "initialize", {}))
+                assert await receive.receive() == Response(1, {})
+                assert transport.session_id == "s-1"
+                await transport.send(JsonRpcRequest(2, "tools/list", {}))
+                lost = await receive.receive()
+                assert isinstance(lost, Lost) and lost.request_ids == (2,)
+                # The next request goes on a new connection, naming the session.
+                await transport.send(JsonRpcRequest(3, "tools/list", {}))
+                lost = await receive.receive()
+                assert isinstance(lost, Lost) and lost.request_ids == (3,)
+                await transport.aclose()
+                nursery.cancel_scope.cancel()
+    assert [message.get("mcpSessionId") for message in seen] == [None, "s-1", "s-1"]
+    assert len(server.upgrades) == 2

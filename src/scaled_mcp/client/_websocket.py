@@ -33,7 +33,7 @@ from wsproto.connection import ConnectionState
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
-    CloseConnection,
+    CloseConnection as WsCloseConnection,
     Event,
     Ping,
     Pong,
@@ -42,7 +42,6 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
-from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import (
     LocalProtocolError as WsLocalProtocolError,
     RemoteProtocolError as WsRemoteProtocolError,
@@ -50,31 +49,33 @@ from wsproto.utilities import (
 
 from ..protocol.jsonrpc import (
     ErrorCode,
+    ErrorResponse,
     Message,
     RemoteProtocolError,
     Request as JsonRpcRequest,
     RequestId,
-    decode_message,
-    encode_message,
+    Response,
 )
 from ..protocol.versions import STATELESS_VERSIONS
+from ..protocol.websocket import (
+    DEFAULT_MAX_WEBSOCKET_MESSAGE_SIZE,
+    SUBPROTOCOL,
+    AnswerError,
+    CloseCode,
+    CloseConnection,
+    IncomingMessages,
+    MessageAssembler,
+    WebSocketDecision,
+    client_subprotocols,
+    encode_text,
+)
 from ._errors import ClientError, ConnectionLost, SessionExpired, http_status_error
 from ._transport import Inbound, Lost, ParamHeaders
 
-__all__ = [
-    "DEFAULT_MAX_MESSAGE_SIZE",
-    "DEFAULT_PING_INTERVAL",
-    "DEFAULT_PING_TIMEOUT",
-    "SUBPROTOCOL",
-    "WebSocketTransport",
-]
+__all__ = ["DEFAULT_PING_INTERVAL", "DEFAULT_PING_TIMEOUT", "WebSocketTransport"]
 
 _log = logging.getLogger("scaled_mcp.client")
 
-#: The subprotocol MCP is spoken in (SEP-1288; the official SDK 1.x asks for it too).
-SUBPROTOCOL: Final = "mcp"
-#: The largest message read from the server, in bytes; a larger one closes the connection (1009).
-DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
 #: Seconds between the keepalive pings (``None``: no pings).
 DEFAULT_PING_INTERVAL: Final = 20.0
 #: Seconds a ping's pong may take before the connection is given up.
@@ -106,6 +107,8 @@ class _Connection:
         self.reason: str | None = None
         #: A request this connection carried opened a session (``initialize``).
         self.has_session = False
+        #: Our requests sent on this connection and not answered yet.
+        self.in_flight: set[RequestId] = set()
         #: The payload of the ping awaiting its pong, and the event its pong sets.
         self.pong: tuple[bytes, trio.Event] | None = None
 
@@ -136,12 +139,14 @@ class WebSocketTransport:
         ssl_context: ssl.SSLContext | None = None,
         ping_interval: float | None = DEFAULT_PING_INTERVAL,
         ping_timeout: float = DEFAULT_PING_TIMEOUT,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_message_size: int = DEFAULT_MAX_WEBSOCKET_MESSAGE_SIZE,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ValueError(f"not a ws(s):// URL: {url!r}")
         self.protocol_version: str | None = None
+        #: The session the server named (``mcpSessionId``), named in our messages from then on.
+        self.session_id: str | None = None
         self._url = url
         self._secure = parts.scheme == "wss"
         self._host = parts.hostname
@@ -210,7 +215,7 @@ class WebSocketTransport:
         request = Request(
             host=self._host_header,
             target=self._target,
-            subprotocols=[SUBPROTOCOL],
+            subprotocols=client_subprotocols(),
             extra_headers=[(k.encode(), v.encode()) for k, v in self._headers.items()],
         )
         try:
@@ -266,30 +271,38 @@ class WebSocketTransport:
         connection = self._connection
         if connection is None or connection.closed.is_set():
             connection = await self._reconnect(message)
-        if type(message) is JsonRpcRequest and message.method == "initialize":
+        if _opens_session(message):
             connection.has_session = True
-        text = encode_message(message).decode()
+            self.session_id = None
+        text = encode_text(message, session_id=self.session_id)
+        if type(message) is JsonRpcRequest:
+            connection.in_flight.add(message.id)
         try:
             await connection.send_event(TextMessage(data=text))
         except _Closed as exc:
             raise ConnectionLost(exc.reason) from None
 
     async def _reconnect(self, message: Message) -> _Connection:
-        """A new connection in place of one that ended; in the handshake era the
-        session it carried is gone (``SessionExpired``) unless ``message`` opens one."""
+        """A new connection in place of one that ended. In the handshake era the
+        session goes on where the server named it (``mcpSessionId``); where it
+        did not, it is gone (``SessionExpired``) unless ``message`` opens one."""
         async with self._connecting:
             previous = self._connection
             if previous is not None and not previous.closed.is_set():
                 return previous
             connection = await self._connect()
-        opens = type(message) is JsonRpcRequest and message.method == "initialize"
-        stateless = self.protocol_version in STATELESS_VERSIONS
-        if previous is not None and previous.has_session and not opens and not stateless:
-            raise SessionExpired(
-                f"the WebSocket carrying the session closed ({previous.reason}); "
-                "a new session starts with the next request"
-            )
-        return connection
+        if previous is None or not previous.has_session or _opens_session(message):
+            return connection
+        if self.session_id is not None:
+            _log.info("the WebSocket closed (%s): continuing the session", previous.reason)
+            connection.has_session = True
+            return connection
+        if self.protocol_version in STATELESS_VERSIONS:
+            return connection
+        raise SessionExpired(
+            f"the WebSocket carrying the session closed ({previous.reason}); "
+            "a new session starts with the next request"
+        )
 
     def forget(self, request_id: RequestId) -> None:
         """Nothing to close: every answer shares the one connection."""
@@ -317,15 +330,16 @@ class WebSocketTransport:
                     trio.move_on_after(1),
                     contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError),
                 ):
-                    await inbound.send(Lost(None, reason))
+                    # Only this connection's requests: a new one may carry others already.
+                    await inbound.send(Lost(tuple(connection.in_flight), reason))
 
     async def _read_messages(
         self, connection: _Connection, inbound: trio.MemorySendChannel[Inbound]
     ) -> str:
-        """Deliver every message until the connection ends; why it ended."""
+        """Deliver every message until the connection ends; why it ended. What
+        each frame means is the core's decision (:class:`MessageAssembler`)."""
         ws = connection.ws
-        text: list[str] = []
-        size = 0
+        assembler = MessageAssembler(max_message_size=self._max_message_size)
         # Frames that arrived with the upgrade's answer are already in wsproto's buffer.
         data: bytes | None = b""
         while True:
@@ -335,22 +349,13 @@ class WebSocketTransport:
                 except WsRemoteProtocolError as exc:
                     return f"the server broke the WebSocket protocol: {exc}"
             for event in ws.events():
+                decision: WebSocketDecision | None = None
                 if isinstance(event, TextMessage):
-                    text.append(event.data)
-                    size += len(event.data)
-                    if size > self._max_message_size:
-                        await self._close(connection, CloseReason.MESSAGE_TOO_BIG, "too big")
-                        return f"the server sent a message over {self._max_message_size} bytes"
-                    if event.message_finished:
-                        whole = "".join(text)
-                        text.clear()
-                        size = 0
-                        await self._deliver(whole, inbound)
+                    decision = assembler.text(
+                        event.data, finished=event.message_finished, allow_batch=True
+                    )
                 elif isinstance(event, BytesMessage):
-                    # SEP-1288: "Binary frames are not supported and MUST result in
-                    # connection termination with close code 1003 (Unsupported Data)."
-                    await self._close(connection, CloseReason.UNSUPPORTED_DATA, "binary frame")
-                    return "the server sent a binary frame (closed with 1003)"
+                    decision = assembler.binary(bytes(event.data), finished=event.message_finished)
                 elif isinstance(event, Ping):
                     with contextlib.suppress(_Closed):
                         await connection.send_event(event.response())
@@ -358,11 +363,24 @@ class WebSocketTransport:
                     waiting = connection.pong
                     if waiting is not None and waiting[0] == event.payload:
                         waiting[1].set()
-                elif isinstance(event, CloseConnection):
+                elif isinstance(event, WsCloseConnection):
                     if ws.state is ConnectionState.REMOTE_CLOSING:
                         with contextlib.suppress(_Closed):
                             await connection.send_event(event.response())
-                    return _close_reason(event.code, event.reason)
+                    elif ws.state is ConnectionState.OPEN:
+                        # wsproto's report of a framing failure, not a close from the server.
+                        decision = assembler.failed(event.code, event.reason or "")
+                    else:
+                        return _close_reason(event.code, event.reason)
+                    if decision is None:
+                        return _close_reason(event.code, event.reason)
+                if isinstance(decision, CloseConnection):
+                    await self._close(connection, decision.code, decision.reason)
+                    return f"the client closed the WebSocket with code {decision.code:d}: {decision.reason}"
+                if isinstance(decision, AnswerError):
+                    _log.warning("the server sent an invalid message: %s", decision.error.message)
+                elif isinstance(decision, IncomingMessages):
+                    await self._deliver(connection, decision, inbound)
             if data is None:
                 return "the server closed the connection"
             try:
@@ -370,13 +388,22 @@ class WebSocketTransport:
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                 return f"the WebSocket connection broke: {exc!r}"
 
-    async def _deliver(self, text: str, inbound: trio.MemorySendChannel[Inbound]) -> None:
-        try:
-            message = decode_message(text.encode())
-        except RemoteProtocolError as exc:
-            _log.warning("the server sent an invalid message: %s", exc.message)
-            return
-        await inbound.send(message)
+    async def _deliver(
+        self,
+        connection: _Connection,
+        incoming: IncomingMessages,
+        inbound: trio.MemorySendChannel[Inbound],
+    ) -> None:
+        if incoming.session_id is not None and self.session_id is None:
+            # SEP-1288 names the session in the messages: we name it in ours from now on.
+            self.session_id = incoming.session_id
+        for item in incoming.items:
+            if isinstance(item, RemoteProtocolError):
+                _log.warning("the server sent an invalid message: %s", item.message)
+            else:
+                if isinstance(item, Response | ErrorResponse) and item.id is not None:
+                    connection.in_flight.discard(item.id)
+                await inbound.send(item)
 
     async def _keepalive(self, connection: _Connection, interval: float) -> None:
         """Ping every ``interval`` seconds; no pong within the timeout ends the connection."""
@@ -402,7 +429,7 @@ class WebSocketTransport:
     async def _close(self, connection: _Connection, code: int, reason: str) -> None:
         """Start the close handshake with ``code`` (the reader then ends the connection)."""
         with contextlib.suppress(_Closed, WsLocalProtocolError):
-            await connection.send_event(CloseConnection(code=code, reason=reason))
+            await connection.send_event(WsCloseConnection(code=code, reason=reason))
 
     async def aclose(self) -> None:
         """The close handshake (1000), bounded in time; then the socket is closed."""
@@ -412,10 +439,14 @@ class WebSocketTransport:
             return
         with trio.CancelScope(shield=True):
             if not connection.closed.is_set():
-                await self._close(connection, CloseReason.NORMAL_CLOSURE, "")
+                await self._close(connection, CloseCode.NORMAL, "")
                 with trio.move_on_after(_CLOSE_DEADLINE):
                     await connection.closed.wait()
             await trio.aclose_forcefully(connection.stream)
+
+
+def _opens_session(message: Message) -> bool:
+    return type(message) is JsonRpcRequest and message.method == "initialize"
 
 
 def _close_reason(code: int, reason: str | None) -> str:
