@@ -15,6 +15,10 @@ What this module decides, a transport (``wsproto`` on either side) does:
   :func:`read_offer` (what a server learns from the offer: the subprotocol to
   answer, the smuggled token and version; a refusal as
   :class:`RemoteProtocolError` with its HTTP status);
+* the upgrade request (server): :func:`is_websocket_upgrade` (does it ask for
+  one), :func:`check_upgrade` (Origin, Host, path, method and the offer, as any
+  request of the endpoint is checked: a :class:`Reject` to answer instead of
+  upgrading, or the :class:`WebSocketOffer` with the request to authorize);
 * incoming data: a :class:`MessageAssembler` per connection takes each text or
   binary chunk as the transport delivers it and returns ``None`` (more to come)
   or one decision: :class:`IncomingMessages` (the messages of one text message,
@@ -37,7 +41,10 @@ import attrs
 import orjson
 
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from ._http_request import is_valid_session_id
+from ._http_config import HttpConfig
+from ._http_decisions import Reject, _Stop, _stop
+from ._http_request import HttpRequest, _HeaderView, is_valid_session_id
+from ._http_routing import _check_origin_and_host
 from ._jsonrpc import Message, message_from_json, message_to_json
 from ._lines import DEFAULT_MAX_MESSAGE_LINE_SIZE
 
@@ -55,8 +62,10 @@ __all__ = [
     "MessageAssembler",
     "WebSocketDecision",
     "WebSocketOffer",
+    "check_upgrade",
     "client_subprotocols",
     "close_for_failure",
+    "is_websocket_upgrade",
     "encode_text",
     "encode_text_batch",
     "read_offer",
@@ -105,12 +114,14 @@ class WebSocketOffer:
 
     ``subprotocol`` is the one to answer with (always :data:`SUBPROTOCOL`);
     ``bearer_token`` the token smuggled as ``mcp.auth.<token>`` (``None`` when
-    none); ``protocol_version`` the revision named by ``mcp.version.<v>``.
+    none); ``protocol_version`` the revision named by ``mcp.version.<v>``;
+    ``request`` (from :func:`check_upgrade`) the upgrade request to authorize.
     """
 
     subprotocol: str
     bearer_token: str | None
     protocol_version: str | None
+    request: HttpRequest | None = None
 
 
 def _refusal(reason: str) -> RemoteProtocolError:
@@ -148,6 +159,54 @@ def read_offer(offered: Iterable[str]) -> WebSocketOffer:
             f"a WebSocket client of this endpoint offers the {SUBPROTOCOL!r} subprotocol"
         )
     return WebSocketOffer(subprotocol=SUBPROTOCOL, bearer_token=token, protocol_version=version)
+
+
+def is_websocket_upgrade(request: HttpRequest) -> bool:
+    """Whether ``request`` asks to upgrade to WebSocket (``Upgrade: websocket``)."""
+    for name, value in request.headers:
+        if name == "upgrade" and any(
+            token.strip().lower() == "websocket" for token in value.split(",")
+        ):
+            return True
+    return False
+
+
+def check_upgrade(request: HttpRequest, config: HttpConfig) -> WebSocketOffer | Reject:
+    """Check a WebSocket upgrade of the MCP endpoint as any of its requests is
+    checked, before upgrading: "Servers MUST validate the Origin header on all
+    incoming connections" (403), the Host (421), the path (404), ``GET`` (405),
+    ``Sec-WebSocket-Version: 13``, a ``Sec-WebSocket-Key`` and no body (400,
+    RFC 6455 4.2.1), the subprotocol offer (400). The offer's ``request`` is the one to
+    authorize: a token offered as ``mcp.auth.<token>`` becomes its
+    ``Authorization`` header when it has none.
+    """
+    view = _HeaderView(request.headers)
+    try:
+        _check_origin_and_host(view, config)
+        if request.path != config.endpoint_path:
+            raise _stop(404, "Not Found")
+        if request.method != "GET":
+            raise _stop(405, "Method Not Allowed: a WebSocket upgrade is a GET")
+        if view.one("content-length") not in (None, "0") or view.all("transfer-encoding"):
+            raise _stop(400, "Bad Request: a WebSocket upgrade has no body")
+        if view.one("sec-websocket-version") != "13":
+            raise _stop(400, "Bad Request: Sec-WebSocket-Version must be 13")
+        key = view.one("sec-websocket-key")
+        if not isinstance(key, str) or not key:
+            raise _stop(400, "Bad Request: one Sec-WebSocket-Key is required")
+        offered = [
+            token for value in view.all("sec-websocket-protocol") for token in value.split(",")
+        ]
+        try:
+            offer = read_offer(offered)
+        except RemoteProtocolError as exc:
+            raise _stop(400, f"Bad Request: {exc.message}") from None
+    except _Stop as stop:
+        return stop.reject
+    if offer.bearer_token is not None and view.one("authorization") is None:
+        headers = (*request.headers, ("authorization", f"Bearer {offer.bearer_token}"))
+        request = HttpRequest(request.method, request.path, request.query, headers, request.body)
+    return attrs.evolve(offer, request=request)
 
 
 def client_subprotocols(

@@ -17,10 +17,12 @@ from ._websocket import (
     MessageAssembler,
     WebSocketDecision,
     WebSocketOffer,
+    check_upgrade,
     client_subprotocols,
     close_for_failure,
     encode_text,
     encode_text_batch,
+    is_websocket_upgrade,
     read_offer,
 )
 
@@ -38,8 +40,10 @@ __all__ = [
     "MessageAssembler",
     "WebSocketDecision",
     "WebSocketOffer",
+    "check_upgrade",
     "client_subprotocols",
     "close_for_failure",
+    "is_websocket_upgrade",
     "encode_text",
     "encode_text_batch",
     "read_offer",

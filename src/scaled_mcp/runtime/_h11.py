@@ -8,7 +8,9 @@ connection. The body is read whole, within the runtime's body limit (a larger
 Requests of the plain shape every MCP client sends are framed by the core's
 :mod:`scaled_mcp.protocol.http1` (a strict parser, no event machine: most of a
 request's cost here was h11's); the first request it declines -- anything
-unusual or invalid -- hands the connection to h11 from that request on.
+unusual or invalid -- hands the connection to h11 from that request on. An
+``Upgrade: websocket`` of the MCP endpoint (declined by the plain parser) is
+answered by :mod:`._websocket_h11`, and the connection is a WebSocket from then on.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ..protocol.http1 import (
     header_block,
     response_head,
 )
+from ..protocol.websocket import is_websocket_upgrade
 from ._front import ClientGone
 from ._h11_connections import (
     GONE,
@@ -48,6 +51,7 @@ from ._h11_connections import (
     watchdog,
 )
 from ._runtime import Runtime
+from ._websocket_h11 import serve_upgrade
 
 __all__ = ["H11Config", "serve_h11"]
 
@@ -404,6 +408,7 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
     reader.buffer.clear()
     http = runtime.config.http
     limit = http.max_body_size
+    websocket = runtime.config.websocket.enabled
     responder = _Responder(conn, sock, reader.limit)
     try:
         while True:
@@ -412,6 +417,12 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
             if type(event) is not h11.Request:
                 return  # ConnectionClosed, or a client that sent nothing more
             clock.phase = READING
+            if websocket:
+                head = HttpRequest.from_wire(event.method, event.target, event.headers)
+                if is_websocket_upgrade(head) and head.path == http.endpoint_path:
+                    clock.phase = RUNNING  # a WebSocket: no limit of the front's
+                    await serve_upgrade(runtime, conn, sock, head)
+                    return
             if _declared_length(event.headers) > limit:
                 head = HttpRequest.from_wire(event.method, event.target, event.headers)
                 reader.unread = True

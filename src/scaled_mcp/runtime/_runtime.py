@@ -226,6 +226,11 @@ class Runtime:
         """A stream id unique on this node and across nodes (it names the node)."""
         return self._node.new_stream_id()
 
+    @property
+    def node(self) -> Node:
+        """What this node's transports share (its sessions, backend, closing)."""
+        return self._node
+
     def _on_app_change(self, kind: str, value: Any) -> None:
         try:
             self._changes_send.send_nowait((kind, value))

@@ -14,6 +14,7 @@ from ._application import Application
 from ._auth import Authorization
 from ._rate_limit import RateLimit
 from ._session_state import DEFAULT_SESSION_STATE_ATTEMPTS
+from ._websocket_config import WebSocketConfig
 
 __all__ = ["RuntimeConfig", "protocol_configs"]
 
@@ -68,7 +69,9 @@ class RuntimeConfig:
     * ``task_ttl`` -- seconds a task of the tasks extension is kept after its
       creation (its ``ttlMs``); ``task_poll_interval`` -- the ``pollIntervalMs``
       suggested to clients, in seconds; ``max_running_tasks`` -- tasks this node
-      runs at once (a call that would start one more is refused with -32603).
+      runs at once (a call that would start one more is refused with -32603);
+    * ``websocket`` -- MCP over WebSocket on the MCP endpoint (a
+      :class:`~scaled_mcp.runtime.WebSocketConfig`; on by default).
     """
 
     node_id: str = attrs.field(factory=_new_node_id)
@@ -97,6 +100,7 @@ class RuntimeConfig:
     task_ttl: float = 3600.0
     task_poll_interval: float = 0.5
     max_running_tasks: int = 10_000
+    websocket: WebSocketConfig = attrs.field(factory=WebSocketConfig)
 
 
 def protocol_configs(

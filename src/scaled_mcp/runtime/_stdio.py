@@ -2,11 +2,11 @@
 
 transports (stdio): "Messages are delimited by newlines, and MUST NOT contain
 embedded newlines"; "The server MUST NOT write anything to its stdout that is
-not a valid MCP message". One session per process. Requests run concurrently
-(so that a handler awaiting the client's answer to ``sampling/createMessage``
-does not stop that answer from being read); ``notifications/cancelled``
-cancels them. A request carrying the 2026-07-28 ``_meta`` envelope is served
-statelessly, next to the session (2026-07-28 stdio clients send no ``initialize``).
+not a valid MCP message". One session per process, its messages served as a
+WebSocket's are (:mod:`._duplex`): requests run concurrently,
+``notifications/cancelled`` cancels them, a request carrying the 2026-07-28
+``_meta`` envelope is served statelessly, next to the session (2026-07-28 stdio
+clients send no ``initialize``).
 """
 
 from __future__ import annotations
@@ -22,10 +22,7 @@ from ..cluster import MemorySessionStore
 from ..protocol.jsonrpc import (
     LineReader,
     Message,
-    Notification,
     RemoteProtocolError,
-    Request,
-    RequestId,
     decode_body,
     encode_message,
     error_response_for,
@@ -33,7 +30,8 @@ from ..protocol.jsonrpc import (
 )
 from ..protocol.nodes import BROADCAST_CHANNEL, decode_broadcast
 from ..protocol.session import ServerSession
-from ..protocol.versions import Era, allows_batches, message_era
+from ..protocol.versions import Era, allows_batches
+from ._duplex import StatelessCalls, serve_session_messages, stateless_request
 from ._runtime import Runtime
 from ._sessions import LiveSession
 
@@ -92,7 +90,7 @@ async def serve_stdio(
     )
     # The one session's own state stays in this process, for as long as it runs.
     live = LiveSession(session, MemorySessionStore())
-    stateless: dict[RequestId, trio.CancelScope] = {}
+    stateless: StatelessCalls = {}
     # Lines of at most DEFAULT_MAX_MESSAGE_LINE_SIZE bytes; a longer one is refused.
     lines = LineReader()
     async with runtime.run(), trio.open_nursery() as handlers:
@@ -143,7 +141,7 @@ async def _handle_line(
     line: bytes,
     outlet: _LineOutlet,
     handlers: trio.Nursery,
-    stateless: dict[RequestId, trio.CancelScope],
+    stateless: StatelessCalls,
 ) -> None:
     version = live.session.protocol_version
     try:
@@ -151,77 +149,8 @@ async def _handle_line(
     except RemoteProtocolError as exc:
         await outlet.emit(error_response_for(exc))
         return
-    single = None if body.batch else body.items[0]
-    if type(single) is Request and message_era(single) is Era.STATELESS:
-        if single.id in stateless:
-            in_flight = RemoteProtocolError(
-                f"Invalid request: id {single.id!r} is in flight", request_id=single.id
-            )
-            await outlet.emit(error_response_for(in_flight))
-            return
-        handlers.start_soon(_run_stateless, runtime, single, outlet, stateless)
+    handled = stateless_request(runtime, body.items, body.batch, outlet, handlers, stateless)
+    if handled is not None:
+        await handled
         return
-    if type(single) is Notification and single.method == "notifications/cancelled":
-        cancel = runtime.dispatcher.handle_notification(single)
-        if cancel is not None and cancel.request_id in stateless:
-            # 2026-07-28: on stdio, notifications/cancelled stops a request.
-            stateless[cancel.request_id].cancel()
-            return
-    items = body.items
-    refused: list[Message] = []
-    if runtime.app.admit is not None:
-        items, refused = await runtime.admit(live, items)
-    replies, calls = runtime.receive_messages(live, items)
-    if refused:
-        replies = refused + replies
-    if body.batch and calls:
-        # A batch is answered as one array once every request is done.
-        handlers.start_soon(_run_batch, runtime, live, calls, replies, outlet)
-        return
-    await outlet.finish(replies, batch=body.batch, era=Era.HANDSHAKE)
-    for request in calls:
-        handlers.start_soon(_run_one, runtime, live, request, outlet)
-
-
-async def _run_stateless(
-    runtime: Runtime,
-    request: Request,
-    outlet: _LineOutlet,
-    running: dict[RequestId, trio.CancelScope],
-) -> None:
-    with trio.CancelScope() as scope:
-        running[request.id] = scope
-        try:
-            reply = await runtime.stateless_message(request, outlet)
-        finally:
-            del running[request.id]
-        if reply is not None:
-            await outlet.emit(reply)
-
-
-async def _run_one(
-    runtime: Runtime, live: LiveSession, request: Request, outlet: _LineOutlet
-) -> None:
-    reply = await runtime.call(live, request, outlet)
-    if reply is not None:
-        await outlet.emit(reply)
-
-
-async def _run_batch(
-    runtime: Runtime,
-    live: LiveSession,
-    calls: list[Request],
-    replies: list[Message],
-    outlet: _LineOutlet,
-) -> None:
-    answers: list[Message | None] = [None] * len(calls)
-
-    async def run(index: int, request: Request) -> None:
-        answers[index] = await runtime.call(live, request, outlet)
-
-    async with trio.open_nursery() as nursery:
-        for index, request in enumerate(calls):
-            nursery.start_soon(run, index, request)
-    await outlet.finish(
-        replies + [a for a in answers if a is not None], batch=True, era=Era.HANDSHAKE
-    )
+    await serve_session_messages(runtime, live, body.items, body.batch, outlet, handlers)
