@@ -520,6 +520,8 @@ async def test_a_session_the_server_names_is_named_again_after_a_reconnect() -> 
             if request.method == "initialize":
                 answer = encode_text(Response(request.id, {}), session_id="s-1")
                 await peer.send(TextMessage(answer))
+            elif request.method == "ping":  # the client checks the session goes on
+                await peer.send(TextMessage(encode_text(Response(request.id, {}))))
             else:
                 await peer.stream.aclose()
                 return
@@ -536,11 +538,18 @@ async def test_a_session_the_server_names_is_named_again_after_a_reconnect() -> 
                 await transport.send(JsonRpcRequest(2, "tools/list", {}))
                 lost = await receive.receive()
                 assert isinstance(lost, Lost) and lost.request_ids == (2,)
-                # The next request goes on a new connection, naming the session.
+                # The next request goes on a new connection, naming the session,
+                # once a ping naming it was answered.
                 await transport.send(JsonRpcRequest(3, "tools/list", {}))
                 lost = await receive.receive()
                 assert isinstance(lost, Lost) and lost.request_ids == (3,)
                 await transport.aclose()
                 nursery.cancel_scope.cancel()
-    assert [message.get("mcpSessionId") for message in seen] == [None, "s-1", "s-1"]
+    assert [message["method"] for message in seen] == [
+        "initialize",
+        "tools/list",
+        "ping",
+        "tools/list",
+    ]
+    assert [message.get("mcpSessionId") for message in seen] == [None, "s-1", "s-1", "s-1"]
     assert len(server.upgrades) == 2

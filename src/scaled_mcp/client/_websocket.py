@@ -109,6 +109,9 @@ class _Connection:
         self.has_session = False
         #: Our requests sent on this connection and not answered yet.
         self.in_flight: set[RequestId] = set()
+        #: Our own requests (the ``ping`` that checks a resumed session), answered or not.
+        self.probes: dict[RequestId, trio.Event] = {}
+        self.probe_answered_ok = False
         #: The payload of the ping awaiting its pong, and the event its pong sets.
         self.pong: tuple[bytes, trio.Event] | None = None
 
@@ -293,16 +296,40 @@ class WebSocketTransport:
             connection = await self._connect()
         if previous is None or not previous.has_session or _opens_session(message):
             return connection
-        if self.session_id is not None:
-            _log.info("the WebSocket closed (%s): continuing the session", previous.reason)
-            connection.has_session = True
-            return connection
         if self.protocol_version in STATELESS_VERSIONS:
             return connection
-        raise SessionExpired(
-            f"the WebSocket carrying the session closed ({previous.reason}); "
-            "a new session starts with the next request"
-        )
+        if self.session_id is not None:
+            connection.has_session = True
+            if await self._continues(connection):
+                _log.info("the WebSocket closed (%s): the session goes on", previous.reason)
+                return connection
+            self.session_id = None
+            reason = (
+                f"the server no longer knows the session (the WebSocket closed: {previous.reason})"
+            )
+        else:
+            reason = f"the WebSocket carrying the session closed ({previous.reason})"
+        raise SessionExpired(f"{reason}; a new session starts with the next request")
+
+    async def _continues(self, connection: _Connection) -> bool:
+        """Whether the server continues our named session on ``connection``: a
+        ``ping`` naming it is answered (a server that lost it answers an error)."""
+        probe = JsonRpcRequest(f"scaled-mcp-resume-{next(self._pings)}", "ping", None)
+        answered = trio.Event()
+        connection.probes[probe.id] = answered
+        try:
+            await connection.send_event(
+                TextMessage(data=encode_text(probe, session_id=self.session_id))
+            )
+            with trio.move_on_after(self._ping_timeout):
+                await answered.wait()
+        except _Closed as exc:
+            raise ConnectionLost(exc.reason) from None
+        finally:
+            del connection.probes[probe.id]
+        if not answered.is_set():
+            raise ConnectionLost(f"the server did not answer within {self._ping_timeout:g} s")
+        return connection.probe_answered_ok
 
     def forget(self, request_id: RequestId) -> None:
         """Nothing to close: every answer shares the one connection."""
@@ -376,7 +403,8 @@ class WebSocketTransport:
                         return _close_reason(event.code, event.reason)
                 if isinstance(decision, CloseConnection):
                     await self._close(connection, decision.code, decision.reason)
-                    return f"the client closed the WebSocket with code {decision.code:d}: {decision.reason}"
+                    code, why = int(decision.code), decision.reason
+                    return f"the client closed the WebSocket with code {code}: {why}"
                 if isinstance(decision, AnswerError):
                     _log.warning("the server sent an invalid message: %s", decision.error.message)
                 elif isinstance(decision, IncomingMessages):
@@ -402,6 +430,11 @@ class WebSocketTransport:
                 _log.warning("the server sent an invalid message: %s", item.message)
             else:
                 if isinstance(item, Response | ErrorResponse) and item.id is not None:
+                    probe = connection.probes.get(item.id)
+                    if probe is not None:
+                        connection.probe_answered_ok = isinstance(item, Response)
+                        probe.set()
+                        continue
                     connection.in_flight.discard(item.id)
                 await inbound.send(item)
 
