@@ -8,6 +8,8 @@ What a misbehaving server does to the client is in ``test_websocket_client.py``.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -15,7 +17,8 @@ from typing import Any, Final
 import pytest
 import trio
 
-from scaled_mcp.client import Client, ClientError
+from scaled_mcp.client import Client, ClientError, SessionExpired
+from scaled_mcp.client._websocket import WebSocketTransport
 from scaled_mcp.protocol.types import CallToolResult, CreateMessageResult, TextContent
 
 from .client_helpers import E2E_TOOLS, make_e2e_app
@@ -132,3 +135,102 @@ async def test_the_official_sdk_1x_websocket_client(front: str) -> None:
     assert seen["echo"][0]["text"] == "over a websocket"
     assert seen["add"] == {"sum": 5}
     assert seen["isError"] is False and seen["ping"] is True
+
+
+# -- reconnecting -------------------------------------------------------------------------
+
+
+class Relay:
+    """A TCP relay on 127.0.0.1 to ``target`` (a port): :meth:`cut` breaks every
+    connection it carries, as a dead node or a dropped network would."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = 0
+        self.connections = 0
+        self._scopes: list[trio.CancelScope] = []
+
+    async def _pipe(self, source: trio.abc.Stream, sink: trio.abc.Stream) -> None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            while data := await source.receive_some(65536):
+                await sink.send_all(data)
+
+    async def handle(self, client: trio.SocketStream) -> None:
+        self.connections += 1
+        server = await trio.open_tcp_stream("127.0.0.1", self.target)
+        async with client, server, trio.open_nursery() as nursery:
+            self._scopes.append(nursery.cancel_scope)
+            nursery.start_soon(self._pipe, client, server)
+            await self._pipe(server, client)
+            nursery.cancel_scope.cancel()
+
+    def cut(self) -> None:
+        for scope in self._scopes:
+            scope.cancel()
+        self._scopes.clear()
+
+
+@asynccontextmanager
+async def relaying(target: int) -> AsyncIterator[Relay]:
+    relay = Relay(target)
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(trio.serve_tcp, relay.handle, 0, host="127.0.0.1")
+        )
+        relay.port = listeners[0].socket.getsockname()[1]
+        yield relay
+        nursery.cancel_scope.cancel()
+
+
+async def dropped(client: Client) -> None:
+    """Wait until ``client``'s socket has seen the drop (its reader ended)."""
+    transport = client._transport
+    assert isinstance(transport, WebSocketTransport)
+    connection = transport._connection
+    assert connection is not None
+    await connection.closed.wait()
+
+
+@pytest.mark.parametrize("front", FRONTS)
+async def test_a_dropped_socket_reconnects_and_its_session_goes_on(front: str) -> None:
+    """SEP-1288: the server names the session (``mcpSessionId``); after a drop
+    the client names it on a new connection and the session continues."""
+    with trio.fail_after(DEADLINE):
+        async with (
+            serving(make_e2e_app(), front) as port,
+            relaying(port) as relay,
+            Client(
+                f"ws://127.0.0.1:{relay.port}/mcp", protocol_version="2025-11-25", timeout=10
+            ) as client,
+        ):
+            assert text(await client.call_tool("echo", {"text": "before"})) == "before"
+            named = client._transport.session_id  # type: ignore[attr-defined]
+            assert named is not None
+            relay.cut()
+            await dropped(client)
+            assert text(await client.call_tool("echo", {"text": "after"})) == "after"
+            assert client._transport.session_id == named  # type: ignore[attr-defined]
+            assert relay.connections == 2
+
+
+@pytest.mark.parametrize("front", FRONTS)
+async def test_a_session_the_server_lost_is_started_anew(front: str) -> None:
+    """After a drop to a server that does not know the session (another node,
+    no shared store), the call raises SessionExpired and the next one starts a
+    new session."""
+    with trio.fail_after(DEADLINE):
+        async with (
+            serving(make_e2e_app(), front) as first,
+            serving(make_e2e_app(), front) as second,
+            relaying(first) as relay,
+            Client(
+                f"ws://127.0.0.1:{relay.port}/mcp", protocol_version="2025-11-25", timeout=10
+            ) as client,
+        ):
+            assert text(await client.call_tool("echo", {"text": "before"})) == "before"
+            relay.target = second
+            relay.cut()
+            await dropped(client)
+            with pytest.raises(SessionExpired, match="no longer knows the session"):
+                await client.call_tool("echo", {"text": "lost"})
+            assert text(await client.call_tool("echo", {"text": "anew"})) == "anew"
