@@ -3,7 +3,8 @@
 :class:`MCPASGIApp` translates ASGI ``http`` scopes into
 :class:`~scaled_mcp.protocol.http.HttpRequest` objects and a
 :class:`~scaled_mcp.runtime.Responder`; it makes no protocol decision of its
-own. Being plain ASGI, it can be mounted beside other ASGI apps; :func:`serve`
+own; a ``websocket`` scope is MCP over WebSocket (:mod:`._websocket`). Being
+plain ASGI, it can be mounted beside other ASGI apps; :func:`serve`
 runs it on hypercorn (HTTP/1.1, HTTP/2, TLS) with the runtime around it.
 """
 
@@ -19,6 +20,8 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from scaled_mcp.protocol.http import Headers, HttpRequest, body_too_large
 from scaled_mcp.runtime import ClientGone, Runtime
+
+from ._websocket import serve_asgi_websocket
 
 __all__ = ["MCPASGIApp", "serve"]
 
@@ -125,6 +128,9 @@ class MCPASGIApp:
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
+        if kind == "websocket" and self.runtime.config.websocket.enabled:
+            await serve_asgi_websocket(self.runtime, scope, receive, send)
+            return
         if kind != "http":
             return
         http = self.runtime.config.http
@@ -203,6 +209,9 @@ async def serve(
     settings.graceful_timeout = runtime.config.shutdown_grace
     settings.accesslog = None
     settings.errorlog = logging.getLogger("hypercorn.error")
+    websocket = runtime.config.websocket
+    settings.websocket_max_message_size = websocket.max_message_size
+    settings.websocket_ping_interval = websocket.ping_interval
 
     async def trigger() -> None:
         await shutdown.wait()

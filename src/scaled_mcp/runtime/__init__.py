@@ -1,4 +1,5 @@
-"""The trio runtime: drives the core and the application; the direct h11 front; stdio.
+"""The trio runtime: drives the core and the application; the direct h11 front; stdio;
+MCP over WebSocket.
 
 The token verifiers (``JWTVerifier``, ``IntrospectionVerifier``) are imported when first
 named: they bring PyJWT and httpx2, which a node without authorization does not load.
@@ -32,6 +33,19 @@ from ._session_state import (
 )
 from ._stdio import serve_stdio
 from ._tasks import TaskHost, TaskRun
+from ._websocket import (
+    BinaryData,
+    FramingFailed,
+    PeerClosed,
+    Pong,
+    TextData,
+    Upgrade,
+    WebSocketEvent,
+    WebSocketTransport,
+    admit_upgrade,
+    serve_websocket,
+)
+from ._websocket_config import WebSocketConfig
 
 if TYPE_CHECKING:
     from ._token_verifiers import IntrospectionVerifier, JWTVerifier
@@ -70,6 +84,18 @@ __all__ = [
     "serve_h11",
     "serve_stdio",
     "serving_request",
+    # MCP over WebSocket, for a front that carries the socket.
+    "BinaryData",
+    "FramingFailed",
+    "PeerClosed",
+    "Pong",
+    "TextData",
+    "Upgrade",
+    "WebSocketConfig",
+    "WebSocketEvent",
+    "WebSocketTransport",
+    "admit_upgrade",
+    "serve_websocket",
 ]
 
 
