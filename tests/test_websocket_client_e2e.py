@@ -27,6 +27,11 @@ from .peers.sdk1 import run_websocket_client
 
 #: The revisions spoken over the socket.
 VERSIONS: Final = ("2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")
+#: What the SDK 1.x client calls: tool names and arguments.
+SDK_CALLS: Final[list[tuple[str, dict[str, Any]]]] = [
+    ("echo", {"text": "over a websocket"}),
+    ("add", {"a": 2, "b": 3}),
+]
 #: A generous bound on each test: nothing here may hang.
 DEADLINE: Final = 60
 
@@ -128,13 +133,19 @@ async def test_a_call_that_times_out_stops_on_the_server(front: str, version: st
 async def test_the_official_sdk_1x_websocket_client(front: str) -> None:
     with trio.fail_after(DEADLINE * 3):  # the first run may build the venv
         async with serving(make_e2e_app(), front) as port:
-            seen = await trio.to_thread.run_sync(run_websocket_client, f"ws://127.0.0.1:{port}/mcp")
+            seen = await trio.to_thread.run_sync(
+                run_websocket_client,
+                f"ws://127.0.0.1:{port}/mcp",
+                SDK_CALLS,
+            )
     assert seen["protocolVersion"] == "2025-11-25"
     assert seen["serverName"] == "client-e2e"
     assert seen["tools"] == ["add", "echo"]  # the first page (two a page): the SDK reads one
-    assert seen["echo"][0]["text"] == "over a websocket"
-    assert seen["add"] == {"sum": 5}
-    assert seen["isError"] is False and seen["ping"] is True
+    echo, add = seen["calls"]
+    assert echo["content"] == [{"type": "text", "text": "over a websocket"}]
+    assert add["structuredContent"] == {"sum": 5}
+    assert not echo.get("isError") and not add.get("isError")
+    assert seen["ping"] is True
 
 
 # -- reconnecting -------------------------------------------------------------------------

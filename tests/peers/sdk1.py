@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,11 +39,14 @@ def sdk1_python() -> Path:
     return python
 
 
-def run_websocket_client(url: str, *, timeout: float = 60) -> dict[str, Any]:
-    """What the SDK 1.x WebSocket client saw at ``url`` (see the script); raises
-    :class:`AssertionError` with its stderr when it failed."""
+def run_websocket_client(
+    url: str, calls: Sequence[tuple[str, dict[str, Any]]], *, timeout: float = 60
+) -> dict[str, Any]:
+    """What the SDK 1.x WebSocket client saw at ``url`` making ``calls`` (tool
+    name, arguments; see the script); raises :class:`AssertionError` with its
+    stderr when it failed."""
     done = subprocess.run(
-        [str(sdk1_python()), str(SCRIPT), url],
+        [str(sdk1_python()), str(SCRIPT), url, json.dumps([list(call) for call in calls])],
         capture_output=True,
         text=True,
         timeout=timeout,

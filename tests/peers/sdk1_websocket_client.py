@@ -1,8 +1,9 @@
 # mypy: ignore-errors
 """The official Python SDK 1.x's WebSocket client (``mcp.client.websocket``, the
 last SDK line that has one) against a server: run by the SDK 1.x venv's Python as
-``python sdk1_websocket_client.py ws://HOST:PORT/mcp``. It initializes, lists the
-tools, calls ``echo`` and ``add``, and prints what it saw as one JSON object.
+``python sdk1_websocket_client.py ws://HOST:PORT/mcp '[["echo", {"text": "hi"}], ...]'``.
+It initializes, lists the tools (the first page), makes each call in turn, pings,
+and prints what it saw as one JSON object.
 
 Not imported by the tests (it needs ``mcp<2``): ``tests/peers/sdk1.py`` runs it.
 """
@@ -16,7 +17,7 @@ from mcp import ClientSession
 from mcp.client.websocket import websocket_client
 
 
-async def main(url: str) -> None:
+async def main(url: str, calls: list[list]) -> None:
     seen: dict[str, object] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -28,15 +29,15 @@ async def main(url: str) -> None:
             seen["serverName"] = init.serverInfo.name
             listed = await session.list_tools()
             seen["tools"] = sorted(tool.name for tool in listed.tools)
-            echo = await session.call_tool("echo", {"text": "over a websocket"})
-            seen["echo"] = [block.model_dump(mode="json") for block in echo.content]
-            add = await session.call_tool("add", {"a": 2, "b": 3})
-            seen["add"] = add.structuredContent
-            seen["isError"] = bool(echo.isError or add.isError)
+            results = []
+            for name, arguments in calls:
+                result = await session.call_tool(name, arguments)
+                results.append(result.model_dump(mode="json", by_alias=True, exclude_none=True))
+            seen["calls"] = results
             await session.send_ping()
             seen["ping"] = True
     print(json.dumps(seen))
 
 
 if __name__ == "__main__":
-    anyio.run(main, sys.argv[1])
+    anyio.run(main, sys.argv[1], json.loads(sys.argv[2]))
