@@ -289,12 +289,15 @@ http {{
   upstream mcp {{
 {servers}
   }}
+  # WebSocket upgrades pass through; other requests keep the upstream connection.
+  map $http_upgrade $connection_upgrade {{ default upgrade; '' ""; }}
   server {{
     listen 127.0.0.1:{port};
     location / {{
       proxy_pass http://mcp;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $http_host;
       proxy_buffering off;
       proxy_cache off;
