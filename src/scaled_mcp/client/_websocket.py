@@ -403,6 +403,10 @@ class WebSocketTransport:
                         return _close_reason(event.code, event.reason)
                 if isinstance(decision, CloseConnection):
                     await self._close(connection, decision.code, decision.reason)
+                    # RFC 6455, 7.1.1: the TCP connection is closed once the
+                    # server answered the close (or the wait is over).
+                    with trio.move_on_after(_CLOSE_DEADLINE):
+                        await self._until_close_answered(connection)
                     code, why = int(decision.code), decision.reason
                     return f"the client closed the WebSocket with code {code}: {why}"
                 if isinstance(decision, AnswerError):
@@ -415,6 +419,21 @@ class WebSocketTransport:
                 data = bytes(await connection.stream.receive_some(_READ_SIZE)) or None
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                 return f"the WebSocket connection broke: {exc!r}"
+
+    async def _until_close_answered(self, connection: _Connection) -> None:
+        """Read (and drop) what comes until the server's close frame or the end."""
+        while connection.ws.state is ConnectionState.LOCAL_CLOSING:
+            try:
+                data = bytes(await connection.stream.receive_some(_READ_SIZE)) or None
+                connection.ws.receive_data(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                return
+            except WsRemoteProtocolError:
+                return
+            for _ in connection.ws.events():
+                pass
+            if data is None:
+                return
 
     async def _deliver(
         self,
