@@ -5,7 +5,9 @@ One server (ours, ``servers/ours.py``'s ``echo`` tool, on each front asked for) 
 in a child process. On the 2025-11-25 wire (one session), in turn:
 
 * ``ws sequential``: one WebSocket, one call at a time (each sent when the last
-  was answered), driven here by a bare wsproto client over a trio socket;
+  was answered), driven here over a trio socket by a bare client (wsproto for the
+  upgrade and ``initialize``; in the measured loop, frames built and read by hand,
+  as the load tool writes its requests);
 * ``ws pipelined``: the same WebSocket with ``--depth`` calls in flight (a call
   sent as each answer arrives);
 * ``http sequential``: ``scaled-mcp bench`` (our load tool, a child process) with one
