@@ -6,6 +6,7 @@ import orjson
 import pytest
 from hypothesis import given, strategies as st
 
+from scaled_mcp.protocol.http import HttpConfig, HttpRequest, Reject
 from scaled_mcp.protocol.jsonrpc import (
     ErrorCode,
     LocalProtocolError,
@@ -22,10 +23,13 @@ from scaled_mcp.protocol.websocket import (
     CloseConnection,
     IncomingMessages,
     MessageAssembler,
+    WebSocketOffer,
+    check_upgrade,
     client_subprotocols,
     close_for_failure,
     encode_text,
     encode_text_batch,
+    is_websocket_upgrade,
     read_offer,
 )
 
@@ -200,7 +204,8 @@ _MESSAGES = st.one_of(
         Request,
         id=st.one_of(st.integers(-(2**53), 2**53), st.text(max_size=8)),
         method=st.text(min_size=1, max_size=12),
-        params=st.none() | st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+        params=st.none()
+        | st.dictionaries(st.text(max_size=5), st.integers(-(2**53), 2**53), max_size=3),
     ),
     st.builds(Notification, method=st.text(min_size=1, max_size=12)),
     st.builds(Response, id=st.integers(0, 100), result=st.just({"ok": "é\u2028"})),
@@ -271,3 +276,64 @@ def test_any_frame_sequence_yields_only_documented_decisions(
             assert decision.code in {1002, 1003, 1007, 1009}
             assert assembler.closed
         assert assembler._size <= limit
+
+
+# --- the upgrade request ---------------------------------------------------------------
+
+_UPGRADE = (
+    ("host", "127.0.0.1:8000"),
+    ("upgrade", "websocket"),
+    ("connection", "Upgrade"),
+    ("sec-websocket-version", "13"),
+    ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ("sec-websocket-protocol", "mcp, mcp.auth.tok"),
+)
+
+
+def _upgrade(*more: tuple[str, str], path: str = "/mcp", method: str = "GET") -> HttpRequest:
+    return HttpRequest(method, path, "", (*_UPGRADE, *more))
+
+
+def test_an_upgrade_is_recognised() -> None:
+    assert is_websocket_upgrade(_upgrade())
+    assert is_websocket_upgrade(HttpRequest("GET", "/mcp", "", (("upgrade", "h2c, WebSocket"),)))
+    assert not is_websocket_upgrade(HttpRequest("GET", "/mcp", "", (("upgrade", "h2c"),)))
+
+
+def test_an_upgrade_passes_with_the_token_as_its_authorization() -> None:
+    offer = check_upgrade(_upgrade(), HttpConfig())
+    assert isinstance(offer, WebSocketOffer)
+    assert offer.subprotocol == "mcp"
+    assert offer.request is not None
+    assert ("authorization", "Bearer tok") in offer.request.headers
+    # An Authorization header is kept as the client sent it.
+    versioned = check_upgrade(
+        _upgrade(("sec-websocket-protocol", "mcp.version.2025-11-25")), HttpConfig()
+    )
+    assert isinstance(versioned, WebSocketOffer)
+    assert versioned.protocol_version == "2025-11-25"
+    kept = check_upgrade(_upgrade(("authorization", "Bearer other")), HttpConfig())
+    assert isinstance(kept, WebSocketOffer)
+    assert kept.request is not None
+    assert ("authorization", "Bearer tok") not in kept.request.headers
+
+
+@pytest.mark.parametrize(
+    ("request_", "status"),
+    [
+        (_upgrade(("origin", "http://evil.example")), 403),
+        (HttpRequest("GET", "/mcp", "", (("host", "evil.example"), *_UPGRADE[1:])), 421),
+        (_upgrade(path="/other"), 404),
+        (_upgrade(method="POST"), 405),
+        (_upgrade(("content-length", "3")), 400),
+        (HttpRequest("GET", "/mcp", "", _UPGRADE[:3] + _UPGRADE[4:]), 400),
+        (HttpRequest("GET", "/mcp", "", _UPGRADE[:4] + _UPGRADE[5:]), 400),
+        (HttpRequest("GET", "/mcp", "", _UPGRADE[:5]), 400),
+        (_upgrade(("sec-websocket-protocol", "mcp.version.1999-01-01")), 400),
+    ],
+)
+def test_an_upgrade_is_checked_as_any_request(request_: HttpRequest, status: int) -> None:
+    refused = check_upgrade(request_, HttpConfig())
+    assert isinstance(refused, Reject)
+    assert refused.status == status
+    assert orjson.loads(refused.body)["error"]["code"] == ErrorCode.INVALID_REQUEST

@@ -11,6 +11,7 @@ import pytest
 import trio
 
 from scaled_mcp import MCPServer
+from scaled_mcp._cli_options import parser, with_environment
 from scaled_mcp.protocol.http import HttpConfig
 from scaled_mcp.protocol.oauth import Principal, ResourceServerConfig
 from scaled_mcp.runtime import Authorization, RuntimeConfig, WebSocketConfig
@@ -118,6 +119,16 @@ async def test_a_binary_frame_closes_with_1003(front: str, app: MCPServer) -> No
         assert (await client.closed()).code == 1003
 
 
+async def test_invalid_utf8_closes_with_1007(front: str, app: MCPServer) -> None:
+    async with serving(app, front) as port:
+        client = await connect(port)
+        # A final text frame, masked with a zero key, whose payload is not UTF-8.
+        await client.stream.send_all(bytes([0x81, 0x82, 0, 0, 0, 0, 0xC3, 0x28]))
+        # hypercorn validates the frames itself and drops such a connection without
+        # a close frame (1006 to the client); the h11 front sends 1007.
+        assert (await client.closed()).code == (1007 if front == "h11" else 1006)
+
+
 async def test_a_message_too_big_closes_with_1009(front: str, app: MCPServer) -> None:
     async with serving(app, front, _config(max_message_size=1000)) as port:
         client = await connect(port)
@@ -152,6 +163,10 @@ async def test_a_token_is_required_before_upgrading(front: str, app: MCPServer) 
     async def verify(token: str) -> Principal | None:
         return Principal(subject="svc", scopes=frozenset({"read"})) if token == "good" else None
 
+    @app.tool(scopes=["write"])
+    async def write(text: str) -> str:
+        return text
+
     resource = ResourceServerConfig(
         resource="http://127.0.0.1/mcp", authorization_servers=("http://127.0.0.1:9",)
     )
@@ -165,6 +180,12 @@ async def test_a_token_is_required_before_upgrading(front: str, app: MCPServer) 
         assert caught.value.status == 401
         by_header = await connect(port, headers=[(b"authorization", b"Bearer good")])
         await initialize(by_header)
+        # A scope the token lacks: the request is refused as its POST would be (403).
+        await by_header.send(_call(2, "write", text="no"))
+        refused = await by_header.answer_to(2)
+        assert "insufficient" in refused["error"]["message"].lower()
+        await by_header.send(_call(3, "echo", text="yes"))
+        assert (await by_header.answer_to(3))["result"]["content"][0]["text"] == "yes"
         # Browsers cannot set headers: the token rides in the subprotocol list.
         by_subprotocol = await connect(port, subprotocols=("mcp", "mcp.auth.good"))
         assert by_subprotocol.subprotocol == "mcp"
@@ -259,6 +280,16 @@ async def test_the_server_closes_with_1001_when_it_shuts_down(front: str, app: M
     assert closed.code in {1001, 1006}
 
 
+async def test_a_node_full_of_sessions_closes_with_1013(front: str, app: MCPServer) -> None:
+    config = RuntimeConfig(shutdown_grace=1, max_sessions=1, evict_idle_after=3600)
+    async with serving(app, front, config) as port:
+        first = await connect(port)
+        await initialize(first)
+        second = await connect(port)
+        await second.send({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert (await second.closed()).code == 1013
+
+
 async def test_websocket_can_be_turned_off(front: str, app: MCPServer) -> None:
     async with serving(app, front, _config(enabled=False)) as port:
         with pytest.raises(Refused):
@@ -271,3 +302,14 @@ def test_the_settings_have_defaults() -> None:
     assert attrs.evolve(settings, send_queue=1).send_queue == 1
     assert RuntimeConfig().websocket == settings
     assert HttpConfig().endpoint_path == "/mcp"
+
+
+def test_the_command_line_turns_it_off() -> None:
+    command_line, serve = parser()
+
+    def no_websocket(argv: list[str], environ: dict[str, str]) -> object:
+        return vars(command_line.parse_args(with_environment(serve, argv, environ)))["no_websocket"]
+
+    assert no_websocket(["serve", "app.py"], {}) is False
+    assert no_websocket(["serve", "app.py", "--no-websocket"], {}) is True
+    assert no_websocket(["serve", "app.py"], {"SCALED_MCP_NO_WEBSOCKET": "1"}) is True

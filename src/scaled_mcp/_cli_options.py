@@ -205,6 +205,11 @@ def parser() -> tuple[argparse.ArgumentParser, _Parser]:
         help="how POSTs are answered: JSON unless the handler streams (json), or always SSE",
     )
     serve.add_argument(
+        "--no-websocket",
+        action="store_true",
+        help="refuse WebSocket upgrades of the MCP endpoint (served by default)",
+    )
+    serve.add_argument(
         "--workers",
         type=_int_in(1, 1024),
         default=1,

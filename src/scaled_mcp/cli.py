@@ -39,6 +39,7 @@ from .runtime import (
     Runtime,
     RuntimeConfig,
     StartupError,
+    WebSocketConfig,
 )
 from .server import MCPServer
 
@@ -370,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics_dir=args.metrics_dir,
         tracing=args.tracing,
         handler_timeout=args.handler_timeout or None,
+        websocket=WebSocketConfig(enabled=not args.no_websocket),
         **node,
     )
     runtime = Runtime(app, backend=backend, config=config)

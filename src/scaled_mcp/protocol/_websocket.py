@@ -47,6 +47,7 @@ from ._http_request import HttpRequest, _HeaderView, is_valid_session_id
 from ._http_routing import _check_origin_and_host
 from ._jsonrpc import Message, message_from_json, message_to_json
 from ._lines import DEFAULT_MAX_MESSAGE_LINE_SIZE
+from ._versions import SUPPORTED_VERSIONS
 
 __all__ = [
     "AUTH_SUBPROTOCOL_PREFIX",
@@ -106,6 +107,8 @@ class CloseCode(enum.IntEnum):
     MESSAGE_TOO_BIG = 1009
     #: The server met a failure of its own.
     INTERNAL_ERROR = 1011
+    #: The server cannot take the connection's session now (it serves too many).
+    TRY_AGAIN_LATER = 1013
 
 
 @attrs.frozen(slots=True)
@@ -176,9 +179,9 @@ def check_upgrade(request: HttpRequest, config: HttpConfig) -> WebSocketOffer | 
     checked, before upgrading: "Servers MUST validate the Origin header on all
     incoming connections" (403), the Host (421), the path (404), ``GET`` (405),
     ``Sec-WebSocket-Version: 13``, a ``Sec-WebSocket-Key`` and no body (400,
-    RFC 6455 4.2.1), the subprotocol offer (400). The offer's ``request`` is the one to
-    authorize: a token offered as ``mcp.auth.<token>`` becomes its
-    ``Authorization`` header when it has none.
+    RFC 6455 4.2.1), the subprotocol offer and the revision it names (400).
+    The offer's ``request`` is the one to authorize: a token offered as
+    ``mcp.auth.<token>`` becomes its ``Authorization`` header when it has none.
     """
     view = _HeaderView(request.headers)
     try:
@@ -201,6 +204,9 @@ def check_upgrade(request: HttpRequest, config: HttpConfig) -> WebSocketOffer | 
             offer = read_offer(offered)
         except RemoteProtocolError as exc:
             raise _stop(400, f"Bad Request: {exc.message}") from None
+        version = offer.protocol_version
+        if version is not None and version not in SUPPORTED_VERSIONS:
+            raise _stop(400, f"Bad Request: unsupported protocol version {version[:64]!r}")
     except _Stop as stop:
         return stop.reject
     if offer.bearer_token is not None and view.one("authorization") is None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Protocol
@@ -39,7 +40,14 @@ import trio
 
 from ..cluster import BackendUnavailable
 from ..protocol.http import HttpRequest, Reject
-from ..protocol.jsonrpc import Message, RemoteProtocolError, Request, error_response_for
+from ..protocol.jsonrpc import (
+    Message,
+    RemoteProtocolError,
+    Request,
+    RequestId,
+    Response,
+    error_response_for,
+)
 from ..protocol.nodes import BROADCAST_CHANNEL, decode_broadcast
 from ..protocol.oauth import Principal
 from ..protocol.versions import Era, allows_batches
@@ -54,7 +62,7 @@ from ..protocol.websocket import (
     encode_text,
     encode_text_batch,
 )
-from ._auth import principal_key
+from ._auth import current_principal, principal_key
 from ._duplex import StatelessCalls, serve_session_messages, stateless_request
 from ._front import ClientGone
 from ._runtime import Runtime
@@ -157,6 +165,10 @@ async def admit_upgrade(runtime: Runtime, request: HttpRequest) -> Upgrade | Rej
         admitted = await auth.admit(offer.request)
         if isinstance(admitted, Reject):
             return admitted
+        # The scopes every request of the server needs: 403 before upgrading.
+        lacking = auth.refuse_scopes(admitted, (), None)
+        if lacking is not None:
+            return lacking
         principal = admitted
     return Upgrade(offer.subprotocol, principal)
 
@@ -186,7 +198,7 @@ class _Outlet:
     def __init__(self, connection: _Connection) -> None:
         self._connection = connection
         #: ``initialize`` requests whose response names the session.
-        self.announce: dict[object, str] = {}
+        self.announce: dict[RequestId, str] = {}
 
     async def begin_stream(self) -> None:
         return
@@ -196,8 +208,8 @@ class _Outlet:
 
     async def emit(self, message: Message) -> None:
         session_id = None
-        if self.announce and type(message) is not Request:
-            session_id = self.announce.pop(getattr(message, "id", None), None)
+        if self.announce and type(message) is Response:
+            session_id = self.announce.pop(message.id, None)
         await self._connection.queue(encode_text(message, session_id=session_id))
 
     async def finish(self, replies: list[Message], *, batch: bool, era: Era) -> None:
@@ -375,6 +387,8 @@ class _Connection:
     async def _incoming(self, decision: IncomingMessages) -> None:
         assert self.handlers is not None
         items, batch = decision.items, decision.batch
+        if await self._refused_scopes(items):
+            return
         handled = stateless_request(
             self.runtime, items, batch, self.outlet, self.handlers, self.stateless
         )
@@ -390,6 +404,23 @@ class _Connection:
         await serve_session_messages(
             self.runtime, live, items, batch, self.outlet, self.handlers, saved=self._save
         )
+
+    async def _refused_scopes(self, items: tuple[Message | RemoteProtocolError, ...]) -> bool:
+        """With authorization: a message whose requests need a scope the token
+        lacks is answered with the error a POST of it gets (its requests not run)."""
+        auth = self.runtime.config.auth
+        principal = current_principal()
+        if auth is None or principal is None:
+            return False
+        scopes_of = getattr(self.runtime.app, "required_scopes", None)
+        refused = auth.refuse_scopes(principal, items, scopes_of)
+        if refused is None:
+            return False
+        for item in items:
+            if type(item) is Request:
+                error = RemoteProtocolError(refused.message, code=refused.code, request_id=item.id)
+                await self.outlet.emit(error_response_for(error))
+        return True
 
     async def _save(self, live: LiveSession, before: tuple[object, ...]) -> None:
         if live.forward:
@@ -409,10 +440,15 @@ class _Connection:
                 if not initializing or self.live is not None:
                     await self._unknown_session(decision)
                     return None
-                live = self._new_session()
+                live = await self._new_session()
+                if live is None:
+                    return None
             await self._adopt(live, resumed=live.session.session_id == named)
         elif self.live is None:
-            await self._adopt(self._new_session(), resumed=False)
+            live = await self._new_session()
+            if live is None:
+                return None
+            await self._adopt(live, resumed=False)
         return self.live
 
     async def _unknown_session(self, decision: IncomingMessages) -> None:
@@ -423,8 +459,19 @@ class _Connection:
                 )
                 await self.outlet.emit(error_response_for(error))
 
-    def _new_session(self) -> LiveSession:
+    async def _new_session(self) -> LiveSession | None:
+        """A new session of this connection, unless the node serves ``max_sessions``
+        (the session unused longest is ended first, as for an HTTP ``initialize``):
+        the connection then closes with 1013."""
+        config = self.runtime.config
         sessions = self.runtime.node.sessions
+        if len(sessions) >= config.max_sessions:
+            idlest = sessions.idlest(time.time() - config.evict_idle_after)
+            if idlest is not None:
+                await sessions.terminate(idlest)
+        if len(sessions) >= config.max_sessions:
+            self.end(CloseCode.TRY_AGAIN_LATER, "this node serves too many sessions")
+            return None
         session = sessions.new_session()
         session.owner = principal_key()
         live = LiveSession(session)
@@ -463,8 +510,9 @@ class _Connection:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """While the connection holds ``live``: its broadcasts go out, and a
-        connection that takes it over elsewhere closes this one."""
+        """While the connection holds ``live``: its broadcasts go out, it is kept
+        alive in the store, and a connection that takes it over elsewhere closes
+        this one."""
         broker = self.runtime.node.backend.broker
         with scope:
             async with (
@@ -474,10 +522,20 @@ class _Connection:
                 task_status.started()
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._forward_broadcasts, live, broadcasts)
+                    nursery.start_soon(self._touch, live)
                     async for token in takeovers:
                         if token != self.token:
                             self.end(CloseCode.NORMAL, RECONNECTED_REASON)
                             return
+
+    async def _touch(self, live: LiveSession) -> None:
+        """Keep the session from expiring in the store while its client is connected
+        (a client listening is not idle), as a GET stream does."""
+        ttl = self.runtime.config.session_idle_timeout
+        while True:
+            await trio.sleep(ttl / 3)
+            with suppress(BackendUnavailable):
+                await self.runtime.node.backend.sessions.touch(live.session.session_id, ttl=ttl)
 
     async def _forward_broadcasts(
         self, live: LiveSession, broadcasts: AsyncIterator[bytes]
