@@ -201,7 +201,7 @@ async def test_pings_are_answered(front: str, app: MCPServer) -> None:
 
 
 async def test_a_client_that_does_not_answer_pings_is_closed() -> None:
-    # The h11 front pings (hypercorn pings by itself, with the same interval).
+    # The h11 front pings (ASGI cannot: on hypercorn the server sends no ping).
     config = _config(ping_interval=0.3, pong_timeout=0.3)
     async with serving(make_app(Probe()), "h11", config) as port:
         client = await connect(port)

@@ -209,9 +209,10 @@ async def serve(
     settings.graceful_timeout = runtime.config.shutdown_grace
     settings.accesslog = None
     settings.errorlog = logging.getLogger("hypercorn.error")
-    websocket = runtime.config.websocket
-    settings.websocket_max_message_size = websocket.max_message_size
-    settings.websocket_ping_interval = websocket.ping_interval
+    # hypercorn bounds WebSocket messages itself (closing with 1009 past it). Its
+    # pinger stays off: it writes beside the connection's other writes, and a ping
+    # racing a close raises out of the server (trio.BusyResourceError).
+    settings.websocket_max_message_size = runtime.config.websocket.max_message_size
 
     async def trigger() -> None:
         await shutdown.wait()

@@ -5,9 +5,11 @@ The upgrade is admitted as on the h11 front
 HTTP status through ASGI's ``websocket.http.response`` extension (hypercorn
 has it), else by closing before accepting (hypercorn then answers 403).
 hypercorn assembles messages (bounded by ``websocket_max_message_size``,
-closing with 1009 past it), answers and sends pings (``websocket_ping_interval``)
-and validates UTF-8 itself; :func:`serve` sets those from the runtime's
-:class:`~scaled_mcp.runtime.WebSocketConfig`.
+closing with 1009 past it; :func:`serve` sets it from the runtime's
+:class:`~scaled_mcp.runtime.WebSocketConfig`), answers pings and validates
+UTF-8 itself. ASGI has no way to send a ping, and hypercorn's own pinger is
+left off (it races the connection's other writes): on this front the server
+does not ping.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ Send = Callable[[Message], Awaitable[None]]
 class _AsgiTransport:
     """A :class:`~scaled_mcp.runtime.WebSocketTransport` over ASGI messages."""
 
-    pings = False  # hypercorn pings
+    pings = False  # ASGI cannot send one
 
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive = receive

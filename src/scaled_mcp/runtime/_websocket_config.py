@@ -17,7 +17,8 @@ class WebSocketConfig:
       any GET of it);
     * ``max_message_size`` -- UTF-8 bytes of one incoming message at most (1009 past it);
     * ``ping_interval`` -- seconds without a frame from the client before the server
-      pings it; ``pong_timeout`` -- seconds it then has to answer (else 1001);
+      pings it; ``pong_timeout`` -- seconds it then has to answer (else 1001); on
+      fronts that can ping (h11);
     * ``send_queue`` -- messages waiting to be written at most; a handler with more
       to send waits (a slow reader does not grow memory), up to ``send_timeout``
       seconds, after which the connection is closed (1008);
