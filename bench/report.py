@@ -186,6 +186,11 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
         page += ["```", results["loadtool"]["table"].strip(), "```"]
     else:
         page.append(f"Not run: {results.get('failures', {}).get('loadtool', 'not selected')}")
+    page += ["", "## One WebSocket beside streamable HTTP (`websocket.py`)", ""]
+    if "websocket" in results:
+        page += ["```", results["websocket"]["table"].strip(), "```"]
+    else:
+        page.append(f"Not run: {results.get('failures', {}).get('websocket', 'not selected')}")
     page += ["", f"The suite took {results.get('seconds', 0):.0f} s.", ""]
     path = out / "report.md"
     path.write_text("\n".join(page))

@@ -13,6 +13,8 @@ suite goes on):
 5. ``cluster``: one node against three behind nginx on Redis (``cluster.py``; needs
    ``redis-server`` and ``nginx``).
 6. ``loadtool``: ``scaled-mcp bench`` beside wrk on the same server (``load_tool.py``).
+7. ``websocket``: tools/call per second over one WebSocket beside streamable HTTP, on
+   both fronts (``websocket.py``).
 
     .venv/bin/python bench/suite.py                  # the full suite (~30 minutes)
     .venv/bin/python bench/suite.py --quick          # a few minutes, fewer rounds
@@ -38,7 +40,7 @@ from report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-STEPS = ("engine", "http", "latency", "sessions", "cluster", "loadtool")
+STEPS = ("engine", "http", "latency", "sessions", "cluster", "loadtool", "websocket")
 
 
 def _run(command: list[str], log: Path, timeout: float) -> str:
@@ -124,6 +126,16 @@ def loadtool(quick: bool, out: Path, log: Path) -> dict[str, Any]:
     return {"table": text}
 
 
+def websocket(quick: bool, out: Path, log: Path) -> dict[str, Any]:
+    rounds, duration = ("1", "2") if quick else ("3", "3")
+    command = [
+        str(VENV_PYTHON), "bench/websocket.py", "--fronts", "h11", "hypercorn",
+        "--rounds", rounds, "--duration", duration,
+    ]  # fmt: skip
+    text = _run(command, log, 1800)
+    return {"table": text}
+
+
 def _have(binary: str) -> bool:
     return shutil.which(binary) is not None or any(
         Path(folder, binary).exists() for folder in ("/usr/sbin", "/usr/bin")
@@ -137,6 +149,7 @@ RUNNERS: dict[str, Callable[[bool, Path, Path], dict[str, Any]]] = {
     "sessions": sessions,
     "cluster": cluster,
     "loadtool": loadtool,
+    "websocket": websocket,
 }
 
 

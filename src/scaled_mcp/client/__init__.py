@@ -1,7 +1,7 @@
 """The MCP client (trio): ``async with Client(target) as client:``.
 
 A :class:`Client` reaches a server over streamable HTTP, the 2024-11-05
-HTTP+SSE transport, stdio (a command it runs) or in memory (an
+HTTP+SSE transport, WebSocket (``ws://``, ``wss://``), stdio (a command it runs) or in memory (an
 :class:`~scaled_mcp.server.MCPServer` in the same trio run), in either era:
 the handshake (``initialize``) or the stateless one (2026-07-28). Errors are
 :class:`ClientError` carrying the JSON-RPC error. :class:`OAuth` (an

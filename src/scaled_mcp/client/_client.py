@@ -103,7 +103,9 @@ class Client(ClientMethods):
     """A connection to one MCP server; use it as ``async with Client(target) as client:``.
 
     ``target`` is an ``http(s)://`` URL (streamable HTTP; a path ending in
-    ``/sse`` uses the 2024-11-05 HTTP+SSE transport), an :class:`MCPServer`
+    ``/sse`` uses the 2024-11-05 HTTP+SSE transport), a ``ws(s)://`` URL
+    (MCP over WebSocket, SEP-1288; ``headers``, ``bearer``, ``verify`` and
+    ``cert`` apply to its upgrade), an :class:`MCPServer`
     (served in memory, in this trio run), or a command (argv list) run as a
     child process speaking stdio. ``protocol_version`` pins the revision to
     speak (its era then decides the mode). HTTP settings: static ``headers``,

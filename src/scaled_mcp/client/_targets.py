@@ -14,10 +14,12 @@ from ._http import StreamableHttpTransport
 from ._legacy_sse import LegacySseTransport
 from ._lines import MemoryTransport, StdioTransport
 from ._transport import Transport
+from ._websocket import WebSocketTransport
 
 __all__ = ["Target", "transport_for"]
 
-#: A server: an ``http(s)://`` URL, an :class:`MCPServer` (in memory) or a command (argv).
+#: A server: an ``http(s)://`` or ``ws(s)://`` URL, an :class:`MCPServer` (in memory)
+#: or a command (argv).
 Target: TypeAlias = str | MCPServer | Sequence[str]
 
 
@@ -49,6 +51,22 @@ def _tls(verify: Any, cert: Any) -> Any:
     return context
 
 
+def _tls_context(verify: Any, cert: Any) -> ssl.SSLContext:
+    """The TLS context of a ``wss://`` connection, from the same ``verify`` and
+    ``cert`` as HTTP takes (``True``, ``False``, a CA bundle path or a context)."""
+    tls = _tls(verify, cert)
+    if isinstance(tls, ssl.SSLContext):
+        return tls
+    if tls is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if isinstance(tls, str):
+        return ssl.create_default_context(cafile=tls)
+    raise TypeError(f"verify must be a bool, a CA bundle path or an ssl.SSLContext, not {tls!r}")
+
+
 def transport_for(
     target: Target,
     *,
@@ -60,15 +78,27 @@ def transport_for(
     http2: bool,
     timeout: float,
 ) -> Transport:
-    """The transport for ``target``; the HTTP settings apply to URLs only."""
+    """The transport for ``target``; the HTTP settings apply to URLs only (``auth``
+    and ``http2`` to ``http(s)://`` ones)."""
     if isinstance(target, MCPServer):
         return MemoryTransport(target)
     if isinstance(target, str):
-        if not target.startswith(("http://", "https://")):
-            raise ValueError(f"not an http(s) URL: {target!r} (a command is a list of strings)")
         all_headers = dict(headers or {})
         if bearer is not None:
             all_headers["Authorization"] = f"Bearer {bearer}"
+        if target.startswith(("ws://", "wss://")):
+            if auth is not None:
+                raise ValueError("auth= applies to http(s) URLs; a ws(s) URL takes bearer=")
+            secure = target.startswith("wss://")
+            return WebSocketTransport(
+                target,
+                headers=all_headers,
+                ssl_context=_tls_context(verify, cert) if secure else None,
+            )
+        if not target.startswith(("http://", "https://")):
+            raise ValueError(
+                f"not an http(s) or ws(s) URL: {target!r} (a command is a list of strings)"
+            )
         http = httpx2.AsyncClient(
             headers=all_headers,
             auth=auth,
