@@ -23,6 +23,8 @@ SLOW_FIRST: tuple[str, ...] = (
     "test_gateway_conformance.py",
     "test_cli_errors.py",
     "test_conformance_tasks.py",
+    "test_http1.py",  # CPU: one property test against h11 takes ~1 min
+    "test_types.py",
     "test_harness_peers.py",
     "test_harness_check_ours.py",
     "test_conformance_skills.py",
