@@ -214,7 +214,8 @@ class Node:
     process: subprocess.Popen[bytes]
 
 
-def start_node(target: str, name: str, broker: str, *extra: str, log: Path | None = None) -> Node:
+def spawn_node(target: str, name: str, broker: str, *extra: str, log: Path | None = None) -> Node:
+    """Start a node's process; it listens once :func:`wait_for_port` says so."""
     port = free_port()
     command = [
         sys.executable, "-m", "scaled_mcp.cli", "serve", target, "--bind", f"127.0.0.1:{port}",
@@ -222,12 +223,17 @@ def start_node(target: str, name: str, broker: str, *extra: str, log: Path | Non
     ]  # fmt: skip
     out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out)
-    try:
-        wait_for_port(port, process, f"node {name}")
-    except BaseException:
-        stop(process)
-        raise
     return Node(name, port, process)
+
+
+def start_node(target: str, name: str, broker: str, *extra: str, log: Path | None = None) -> Node:
+    node = spawn_node(target, name, broker, *extra, log=log)
+    try:
+        wait_for_port(node.port, node.process, f"node {name}")
+    except BaseException:
+        stop(node.process)
+        raise
+    return node
 
 
 @contextmanager
@@ -244,9 +250,12 @@ def nodes(
     tag = tag or f"n{secrets.token_hex(3)}x"
     started: list[Node] = []
     try:
+        # all started before any is waited for: a node takes seconds to start on a busy machine
         for n in range(count):
             log = folder / f"node{n}.log" if folder is not None else None
-            started.append(start_node(target, f"{tag}{n}", broker, *extra, log=log))
+            started.append(spawn_node(target, f"{tag}{n}", broker, *extra, log=log))
+        for node in started:
+            wait_for_port(node.port, node.process, f"node {node.name}")
         yield started
     finally:
         for node in started:

@@ -73,7 +73,12 @@ def test_status_shows_nodes_streams_and_sessions(tmp_path: Path) -> None:
 
             def settled(found: dict[str, Any]) -> bool:
                 by = {node["node"]: node for node in found["nodes"]}
-                return set(by) == {"st0", "st1"} and by["st1"]["get_streams"] == 1
+                # both counts come with st1's next heartbeat: wait for both
+                return (
+                    set(by) == {"st0", "st1"}
+                    and by["st1"]["get_streams"] == 1
+                    and by["st1"]["streams"] == 1
+                )
 
             found = status_until(redis.url, settled)
             by = {node["node"]: node for node in found["nodes"]}
