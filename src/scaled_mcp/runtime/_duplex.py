@@ -96,6 +96,14 @@ async def serve_session_messages(
         handlers.start_soon(_run_batch, runtime, live, calls, replies, outlet)
         return
     await outlet.finish(replies, batch=batch, era=Era.HANDSHAKE)
+    if len(calls) == 1:
+        request = calls[0]
+        params = request.params if request.params is not None else {}
+        if runtime.app.never_waits(request.method, params):
+            # A handler that cannot yield cannot hold up the reading either: it
+            # runs here, sparing a task and a trip through the scheduler.
+            await _run_one(runtime, live, request, outlet)
+            return
     for request in calls:
         handlers.start_soon(_run_one, runtime, live, request, outlet)
 
