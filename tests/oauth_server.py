@@ -70,6 +70,8 @@ class AuthorizationServer:
         self.codes: dict[str, dict[str, str]] = {}
         self.revoked: set[str] = set()
         self.requests: list[str] = []
+        #: Every access token signed, in order.
+        self.issued: list[str] = []
         self._keys: list[tuple[str, ec.EllipticCurvePrivateKey]] = []
         self.rotate()
 
@@ -118,9 +120,11 @@ class AuthorizationServer:
         if kid is not None:
             chosen_kid = kid
             chosen = dict(self._keys).get(kid, chosen)
-        return jwt.encode(
+        token = jwt.encode(
             claims, key or chosen, algorithm="ES256", headers={"kid": chosen_kid, "typ": "at+jwt"}
         )
+        self.issued.append(token)
+        return token
 
     # -- HTTP -----------------------------------------------------------------------
 

@@ -260,8 +260,13 @@ async def test_the_client_authorizes_and_steps_up(
                 who = await client.call_tool("whoami", {})
                 assert who.content[0].text == "alice read write"  # type: ignore[union-attr]
         assert [r for r in server.requests if r.startswith("GET /authorize")].__len__() == 2
+    assert server.issued
     for record in caplog.records:
-        assert "eyJ" not in record.getMessage()  # no token (a JWT) is ever logged
+        message = record.getMessage()
+        # No token is ever logged: neither one issued nor anything shaped as a JWT
+        # (a session id may happen to begin as one does, but has no dots).
+        assert not any(token in message for token in server.issued)
+        assert re.search(r"eyJ[\w-]+\.[\w-]+\.", message) is None
 
 
 async def test_scopes_of_resources_and_prompts() -> None:
