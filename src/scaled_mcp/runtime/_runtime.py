@@ -95,7 +95,7 @@ from ._runtime_config import RuntimeConfig, protocol_configs
 from ._sessions import LiveSession
 from ._stateless_wire import StatelessWire
 from ._streams import GetStreams
-from ._timeouts import handler_deadline, timed_out
+from ._timeouts import handler_deadline, timed_out, timeout_of
 from ._tracing import TracedApplication, with_trace_headers
 
 __all__ = ["Runtime"]
@@ -157,6 +157,8 @@ class Runtime:
         )
         # The scopes each request needs, when the application names some.
         self._scopes_of = getattr(app, "required_scopes", None)
+        # The seconds each request's handler may run.
+        self._timeout_of = timeout_of(app, self.config.handler_timeout)
         self.operations = Operations(node, self.config, metrics)
         if metrics is not None:
             metrics.gauges.update(
@@ -557,7 +559,8 @@ class Runtime:
                     # call's cost) is spared.
                     result = await self.app.handle(request.method, params, ctx)
                 else:
-                    deadline = handler_deadline(self.config.handler_timeout)
+                    timeout = self._timeout_of(request.method, params)
+                    deadline = handler_deadline(timeout)
                     with trio.CancelScope(deadline=deadline) as scope:
                         live.running[request.id] = scope
                         try:
@@ -569,7 +572,7 @@ class Runtime:
                         # Not the client's cancellation (that ends the request in
                         # the session): the handler ran out of time.
                         cancelled = False
-                        error = timed_out(request.id, self.config.handler_timeout)
+                        error = timed_out(request.id, timeout)
             except McpError as exc:
                 error = ErrorResponse(request.id, exc.code, exc.message, exc.data)
             except RemoteProtocolError as exc:
