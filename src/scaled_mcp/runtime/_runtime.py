@@ -180,6 +180,12 @@ class Runtime:
             except Exception as exc:
                 detail = " ".join(str(exc).split()) or type(exc).__name__
                 raise StartupError(f"the lifespan failed: {detail}") from exc
+            # A verifier that keeps resources for the node's life (the
+            # introspection verifier's HTTP client) holds them until it stops.
+            verifier = self.config.auth.verifier if self.config.auth is not None else None
+            verifier_running = getattr(verifier, "running", None)
+            if verifier_running is not None:
+                await lifespan.enter_async_context(verifier_running())
             try:
                 async with self._serving() as runtime:
                     yield runtime
