@@ -226,6 +226,11 @@ class Runtime:
             await self._node.wait_idle()
 
     @property
+    def is_running(self) -> bool:
+        """Whether the node runs (inside :meth:`run`, until it stopped)."""
+        return self._node.nursery is not None
+
+    @property
     def closing(self) -> bool:
         """Whether the node is shutting down."""
         return self._node.closing.is_set()
