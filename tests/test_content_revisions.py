@@ -187,3 +187,12 @@ async def test_each_revision_gets_the_content_it_defines(front: str) -> None:
                 )
             got = (await session.call(2, "prompts/get", {"name": "with_audio"})).json()["result"]
             validate(version, "GetPromptResult", got)
+
+
+def test_what_is_not_a_block_is_said_to_be_omitted() -> None:
+    downgraded = downgrade_result({"content": ["junk", {"type": "video"}]}, "2024-11-05")
+    validate("2024-11-05", "CallToolResult", downgraded)
+    assert [block["text"] for block in downgraded["content"]] == [
+        "[content omitted: protocol revision 2024-11-05 does not define it]",
+        "[video content omitted: protocol revision 2024-11-05 does not define it]",
+    ]

@@ -68,10 +68,10 @@ def sampling_content_types(version: str) -> frozenset[str]:
     return _SAMPLING_TOOLS
 
 
-def _as_text(
-    block: Mapping[str, Any], version: str, why: str = "does not define it"
-) -> dict[str, Any]:
-    """A text block standing for ``block``, which ``version`` does not define."""
+def _as_text(given: object, version: str, why: str = "does not define it") -> dict[str, Any]:
+    """A text block standing for ``given``, which ``version`` does not define."""
+    # Not a block at all: said to be content, omitted.
+    block: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     kind = block.get("type")
     if kind == "resource_link":
         uri = str(block.get("uri", ""))
@@ -86,11 +86,11 @@ def _as_text(
         text = f"[tool result {block.get('toolUseId', '')}] " + " ".join(parts)
     else:
         what = f"{kind} content" if isinstance(kind, str) else "content"
-        if isinstance(block, Mapping) and block.get("mimeType"):
+        if block.get("mimeType"):
             what += f" ({block['mimeType']})"
         text = f"[{what} omitted: protocol revision {version} {why}]"
     out: dict[str, Any] = {"type": "text", "text": text}
-    if isinstance(block, Mapping) and isinstance(block.get("annotations"), dict):
+    if isinstance(block.get("annotations"), dict):
         out["annotations"] = block["annotations"]
     return out
 
