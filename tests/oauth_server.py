@@ -72,6 +72,12 @@ class AuthorizationServer:
         self.requests: list[str] = []
         #: Every access token signed, in order.
         self.issued: list[str] = []
+        #: The client addresses (host, port) requests came from: one per connection.
+        self.connections: set[tuple[str, int]] = set()
+        #: Seconds each introspection takes, and the most seen at once.
+        self.introspection_delay = 0.0
+        self.introspecting = 0
+        self.most_introspecting = 0
         self._keys: list[tuple[str, ec.EllipticCurvePrivateKey]] = []
         self.rotate()
 
@@ -141,6 +147,15 @@ class AuthorizationServer:
             if not event.get("more_body"):
                 break
         headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+        if scope.get("client"):
+            self.connections.add(tuple(scope["client"]))
+        if scope["path"] == "/introspect" and self.introspection_delay:
+            self.introspecting += 1
+            self.most_introspecting = max(self.most_introspecting, self.introspecting)
+            try:
+                await trio.sleep(self.introspection_delay)
+            finally:
+                self.introspecting -= 1
         status, extra, payload = self.route(
             scope["method"], scope["path"], scope["query_string"].decode(), headers, body
         )

@@ -430,6 +430,47 @@ async def test_introspection_with_its_cache() -> None:
         assert verifier.requests == 5
 
 
+async def test_introspection_over_one_client_for_the_nodes_life() -> None:
+    async with authorization_server() as server, httpx2.AsyncClient() as http:
+        server.introspection_delay = 0.2
+        verifier = IntrospectionVerifier(
+            f"{server.base}/introspect",
+            client_id=RESOURCE_CLIENT[0],
+            client_secret=RESOURCE_CLIENT[1],
+            audience=None,
+            timeout=5,
+            max_concurrent=2,
+        )
+        async with protected("h11", server.base, verifier=verifier) as url:
+            shared = verifier._client
+            assert shared is not None and not shared.is_closed
+            statuses: list[int] = []
+
+            async def initialize(who: str) -> None:
+                token = server.issue(who, url, "read")
+                answer = await http.post(
+                    url, json=initialize_request(), headers=post_headers(token)
+                )
+                statuses.append(answer.status_code)
+
+            async with trio.open_nursery() as nursery:
+                for n in range(6):  # six tokens, none cached: six introspections
+                    nursery.start_soon(initialize, f"user{n}")
+            assert statuses == [200] * 6
+            assert verifier.requests == 6
+            assert server.most_introspecting == 2  # never more at once than allowed
+            # Reused: the six went over the two connections the bound allows.
+            assert len(server.connections) <= 2
+            # Past its deadline (its wait for a turn included), a request gets 503.
+            server.introspection_delay = 10
+            verifier.timeout = 0.3
+            late = await http.post(
+                url, json=initialize_request(), headers=post_headers(server.issue("z", url, "read"))
+            )
+            assert late.status_code == 503
+        assert verifier._client is None and shared.is_closed  # closed with the node
+
+
 async def test_the_applications_own_verifier() -> None:
     async def verify(token: str) -> Principal | None:
         return (

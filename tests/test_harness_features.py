@@ -225,7 +225,7 @@ async def test_our_everything_server_passes_with_tool_calls() -> None:
     with serve("examples/everything.py", "--http", "h11") as url:
         report = await check(
             url,
-            revisions=["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"],
+            revisions=["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"],
             select=SELECT,
             call_tools=True,
             timeout=10.0,

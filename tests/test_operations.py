@@ -1,5 +1,5 @@
 """The operator's endpoints: ``/healthz``, ``/readyz`` and ``/metrics`` routed by the core
-(any Host, GET only, paths movable and optional), answered by the runtime on both fronts,
+(any Host, GET and HEAD only, paths movable and optional), answered by the runtime on both fronts,
 readiness following the broker (a real redis-server that goes away) and the drain."""
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from scaled_mcp.protocol.http import (
     readiness_reply,
 )
 from scaled_mcp.protocol.jsonrpc import LocalProtocolError
-from scaled_mcp.runtime import Runtime, RuntimeConfig
+from scaled_mcp.protocol.oauth import Principal, ResourceServerConfig
+from scaled_mcp.runtime import Authorization, Runtime, RuntimeConfig
 
 from .cluster import free_port, redis_server, stop, wait_for_port
 from .helpers import (
@@ -76,11 +77,13 @@ def test_probes_answer_any_host(host: str) -> None:
         assert precheck(request, config) is None
 
 
-def test_probes_take_get_only_and_check_origin() -> None:
+def test_probes_take_get_and_head_only_and_check_origin() -> None:
     config = HttpConfig()
     refused = decide(http_request("POST", b"{}", {"host": "10.0.0.1"}, path="/readyz"), config)
     assert isinstance(refused, Reject) and refused.status == 405
-    assert ("allow", "GET") in refused.headers
+    assert ("allow", "GET, HEAD") in refused.headers
+    head = decide(http_request("HEAD", b"", {"host": "10.0.0.1"}, path="/readyz"), config)
+    assert head == ServeProbe(ProbeKind.READY)
     foreign = http_request("GET", b"", {"origin": "https://evil.example"}, path="/metrics")
     rejected = decide(foreign, config)
     assert isinstance(rejected, Reject) and rejected.status == 403
@@ -206,6 +209,60 @@ async def test_probes_on_both_fronts(front: str) -> None:
         assert "scaled_mcp_request_duration_seconds" in metrics.text
         refused = await client.post("/mcp", headers=headers, content=b"{}")
         assert refused.status_code == 421  # the MCP endpoint still checks Host
+
+
+async def _exchange(port: int, data: bytes) -> bytes:
+    """What the server sends on one connection for ``data``, until it closes."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(data)
+        received = b""
+        with trio.fail_after(5):
+            while chunk := await stream.receive_some():
+                received += chunk
+    return received
+
+
+async def _never(token: str) -> Principal | None:
+    return None
+
+
+@pytest.mark.parametrize("front", FRONTS)
+async def test_head_gets_the_headers_of_get_and_no_body(front: str) -> None:
+    resource = ResourceServerConfig(
+        resource="http://127.0.0.1/mcp", authorization_servers=("http://issuer.example",)
+    )
+    config = RuntimeConfig(
+        shutdown_grace=1,
+        metrics=True,
+        readiness_interval=0.05,
+        auth=Authorization(resource, _never),
+    )
+    closing = b"GET /healthz HTTP/1.1\r\nHost: 10.0.0.9\r\nConnection: close\r\n\r\n"
+    async with serving(app, front, config) as port:
+        for path in ("/.well-known/oauth-protected-resource/mcp", "/healthz", "/metrics", "/mcp"):
+            get = await _exchange(
+                port,
+                b"GET %s HTTP/1.1\r\nHost: 10.0.0.9\r\n" % path.encode()
+                + b"Connection: close\r\n\r\n",
+            )
+            get_head, _, get_body = get.partition(b"\r\n\r\n")
+            # HEAD, then a GET on the same connection: the HEAD's answer has no
+            # body, or the GET's answer would be read as part of it.
+            both = await _exchange(
+                port, b"HEAD %s HTTP/1.1\r\nHost: 10.0.0.9\r\n\r\n" % path.encode() + closing
+            )
+            head, _, rest = both.partition(b"\r\n\r\n")
+            assert head.split(b"\r\n")[0] == get_head.split(b"\r\n")[0], (path, both)
+            assert rest.startswith(b"HTTP/1.1 200"), (path, both)
+            assert rest.endswith(b"\r\n\r\nok\n"), (path, both)
+            if path != "/metrics":  # the figures change between two scrapes
+                length = [
+                    line
+                    for line in head.lower().split(b"\r\n")
+                    if line.startswith(b"content-length")
+                ]
+                assert length == [b"content-length: %d" % len(get_body)], (path, head)
 
 
 # -- readiness follows the broker -----------------------------------------------------------

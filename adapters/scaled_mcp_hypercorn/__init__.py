@@ -6,19 +6,27 @@
 own; a ``websocket`` scope is MCP over WebSocket (:mod:`._websocket`). Being
 plain ASGI, it can be mounted beside other ASGI apps; :func:`serve`
 runs it on hypercorn (HTTP/1.1, HTTP/2, TLS) with the runtime around it.
+
+Mounted in another ASGI application (a Starlette or FastAPI app served by
+hypercorn's trio worker), the parent runs the runtime from its own lifespan with
+:meth:`MCPASGIApp.lifespan` (Starlette's ``Mount`` does not forward lifespan
+events); the app then serves under the mount's ``root_path``. The runtime is trio:
+under an asyncio server that lifespan fails at start-up, saying so.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from typing import Any, Final
 
+import sniffio
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
-from scaled_mcp.protocol.http import Headers, HttpRequest, body_too_large
+from scaled_mcp.protocol.http import Headers, HttpRequest, body_too_large, service_unavailable
 from scaled_mcp.runtime import ClientGone, Runtime
 
 from ._websocket import serve_asgi_websocket
@@ -113,15 +121,49 @@ class _Responder:
                 self.disconnected = True
 
 
+#: What a request gets while the runtime does not run (the parent's lifespan never
+#: entered :meth:`MCPASGIApp.lifespan`).
+NOT_RUNNING: Final = (
+    "the MCP runtime is not running: enter MCPASGIApp.lifespan() in the parent "
+    "application's lifespan (Starlette's Mount does not forward lifespan events)"
+)
+#: Why the lifespan refuses to start outside trio.
+NEEDS_TRIO: Final = (
+    "scaled-mcp's runtime runs on trio, not {library}: serve the application with "
+    "hypercorn's trio worker (hypercorn --worker-class trio module:app)"
+)
+
+
 class MCPASGIApp:
     """The runtime's HTTP endpoints as an ASGI 3 application.
 
     The runtime must be running (``async with runtime.run():``) while the app
-    serves; :func:`serve` arranges that. Lifespan events are acknowledged.
+    serves: :func:`serve` arranges that, and so does :meth:`lifespan`, for a
+    parent application that mounts this one. Lifespan events sent to this app
+    itself are acknowledged.
     """
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+
+    @asynccontextmanager
+    async def lifespan(self, parent: object = None) -> AsyncIterator[None]:
+        """Run the runtime for the parent application's life (``parent``: the
+        parent app, as Starlette passes it; unused)::
+
+            mcp = MCPASGIApp(Runtime(server))
+            app = Starlette(routes=[Mount("/api", app=mcp)], lifespan=mcp.lifespan)
+
+        Raises :class:`RuntimeError` at once outside trio (an asyncio server),
+        which fails the parent's start-up with that message."""
+        try:
+            library = sniffio.current_async_library()
+        except sniffio.AsyncLibraryNotFoundError:
+            library = "no async library"
+        if library != "trio":
+            raise RuntimeError(NEEDS_TRIO.format(library=library))
+        async with self.runtime.run():
+            yield
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -137,6 +179,10 @@ class MCPASGIApp:
         # ASGI gives header names lower-cased ("Header names must be lowercased").
         method: str = scope["method"]
         target = scope["path"]
+        root = scope.get("root_path")
+        if root and (target == root or target.startswith(root + "/")):
+            # Mounted: ASGI's path is the full one, the endpoints are the app's own.
+            target = target[len(root) :] or "/"
         query = scope.get("query_string", b"")
         if query:
             target = f"{target}?{query.decode('latin-1')}"
@@ -144,6 +190,10 @@ class MCPASGIApp:
             [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         )
         responder = _Responder(receive, send)
+        if not self.runtime.is_running:
+            refused = service_unavailable(NOT_RUNNING, None)
+            await responder.respond(refused.status, refused.headers, refused.body)
+            return
         early = self.runtime.precheck(HttpRequest.from_parsed(method, target, headers))
         if early is not None:
             if (b"expect", b"100-continue") not in scope["headers"]:

@@ -3,9 +3,10 @@
 An orchestrator asks a node whether it lives (``/healthz``) and whether it
 should be sent traffic (``/readyz``); a monitoring system scrapes its figures
 (``/metrics``). These paths are not MCP: they answer any ``Host`` (a
-Kubernetes probe sends the pod's address), take ``GET`` only, and carry plain
-text. Their paths are settings of :class:`~scaled_mcp.protocol.http.HttpConfig`
-(``None`` turns one off, and the path then answers 404 like any other).
+Kubernetes probe sends the pod's address), take ``GET`` and ``HEAD`` (whose
+answer the front sends without its body), and carry plain text. Their paths
+are settings of :class:`~scaled_mcp.protocol.http.HttpConfig` (``None`` turns
+one off, and the path then answers 404 like any other).
 
 What the node answers -- whether it is ready, its figures -- is the caller's
 to find out (that is I/O); here are only the route and the shape of the answers.
@@ -42,7 +43,7 @@ class ProbeKind(enum.Enum):
 
 @attrs.frozen(slots=True)
 class ServeProbe:
-    """A ``GET`` of an operator endpoint: answer it with :func:`liveness_reply`,
+    """A ``GET`` (or ``HEAD``) of an operator endpoint: answer it with :func:`liveness_reply`,
     :func:`readiness_reply` or :func:`metrics_reply` as ``kind`` says."""
 
     kind: ProbeKind

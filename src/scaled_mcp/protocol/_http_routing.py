@@ -157,14 +157,16 @@ def _check_head(request: HttpRequest, view: _HeaderView, config: HttpConfig) -> 
 
 
 def _probe(request: HttpRequest, kind: ProbeKind, config: HttpConfig) -> ServeProbe:
-    """An operator endpoint: ``GET`` only; no Host check (a probe names the node by
-    its address), but a browser's Origin is still checked (DNS rebinding)."""
+    """An operator endpoint: ``GET`` and ``HEAD``; no Host check (a probe names the
+    node by its address), but a browser's Origin is still checked (DNS rebinding)."""
     if config.allowed_origins is not None:
         origin = _HeaderView(request.headers).one("origin")
         if origin is _DUPLICATE or (origin is not None and not config.origin_allowed(origin)):
             raise _stop(403, "Forbidden: Origin not allowed")
-    if request.method != "GET":
-        raise _method_not_allowed("GET")
+    # RFC 9110 section 9.3.2: "The HEAD method is identical to GET except that the
+    # server MUST NOT send content in the response"; the front leaves the body out.
+    if request.method != "GET" and request.method != "HEAD":
+        raise _method_not_allowed("GET, HEAD")
     return ServeProbe(kind)
 
 

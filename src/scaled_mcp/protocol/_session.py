@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from ._content_revisions import downgrade_result, downgrade_sampling_params
 from ._errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from ._events import (
     ErrorReceived,
@@ -52,7 +53,13 @@ from ._progress import ProgressOrder
 from ._session_config import ServerConfig, _session_methods
 from ._state import TRANSITIONS, SessionInput, SessionPhase, SessionState
 from ._trusted import trusted_constructor
-from ._versions import V2025_03_26, V2025_11_25, has_elicitation, negotiate_version
+from ._versions import (
+    V2025_03_26,
+    V2025_06_18,
+    V2025_11_25,
+    has_elicitation,
+    negotiate_version,
+)
 
 __all__ = [
     "ServerSession",
@@ -419,6 +426,11 @@ class ServerSession:
             del incoming[request_id]  # the hot path: no progress was promised
         else:
             self._finish(request_id)
+        version = self.protocol_version
+        if version is not None and version < V2025_06_18:
+            # Content a revision does not define is downgraded to what it does
+            # (audio before 2025-03-26, resource links before 2025-06-18).
+            result = downgrade_result(result, version)
         return _response(request_id, result)
 
     def send_error(
@@ -459,6 +471,9 @@ class ServerSession:
             raise LocalProtocolError("too many requests to the client await an answer")
         request_id = f"{self.node_id}.{self._next_number}"
         self._next_number += 1
+        if method == "sampling/createMessage" and params is not None:
+            # Sampling content of a later revision, in the session's terms.
+            params = downgrade_sampling_params(params, self.protocol_version or "")
         request = Request(id=request_id, method=method, params=params)
         self._outgoing[request_id] = request
         return request

@@ -110,10 +110,11 @@ class Authorization:
         return self.resource.metadata_paths(endpoint_path)
 
     def metadata_reply(self, method: str) -> HttpReply:
-        """The answer at a metadata path: the document to ``GET``, else 405."""
+        """The answer at a metadata path: the document to ``GET`` and ``HEAD`` (whose
+        answer the front sends without its body), else 405."""
         if method in ("GET", "HEAD"):
             return metadata_reply(self.resource)
-        return 405, (("allow", "GET"), ("content-length", "0")), b""
+        return 405, (("allow", "GET, HEAD"),), b""
 
     async def admit(self, request: HttpRequest) -> Principal | Reject:
         """The request's principal, or the 401 it earns (503 when the verifier

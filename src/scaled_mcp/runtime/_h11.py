@@ -118,16 +118,20 @@ class _SocketResponder:
 class _Responder(_SocketResponder):
     """A :class:`~scaled_mcp.runtime.Responder` on one h11 connection."""
 
-    __slots__ = ("_conn", "_limit")
+    __slots__ = ("_conn", "_head", "_limit")
 
     def __init__(self, conn: h11.Connection, sock: trio.socket.SocketType, limit: int) -> None:
         super().__init__(sock)
         self._conn = conn
         self._limit = limit
+        self._head = False
 
-    def reset(self) -> None:
-        """Ready for the next request of the connection."""
+    def reset(self, method: bytes) -> None:
+        """Ready for the next request of the connection, of ``method``."""
         self.started = False
+        # RFC 9110 section 9.3.2: the answer to HEAD has GET's header fields
+        # ("the server SHOULD send the same header fields") but no content.
+        self._head = method == b"HEAD"
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
         raw = _raw_headers(headers)
@@ -137,7 +141,7 @@ class _Responder(_SocketResponder):
         data = conn.send(
             h11.Response(status_code=status, headers=raw, reason=_REASONS.get(status, b""))
         )
-        chunk = conn.send(h11.Data(data=body)) if body else b""
+        chunk = conn.send(h11.Data(data=body)) if body and not self._head else b""
         end = conn.send(h11.EndOfMessage())
         await self._write(b"".join(part or b"" for part in (data, chunk, end)))
 
@@ -153,7 +157,8 @@ class _Responder(_SocketResponder):
     async def send(self, data: bytes) -> None:
         if self.disconnected or self._conn.our_state is not h11.SEND_BODY:
             raise ClientGone
-        await self._write(self._conn.send(h11.Data(data=data)))
+        if not self._head:
+            await self._write(self._conn.send(h11.Data(data=data)))
 
     async def end(self) -> None:
         if self.disconnected or self._conn.our_state is not h11.SEND_BODY:
@@ -417,6 +422,7 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
             if type(event) is not h11.Request:
                 return  # ConnectionClosed, or a client that sent nothing more
             clock.phase = READING
+            responder.reset(event.method)
             if websocket:
                 head = HttpRequest.from_wire(event.method, event.target, event.headers)
                 if is_websocket_upgrade(head) and head.path == http.endpoint_path:
@@ -436,7 +442,6 @@ async def _serve_h11(runtime: Runtime, reader: _Reader, config: H11Config, clock
                 await responder.respond(reject.status, reject.headers, reject.body)
                 return
             request = HttpRequest.from_wire(event.method, event.target, event.headers, body)
-            responder.reset()
             await runtime.handle_http(request, responder)
             if responder.disconnected:
                 return

@@ -10,8 +10,9 @@ can tell when it died (and answer the requests of its streams).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Final
 
 import trio
 
@@ -32,6 +33,10 @@ __all__ = ["Peers"]
 _log = logging.getLogger("scaled_mcp.runtime")
 
 _Receive = Callable[[LiveSession, tuple[Message | RemoteProtocolError, ...]], Any]
+
+
+#: Seconds between two attempts to listen on the peers' channel.
+_RETRY: Final = 1.0
 
 
 class Peers:
@@ -56,23 +61,35 @@ class Peers:
         """Tell the other nodes this one is alive (a dead node's streams are
         then recovered by whichever node a client resumes them on)."""
         ttl = self._node.config.node_heartbeat_ttl
+        failing = False
         while True:
             try:
                 await self._backend.nodes.heartbeat(
                     self._node.node_id, ttl=ttl, status=self._node.status()
                 )
+                if failing:
+                    _log.info("heartbeat restored: the broker answers again")
+                failing = False
             except BackendUnavailable as exc:
-                _log.warning("heartbeat failed: %s", exc)
+                # Once per outage, not once per beat: a broker down for an hour
+                # would otherwise write thousands of lines (the rest at debug).
+                _log.log(logging.DEBUG if failing else logging.WARNING, "heartbeat failed: %s", exc)
+                failing = True
             await trio.sleep(ttl / 3)
 
     async def keep_listening(self) -> None:
         """Take what other nodes forward here, reconnecting if the channel is lost."""
+        last_failure = -math.inf
         while True:
             try:
                 await self._listen()
             except BackendUnavailable as exc:
-                _log.warning("lost the peers' channel: %s", exc)
-                await trio.sleep(1.0)
+                # A warning per outage (failures in a row, a second apart, are one).
+                now = trio.current_time()
+                level = logging.DEBUG if now - last_failure < _RETRY * 5 else logging.WARNING
+                _log.log(level, "lost the peers' channel: %s", exc)
+                last_failure = now
+                await trio.sleep(_RETRY)
 
     async def _listen(self) -> None:
         """Take the messages other nodes forward to the work running here."""

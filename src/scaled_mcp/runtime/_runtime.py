@@ -96,7 +96,7 @@ from ._sessions import LiveSession
 from ._state_keys import SharedStateKeys
 from ._stateless_wire import StatelessWire
 from ._streams import GetStreams
-from ._timeouts import handler_deadline, timed_out
+from ._timeouts import handler_deadline, timed_out, timeout_of
 from ._tracing import TracedApplication, with_trace_headers
 
 __all__ = ["Runtime"]
@@ -160,6 +160,8 @@ class Runtime:
         )
         # The scopes each request needs, when the application names some.
         self._scopes_of = getattr(app, "required_scopes", None)
+        # The seconds each request's handler may run.
+        self._timeout_of = timeout_of(app, self.config.handler_timeout)
         self.operations = Operations(node, self.config, metrics)
         if metrics is not None:
             metrics.gauges.update(
@@ -181,6 +183,12 @@ class Runtime:
             except Exception as exc:
                 detail = " ".join(str(exc).split()) or type(exc).__name__
                 raise StartupError(f"the lifespan failed: {detail}") from exc
+            # A verifier that keeps resources for the node's life (the
+            # introspection verifier's HTTP client) holds them until it stops.
+            verifier = self.config.auth.verifier if self.config.auth is not None else None
+            verifier_running = getattr(verifier, "running", None)
+            if verifier_running is not None:
+                await lifespan.enter_async_context(verifier_running())
             try:
                 async with self._serving() as runtime:
                     yield runtime
@@ -223,6 +231,11 @@ class Runtime:
         self.begin_shutdown()
         with trio.move_on_after(self.config.shutdown_grace):
             await self._node.wait_idle()
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the node runs (inside :meth:`run`, until it stopped)."""
+        return self._node.nursery is not None
 
     @property
     def closing(self) -> bool:
@@ -569,7 +582,8 @@ class Runtime:
                     # call's cost) is spared.
                     result = await self.app.handle(request.method, params, ctx)
                 else:
-                    deadline = handler_deadline(self.config.handler_timeout)
+                    timeout = self._timeout_of(request.method, params)
+                    deadline = handler_deadline(timeout)
                     with trio.CancelScope(deadline=deadline) as scope:
                         live.running[request.id] = scope
                         try:
@@ -581,7 +595,7 @@ class Runtime:
                         # Not the client's cancellation (that ends the request in
                         # the session): the handler ran out of time.
                         cancelled = False
-                        error = timed_out(request.id, self.config.handler_timeout)
+                        error = timed_out(request.id, timeout)
             except McpError as exc:
                 error = ErrorResponse(request.id, exc.code, exc.message, exc.data)
             except RemoteProtocolError as exc:

@@ -67,7 +67,8 @@ class RuntimeConfig:
     * ``readiness_interval`` / ``readiness_timeout`` -- how often the broker is
       asked whether it answers, and how long it may take (``/readyz``);
     * ``handler_timeout`` -- seconds a handler may run before it is cancelled and its
-      caller gets a ``REQUEST_TIMEOUT`` error (``None``: no limit, the default);
+      caller gets a ``REQUEST_TIMEOUT`` error (``None``: no limit, the default); an
+      application's ``handler_timeout(method, params)`` may name its own per request;
     * ``tracing`` -- an OpenTelemetry span per request (the ``otel`` extra), from
       ``tracer_provider`` (default: the global one); off, nothing is traced or wrapped;
     * ``task_ttl`` -- seconds a task of the tasks extension is kept after its

@@ -59,7 +59,7 @@ from ._front import ClientGone, Responder
 from ._logs import serving_request
 from ._node import Node
 from ._outlets import Outlet, OutletState, PostOutlet
-from ._timeouts import timed_out
+from ._timeouts import timed_out, timeout_of
 
 __all__ = ["StatelessWire"]
 
@@ -93,7 +93,16 @@ class _Call:
 class StatelessWire:
     """The 2026-07-28 requests of one node (see the module docstring)."""
 
-    __slots__ = ("_app", "_backend", "_config", "_dispatcher", "_new_context", "_node", "_running")
+    __slots__ = (
+        "_app",
+        "_backend",
+        "_config",
+        "_dispatcher",
+        "_new_context",
+        "_node",
+        "_running",
+        "_timeout_of",
+    )
 
     def __init__(self, node: Node) -> None:
         self._node = node
@@ -102,6 +111,8 @@ class StatelessWire:
         self._backend = node.backend
         self._config = node.config
         self._dispatcher = node.dispatcher
+        # The seconds each request's handler may run.
+        self._timeout_of = timeout_of(node.app, node.config.handler_timeout)
         # Calls answered in JSON that no one watches for a disconnect yet, with the
         # trio time each began (see :meth:`watch_slow_calls`).
         self._running: dict[_Call, float] = {}
@@ -239,11 +250,21 @@ class StatelessWire:
         exchange = StatelessExchange(self._node, handled, outlet, earlier)
         self._node.work_started()
         try:
-            return await self._answer(
+            return await self._within_timeout(
                 handled, exchange, self._new_context(exchange, ask_timeout=self._config.ask_timeout)
             )
         finally:
             self._node.work_done()
+
+    async def _within_timeout(
+        self, request: StatelessRequest, exchange: StatelessExchange, ctx: object
+    ) -> Message:
+        """:meth:`_answer`, cancelled with a ``REQUEST_TIMEOUT`` error when the
+        handler runs past its timeout."""
+        timeout = self._timeout_of(request.method, request.params)
+        with trio.move_on_after(math.inf if timeout is None else timeout):
+            return await self._answer(request, exchange, ctx)
+        return timed_out(request.request_id, timeout)
 
     async def _answer(
         self, request: StatelessRequest, exchange: StatelessExchange, ctx: object
@@ -289,9 +310,7 @@ class StatelessWire:
             else:
                 self._running[call] = trio.current_time()
             try:
-                with trio.move_on_after(self._config.handler_timeout or math.inf):
-                    return await self._answer(request, exchange, ctx)
-                return timed_out(request.request_id, self._config.handler_timeout)
+                return await self._within_timeout(request, exchange, ctx)
             finally:
                 self._running.pop(call, None)
                 outlet.on_stream = None

@@ -11,7 +11,10 @@ fetches).
 
 :class:`IntrospectionVerifier` asks the authorization server (RFC 7662) and
 keeps each answer for a short while in a bounded cache keyed by the token's
-digest (the token itself is not kept).
+digest (the token itself is not kept). While a node runs, it asks over one HTTP
+client kept for the node's life (its connections reused, closed at shutdown:
+:meth:`IntrospectionVerifier.running`, entered by the runtime), at most
+``max_concurrent`` introspections at a time.
 
 Every fetch has a deadline; an authorization server that does not answer makes
 the request fail with 503 (:class:`~scaled_mcp.cluster.BackendUnavailable`),
@@ -24,7 +27,8 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
@@ -224,6 +228,12 @@ class IntrospectionVerifier:
     ``audience`` (this resource) must be among the answer's ``aud`` when it has
     one. Answers are kept ``cache_ttl`` seconds (never past the token's ``exp``),
     at most ``cache_size`` of them, keyed by the token's SHA-256.
+
+    At most ``max_concurrent`` introspection requests are in flight at once (the
+    others wait their turn); each has ``timeout`` seconds, its wait included,
+    after which the request it serves is answered 503. Inside :meth:`running`
+    (the runtime enters it for the node's life) they share one HTTP client and
+    its connections; outside, each opens its own.
     """
 
     def __init__(
@@ -237,7 +247,12 @@ class IntrospectionVerifier:
         cache_size: int = 10_000,
         leeway: float = 30.0,
         timeout: float = 5.0,
+        max_concurrent: int = 16,
     ) -> None:
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        if not timeout > 0:
+            raise ValueError("timeout must be a positive number of seconds")
         self.url = url
         self.audience = audience
         self.cache_ttl = cache_ttl
@@ -248,6 +263,35 @@ class IntrospectionVerifier:
         self._cache: OrderedDict[bytes, tuple[float, Principal | None]] = OrderedDict()
         #: How many introspection requests were sent.
         self.requests = 0
+        self.max_concurrent = max_concurrent
+        self._limiter = trio.CapacityLimiter(max_concurrent)
+        #: The client shared while :meth:`running` (``None`` otherwise), and how
+        #: many runtimes are inside it (one verifier may serve several nodes).
+        self._client: httpx2.AsyncClient | None = None
+        self._users = 0
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Keep one HTTP client (and its connections) for the introspections made
+        inside; closed when the last runtime that entered it leaves."""
+        if self._client is None:
+            self._client = httpx2.AsyncClient(
+                timeout=self.timeout,
+                auth=self._auth,
+                limits=httpx2.Limits(
+                    max_connections=self.max_concurrent,
+                    max_keepalive_connections=self.max_concurrent,
+                ),
+            )
+        self._users += 1
+        try:
+            yield
+        finally:
+            self._users -= 1
+            if self._users == 0:
+                client, self._client = self._client, None
+                with trio.CancelScope(shield=True), trio.move_on_after(self.timeout):
+                    await client.aclose()
 
     async def verify(self, token: str) -> Principal | None:
         """The principal of an active token, else ``None``."""
@@ -272,16 +316,25 @@ class IntrospectionVerifier:
         return principal
 
     async def _introspect(self, token: str) -> dict[str, Any]:
-        self.requests += 1
         try:
+            # One deadline for the wait for a turn and the exchange.
             with trio.fail_after(self.timeout):
-                async with httpx2.AsyncClient(timeout=self.timeout, auth=self._auth) as http:
-                    response = await http.post(
-                        self.url,
-                        data={"token": token, "token_type_hint": "access_token"},
-                        headers={"accept": "application/json"},
-                    )
-                    response.raise_for_status()
-                    return read_json_object(response.content, "introspection answer")
+                async with self._limiter:
+                    self.requests += 1
+                    shared = self._client
+                    if shared is not None:
+                        return await self._ask(shared, token)
+                    async with httpx2.AsyncClient(timeout=self.timeout, auth=self._auth) as http:
+                        return await self._ask(http, token)
         except (trio.TooSlowError, httpx2.HTTPError, OAuthError) as exc:
             raise BackendUnavailable("the token introspection endpoint is unavailable") from exc
+
+    async def _ask(self, http: httpx2.AsyncClient, token: str) -> dict[str, Any]:
+        """RFC 7662 section 2.1: POST the token, form-encoded, authenticated."""
+        response = await http.post(
+            self.url,
+            data={"token": token, "token_type_hint": "access_token"},
+            headers={"accept": "application/json"},
+        )
+        response.raise_for_status()
+        return read_json_object(response.content, "introspection answer")

@@ -22,7 +22,7 @@ from ..protocol.types import Icon, to_wire
 from ..runtime import Arrival, McpError
 from ._context import Context
 from ._dispatch import DEFAULT_PAGE_SIZE, Dispatcher
-from ._entries import icon_list
+from ._entries import PromptEntry, ResourceEntry, ToolEntry, icon_list
 from ._middleware import (
     CallNext,
     Hook,
@@ -218,35 +218,53 @@ class MCPServer(SkillServing, Registry, Dispatcher):
         else:
             self.notify_resource_updated(value)
 
-    # -- authorization -----------------------------------------------------------
+    # -- what a request's entry asks of the runtime ------------------------------
 
-    def required_scopes(self, method: str, params: Mapping[str, Any]) -> tuple[str, ...]:
-        """The OAuth scopes a request needs: those of the tool it calls, the
-        resource it reads or the prompt it gets (``scopes=`` when registered),
-        in this server or a mounted one; none for other methods."""
+    def _entry_serving(
+        self, method: str, params: Mapping[str, Any]
+    ) -> ToolEntry | ResourceEntry | PromptEntry | None:
+        """The entry of the tool a request calls, the resource it reads or the
+        prompt it gets, in this server or a mounted one (``None``: no such
+        entry, or another method)."""
         key = "uri" if method == "resources/read" else "name"
         name = params.get(key)
         if not isinstance(name, str):
-            return ()
+            return None
         if method == "tools/call":
-            entry: Any = self.tool_entry(name)
+            entry: ToolEntry | ResourceEntry | PromptEntry | None = self.tool_entry(name)
         elif method == "prompts/get":
             entry = self.prompt_entry(name)
         elif method == "resources/read":
             found = self._find_resource(name)
             entry = found[0] if found is not None else None
         else:
-            return ()
+            return None
         if entry is not None:
-            return scopes_in(entry.wire)
+            return entry
         for mount in self._mounts:
             inner = name if key == "uri" else mount.inside(name)
             kind: ComponentKind = (
                 "resource" if key == "uri" else ("tool" if method == "tools/call" else "prompt")
             )
             if inner is not None and mount.server.knows(kind, inner):
-                return mount.server.required_scopes(method, {**params, key: inner})
-        return ()
+                return mount.server._entry_serving(method, {**params, key: inner})
+        return None
+
+    def handler_timeout(self, method: str, params: Mapping[str, Any]) -> float | None:
+        """Seconds the handler of this request may run: the ``timeout=`` of the
+        tool it calls, the resource it reads or the prompt it gets, when
+        registered with one (``None``: the runtime's ``handler_timeout``)."""
+        entry = self._entry_serving(method, params)
+        return entry.timeout if entry is not None else None
+
+    # -- authorization -----------------------------------------------------------
+
+    def required_scopes(self, method: str, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The OAuth scopes a request needs: those of the tool it calls, the
+        resource it reads or the prompt it gets (``scopes=`` when registered),
+        in this server or a mounted one; none for other methods."""
+        entry = self._entry_serving(method, params)
+        return scopes_in(entry.wire) if entry is not None else ()
 
     def declared_scopes(self) -> tuple[str, ...]:
         """Every scope the tools, resources, templates and prompts of this server

@@ -19,6 +19,7 @@ __all__ = [
     "ResourceEntry",
     "TaskSupport",
     "ToolEntry",
+    "checked_timeout",
     "icon_list",
     "template_pattern",
     "template_variables",
@@ -28,8 +29,6 @@ _TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 #: How a tool runs as a task of the tasks extension.
 TaskSupport = Literal["optional", "required"]
-
-_TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def icon_list(icons: Sequence[Icon | Mapping[str, Any]] | None) -> list[Icon] | None:
@@ -58,6 +57,9 @@ class ToolEntry:
     #: The handler runs in the request first and becomes a task where it calls
     #: ``ctx.become_task()`` (else the task starts with the call).
     defer_task: bool = False
+    #: Seconds its handler may run in a request (replacing the runtime's
+    #: ``handler_timeout``); ``None``: the runtime's.
+    timeout: float | None = None
 
 
 @attrs.define(slots=True)
@@ -70,6 +72,8 @@ class ResourceEntry:
     context: tuple[str, ...]
     component: Component
     pattern: re.Pattern[str] | None = None
+    #: Seconds its handler may run (as :attr:`ToolEntry.timeout`).
+    timeout: float | None = None
 
 
 @attrs.define(slots=True)
@@ -82,6 +86,16 @@ class PromptEntry:
     known: tuple[str, ...]
     context: tuple[str, ...]
     component: Component
+    #: Seconds its handler may run (as :attr:`ToolEntry.timeout`).
+    timeout: float | None = None
+
+
+def checked_timeout(timeout: float | None) -> float | None:
+    """``timeout`` if it is ``None`` or a positive number of seconds (``math.inf``:
+    no deadline at all); ValueError otherwise."""
+    if timeout is not None and not timeout > 0:
+        raise ValueError("timeout must be a positive number of seconds (or None)")
+    return timeout
 
 
 def template_pattern(template: str) -> re.Pattern[str]:

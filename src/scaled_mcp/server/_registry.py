@@ -37,6 +37,7 @@ from ._entries import (
     ResourceEntry,
     TaskSupport,
     ToolEntry,
+    checked_timeout,
     icon_list,
     template_pattern,
     template_variables,
@@ -174,6 +175,7 @@ class Registry:
         scopes: Iterable[str] | None = None,
         task: TaskSupport | None = None,
         defer_task: bool = False,
+        timeout: float | None = None,
     ) -> Callable[[F], F]:
         """Register a tool. Its ``inputSchema`` comes from the function's
         parameters and its ``outputSchema`` from the return annotation unless
@@ -186,7 +188,13 @@ class Registry:
         not); ``task="required"`` refuses a client that does not (-32021). The
         same handler runs either way. With ``defer_task=True`` the handler runs
         in the request first (it may ask questions as input-required rounds)
-        and becomes a task where it calls ``await ctx.become_task()``."""
+        and becomes a task where it calls ``await ctx.become_task()``.
+
+        ``timeout``: seconds the handler may run in a request, replacing the
+        runtime's ``handler_timeout`` for this tool (``math.inf``: none at all);
+        past it the handler is cancelled and the caller gets -32001 ``Request
+        timed out``. A tool running as a task is bounded by the task's TTL
+        instead."""
 
         def register(fn: F) -> F:
             self.add_tool(
@@ -203,6 +211,7 @@ class Registry:
                 scopes=scopes,
                 task=task,
                 defer_task=defer_task,
+                timeout=timeout,
             )
             return fn
 
@@ -224,6 +233,7 @@ class Registry:
         scopes: Iterable[str] | None = None,
         task: TaskSupport | None = None,
         defer_task: bool = False,
+        timeout: float | None = None,
     ) -> None:
         """Register ``fn`` as a tool (see :meth:`tool`); replaces a tool of the same name."""
         if task not in (None, "optional", "required"):
@@ -264,6 +274,7 @@ class Registry:
             component=Component("tool", tool_name, tags_of(tags), wire),
             task=task,
             defer_task=defer_task,
+            timeout=checked_timeout(timeout),
         )
         self._changed("tools")
 
@@ -287,10 +298,12 @@ class Registry:
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
         scopes: Iterable[str] | None = None,
+        timeout: float | None = None,
     ) -> Callable[[F], F]:
         """Register a resource, or a resource template when ``uri`` has
         ``{name}`` parts (each becomes a keyword argument of the handler).
-        ``scopes``: the OAuth scopes a token needs to read it (as for tools).
+        ``scopes``: the OAuth scopes a token needs to read it, ``timeout`` the
+        seconds its handler may run (both as for tools).
 
         The handler returns ``str`` (text), ``bytes`` (a blob), resource
         contents, a list of them, or a :class:`ReadResourceResult`.
@@ -309,6 +322,7 @@ class Registry:
                 meta=meta,
                 tags=tags,
                 scopes=scopes,
+                timeout=timeout,
             )
             return fn
 
@@ -328,8 +342,10 @@ class Registry:
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
         scopes: Iterable[str] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Register ``fn`` for ``uri`` (see :meth:`resource`)."""
+        timeout = checked_timeout(timeout)
         context = context_params(fn)
         doc = description if description is not None else inspect.getdoc(fn)
         resource_name = name or fn.__name__
@@ -358,6 +374,7 @@ class Registry:
                 context,
                 Component("resource_template", uri, tags_of(tags), wire),
                 template_pattern(uri),
+                timeout,
             )
         else:
             resource = Resource(
@@ -372,7 +389,9 @@ class Registry:
             )
             wire = to_wire(resource)
             component = Component("resource", uri, tags_of(tags), wire)
-            self._resources[uri] = ResourceEntry(fn, wire, mime_type, context, component)
+            self._resources[uri] = ResourceEntry(
+                fn, wire, mime_type, context, component, timeout=timeout
+            )
         self._changed("resources")
 
     def remove_resource(self, uri: str) -> None:
@@ -396,11 +415,13 @@ class Registry:
         argument_descriptions: Mapping[str, str] | None = None,
         tags: Iterable[str] | None = None,
         scopes: Iterable[str] | None = None,
+        timeout: float | None = None,
     ) -> Callable[[F], F]:
         """Register a prompt; its arguments are the function's (string) parameters,
         required unless they have a default. The handler returns a string (one
         user message), messages, or a :class:`GetPromptResult`. ``scopes``: the
-        OAuth scopes a token needs to get it (as for tools)."""
+        OAuth scopes a token needs to get it, ``timeout`` the seconds its
+        handler may run (both as for tools)."""
 
         def register(fn: F) -> F:
             self.add_prompt(
@@ -413,6 +434,7 @@ class Registry:
                 argument_descriptions=argument_descriptions,
                 tags=tags,
                 scopes=scopes,
+                timeout=timeout,
             )
             return fn
 
@@ -430,8 +452,10 @@ class Registry:
         argument_descriptions: Mapping[str, str] | None = None,
         tags: Iterable[str] | None = None,
         scopes: Iterable[str] | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Register ``fn`` as a prompt (see :meth:`prompt`)."""
+        timeout = checked_timeout(timeout)
         context = context_params(fn)
         arguments: list[PromptArgument] = []
         required: list[str] = []
@@ -462,6 +486,7 @@ class Registry:
             tuple(a.name for a in arguments),
             context,
             Component("prompt", prompt_name, tags_of(tags), wire),
+            timeout,
         )
         self._changed("prompts")
 
