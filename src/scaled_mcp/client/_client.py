@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Final, Literal, TypeAlias
 
@@ -41,7 +41,6 @@ from ..protocol.client import (
     StatelessClient,
     TaskCreated,
     should_fall_back_to_handshake,
-    with_tasks_extension,
 )
 from ..protocol.jsonrpc import (
     ErrorCode,
@@ -51,7 +50,6 @@ from ..protocol.jsonrpc import (
     RemoteProtocolError,
     Request,
 )
-from ..protocol.stateless import SubscriptionFilter
 from ..protocol.versions import (
     HANDSHAKE_VERSIONS,
     LATEST_HANDSHAKE_VERSION,
@@ -73,6 +71,7 @@ from ._handlers import (
 from ._http import StreamableHttpTransport
 from ._inbox import SEND_DEADLINE, Inbox, Waiter
 from ._legacy_sse import LegacySseTransport
+from ._listen import ListenStreams
 from ._methods import ClientMethods
 from ._targets import Target, transport_for
 from ._transport import INBOUND_BUFFER, Inbound, Lost, ParamHeaders, Transport
@@ -89,17 +88,7 @@ Mode: TypeAlias = Literal["auto", "handshake", "stateless"]
 DEFAULT_CLIENT_INFO: Final = {"name": "scaled-mcp", "version": "0.1.0"}
 
 
-class _Listen:
-    """One ``subscriptions/listen`` stream: acknowledged (or over), and how it failed."""
-
-    __slots__ = ("acknowledged", "error")
-
-    def __init__(self) -> None:
-        self.acknowledged = trio.Event()
-        self.error: ClientError | None = None
-
-
-class Client(ClientMethods):
+class Client(ListenStreams, ClientMethods):
     """A connection to one MCP server; use it as ``async with Client(target) as client:``.
 
     ``target`` is an ``http(s)://`` URL (streamable HTTP; a path ending in
@@ -185,16 +174,13 @@ class Client(ClientMethods):
         # Handshake era over HTTP: the server forgot the session; renew it before the next call.
         self._session_expired = False
         self._renewing = trio.Lock()
-        # Stateless era: the resources subscribed to (in order), and the listen stream.
-        self._subscribed: dict[str, None] = {}
-        self._listening: trio.CancelScope | None = None
-        self._relistening = trio.Lock()
         self._server_info: dict[str, Any] = {}
         self._server_capabilities: dict[str, Any] = {}
         self._instructions: str | None = None
         self._protocol_version: str | None = None
         self._closed = False
         ClientMethods.__init__(self)
+        ListenStreams.__init__(self)
 
     # -- what the handshake said ---------------------------------------------------------
 
@@ -552,78 +538,3 @@ class Client(ClientMethods):
 
     async def _answer_inputs(self, questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return await self._handlers.answer_round(questions)
-
-    # -- the stateless era's change notifications ------------------------------------------
-
-    async def _change_subscription(self, uri: str, *, subscribe: bool) -> None:
-        if subscribe:
-            self._subscribed[uri] = None
-        else:
-            self._subscribed.pop(uri, None)
-        await self._relisten()
-
-    async def _watch_task(self, task_id: str, listener: Callable[[dict[str, Any]], None]) -> None:
-        """Stateless era: hear ``notifications/tasks`` about ``task_id`` (the listen
-        stream is reopened with it, if the server runs tasks)."""
-        self._inbox.task_listeners[task_id] = listener
-        await self._relisten()
-
-    async def _unwatch_task(self, task_id: str) -> None:
-        """Stop hearing about ``task_id``."""
-        if self._inbox.task_listeners.pop(task_id, None) is not None and not self._closed:
-            await self._relisten()
-
-    async def _relisten(self) -> None:
-        """(Re)open the ``subscriptions/listen`` stream for the list changes the
-        handlers want, the resources subscribed to and the tasks watched; wait
-        (bounded) for its acknowledgement. The previous stream is closed (which
-        cancels it). One reopening at a time."""
-        async with self._relistening:
-            await self._reopen_listen()
-
-    async def _reopen_listen(self) -> None:
-        if self._listening is not None:
-            self._listening.cancel()
-            self._listening = None
-        wanted = self._handlers.list_changed is not None
-        notifications = SubscriptionFilter(
-            tools_list_changed=wanted,
-            prompts_list_changed=wanted,
-            resources_list_changed=wanted,
-            resource_subscriptions=tuple(self._subscribed),
-            task_ids=tuple(self._inbox.task_listeners),
-        ).granted_by(self._server_capabilities)
-        if not notifications.to_json():
-            return
-        assert self._nursery is not None
-        listen: _Listen = await self._nursery.start(self._listen, notifications)
-        with trio.fail_after(self._timeout):
-            await listen.acknowledged.wait()
-        if listen.error is not None:
-            raise listen.error
-
-    async def _listen(
-        self, notifications: SubscriptionFilter, *, task_status: trio.TaskStatus[_Listen]
-    ) -> None:
-        stateless = self._stateless
-        assert stateless is not None
-        # tasks: a listen for task ids must declare the extension (else -32021).
-        capabilities = with_tasks_extension(self._capabilities) if notifications.task_ids else None
-        request = stateless.request(
-            "subscriptions/listen",
-            {"notifications": notifications.to_json()},
-            capabilities=capabilities,
-        )
-        listen = _Listen()
-        self._inbox.acknowledgements[request.id] = listen.acknowledged
-        try:
-            with trio.CancelScope() as scope:
-                self._listening = scope
-                task_status.started(listen)
-                await self._await_answer(request, None)
-        except ClientError as exc:
-            listen.error = exc
-            _log.info("subscriptions/listen ended: %s", exc.message)
-        finally:
-            del self._inbox.acknowledgements[request.id]
-            listen.acknowledged.set()

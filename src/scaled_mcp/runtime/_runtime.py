@@ -18,6 +18,7 @@ share a :class:`~scaled_mcp.runtime._node.Node`):
 * ``_exchanges``: what a handler's context reaches, in each era;
 * ``_streams``: GET streams, served from the event log, and the broadcasts
   (``list_changed``, ``resources/updated``) copied into them;
+* ``_session_start``: a POST of ``initialize`` starting a session;
 * ``_legacy``: the 2024-11-05 ``GET /sse`` and ``POST /messages``;
 * ``_stateless_wire``: 2026-07-28 requests and ``subscriptions/listen``;
 * ``_peers``: what other nodes forward to the work running here.
@@ -50,7 +51,6 @@ from ..protocol.http import (
     cors_headers,
     decide,
     decide_with_session,
-    post_reply,
     precheck,
     preflight_reply,
     service_unavailable,
@@ -92,6 +92,7 @@ from ._outlets import Outlet, PostOutlet
 from ._peers import Peers
 from ._rate_limit import RateLimiter
 from ._runtime_config import RuntimeConfig, protocol_configs
+from ._session_start import initialize_session
 from ._sessions import LiveSession
 from ._state_keys import SharedStateKeys
 from ._stateless_wire import StatelessWire
@@ -395,7 +396,7 @@ class Runtime:
         self, decision: ProcessMessages, responder: Responder, extra: Headers
     ) -> None:
         if decision.issue_session:
-            await self._initialize(decision, responder, extra)
+            await initialize_session(self._node, decision, responder, extra)
             return
         assert decision.session is not None
         live = self._sessions.take(decision.session)
@@ -410,56 +411,6 @@ class Runtime:
         if decision.response_mode is ResponseMode.SSE:
             await outlet.begin_stream()
         await self._process(live, decision.messages, outlet, batch=decision.batch)
-
-    async def _initialize(
-        self, decision: ProcessMessages, responder: Responder, extra: Headers
-    ) -> None:
-        message = decision.messages[0]
-        if len(self._sessions) >= self.config.max_sessions:
-            # Make room: end the session idle longest (its client's next request gets
-            # 404 and it starts a new one, as the spec has clients do), so that
-            # sessions opened and abandoned do not keep new clients out.
-            idlest = self._sessions.idlest(time.time() - self.config.evict_idle_after)
-            if idlest is not None:
-                await self._sessions.terminate(idlest)
-        if len(self._sessions) >= self.config.max_sessions:
-            full = service_unavailable(
-                "this node serves too many sessions",
-                message.id if type(message) is Request else None,
-            )
-            await reject(responder, full, extra)
-            return
-        assert isinstance(message, Request)
-        if self.app.admit is not None:
-            _, refused = await admit_messages(
-                self.app.admit, (message,), session_id=None, client_info={}
-            )
-            if refused:
-                answer = post_reply(refused, batch=False, era=Era.HANDSHAKE)
-                await respond(responder, answer, extra)
-                return
-        session = self._sessions.new_session()
-        session.owner = principal_key()
-        session_id = session.session_id
-        try:
-            events = session.receive(message, now=time.time())
-        except RemoteProtocolError as exc:
-            await respond(
-                responder,
-                post_reply([error_response_for(exc)], batch=False, era=Era.HANDSHAKE),
-                extra,
-            )
-            return
-        reply = events[0]
-        assert type(reply) is ReplyReady
-        live = LiveSession(session)
-        self._sessions.add(live)
-        await self._sessions.save(live, None)
-        await respond(
-            responder,
-            post_reply([reply.message], batch=False, era=Era.HANDSHAKE, session_id=session_id),
-            extra,
-        )
 
     def receive_messages(
         self, live: LiveSession, messages: tuple[Message | RemoteProtocolError, ...]
