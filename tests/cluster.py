@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_KEY = "k1:" + "cluster-tests-shared-secret-0123456789"
@@ -335,3 +336,35 @@ def nginx(folder: Path, ports: list[int]) -> Iterator[int]:
         yield port
     finally:
         stop(process, signal.SIGQUIT)
+
+
+# -- the fixtures of the modules that test through a cluster ---------------------------------
+# A module-scoped fixture serves each module that uses it once: every module gets its
+# own redis-server and cluster. ``tests/conftest.py`` makes them known to every module.
+
+
+@pytest.fixture(scope="module")
+def folder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's folder for its processes' configurations and logs."""
+    return tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+
+
+@pytest.fixture(scope="module")
+def redis(folder: Path) -> Iterator[Redis]:
+    """The module's redis-server."""
+    with redis_server(folder) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    request: pytest.FixtureRequest, redis: Redis, folder: Path
+) -> Iterator[tuple[list[Node], int]]:
+    """Three h11 nodes of the module's ``APP`` on its redis-server, named ``node0`` …
+    ``node2``, behind nginx; the nodes and nginx's port."""
+    app: str = request.module.APP
+    with (
+        nodes(app, 3, redis.url, "--http", "h11", folder=folder, tag="node") as started,
+        nginx(folder, [node.port for node in started]) as proxy,
+    ):
+        yield started, proxy

@@ -1,4 +1,5 @@
-"""The suite's running order: the slowest modules first.
+"""The suite's running order (the slowest modules first), and the fixtures every
+module may use: a module's redis-server and 3-node cluster (``tests/cluster.py``).
 
 ``scripts/test`` runs the suite on pytest-xdist workers, each taking whole modules
 (``--dist loadfile``) in collection order (``--no-loadscope-reorder``). Started first,
@@ -14,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from .cluster import cluster, folder, redis
+
+__all__ = ["cluster", "folder", "redis"]
+
 #: The slowest modules, slowest first (measured on two cores).
 SLOW_FIRST: tuple[str, ...] = (
     "test_conformance.py",
@@ -22,12 +27,13 @@ SLOW_FIRST: tuple[str, ...] = (
     "test_client_e2e_cluster.py",
     "test_gateway_conformance.py",
     "test_cli_errors.py",
-    "test_conformance_tasks.py",
+    "test_tasks_cluster.py",
     "test_http1.py",  # CPU: one property test against h11 takes ~1 min
     "test_types.py",
     "test_harness_peers.py",
     "test_harness_check_ours.py",
-    "test_conformance_skills.py",
+    "test_websocket_client_cluster.py",
+    "test_websocket_cluster.py",
     "test_gateway_cluster.py",
     "test_session_state_cluster.py",
     "test_auth_cluster.py",

@@ -9,7 +9,6 @@ on another node; the next calls go to the nodes that are left.
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Literal
 
@@ -21,7 +20,7 @@ from scaled_mcp.protocol.jsonrpc import ErrorCode
 from scaled_mcp.protocol.types import CallToolResult, TextContent
 
 from .client_helpers import Recorder
-from .cluster import Node, Redis, nginx, nodes, redis_server, stop
+from .cluster import Node, Redis, nginx, nodes, stop
 
 APP: Final = "tests.client_helpers:CLUSTER_APP"
 #: A generous bound on what must not hang, on a loaded machine.
@@ -29,26 +28,6 @@ DEADLINE: Final = 90
 
 Mode = Literal["handshake", "stateless"]
 MODES: Final[tuple[Mode, ...]] = ("handshake", "stateless")
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("client-cluster")
-
-
-@pytest.fixture(scope="module")
-def redis(folder: Path) -> Iterator[Redis]:
-    with redis_server(folder) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def cluster(redis: Redis, folder: Path) -> Iterator[tuple[list[Node], int]]:
-    with (
-        nodes(APP, 3, redis.url, "--http", "h11", folder=folder, tag="shared") as started,
-        nginx(folder, [node.port for node in started]) as proxy,
-    ):
-        yield started, proxy
 
 
 def text(result: CallToolResult) -> str:

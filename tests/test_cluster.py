@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,31 +13,11 @@ import orjson
 import pytest
 import trio
 
-from .cluster import Node, Redis, nginx, nodes, redis_cluster, redis_server, stop, workers
+from .cluster import Node, Redis, nodes, redis_cluster, redis_server, stop, workers
 from .helpers import initialize_request, text_of
 from .http_client import HttpClient, McpHttp
 
 APP = "tests/cluster_app.py"
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cluster")
-
-
-@pytest.fixture(scope="module")
-def redis(folder: Path) -> Iterator[Redis]:
-    with redis_server(folder) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def cluster(redis: Redis, folder: Path) -> Iterator[tuple[list[Node], int]]:
-    with (
-        nodes(APP, 3, redis.url, "--http", "h11", folder=folder, tag="node") as started,
-        nginx(folder, [node.port for node in started]) as proxy,
-    ):
-        yield started, proxy
 
 
 def client(port: int) -> McpHttp:

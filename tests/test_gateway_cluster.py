@@ -23,24 +23,13 @@ from scaled_mcp.client import Client, ClientError
 from scaled_mcp.protocol.jsonrpc import ErrorCode
 from scaled_mcp.protocol.types import CallToolResult, TextContent
 
-from .cluster import Node, Redis, nginx, redis_server, stop
+from .cluster import Node, Redis, nginx, stop
 from .gateway_helpers import STDIO_COMMAND, gateway_nodes, official_upstream
 
 DEADLINE: Final = 120
 
 Mode = Literal["handshake", "stateless"]
 MODES: Final[tuple[Mode, ...]] = ("handshake", "stateless")
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("gateway-cluster")
-
-
-@pytest.fixture(scope="module")
-def redis(folder: Path) -> Iterator[Redis]:
-    with redis_server(folder) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

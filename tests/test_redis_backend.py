@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +12,7 @@ from scaled_mcp.cluster import BackendUnavailable
 from scaled_mcp.protocol.session import SessionPhase, SessionState
 from scaled_mcp_redis import MAX_INCOMPLETE_REPLY_SIZE, RedisBackend
 
-from .cluster import Redis, free_port, redis_server
-
-
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server
+from .cluster import Redis, free_port
 
 
 @pytest.fixture

@@ -3,41 +3,18 @@ with the CLI, nginx round-robin in front with no stickiness."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 import trio
 
 from scaled_mcp.protocol.jsonrpc import ErrorCode
 
-from .cluster import Node, Redis, nginx, nodes, redis_server
+from .cluster import Node, Redis
 from .helpers import stateless_meta, text_of
 from .http_client import HttpClient, McpHttp, stateless_headers
 
 APP = "tests/session_state_app.py"
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("state-cluster")
-
-
-@pytest.fixture(scope="module")
-def redis(folder: Path) -> Iterator[Redis]:
-    with redis_server(folder) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def cluster(redis: Redis, folder: Path) -> Iterator[tuple[list[Node], int]]:
-    with (
-        nodes(APP, 3, redis.url, "--http", "h11", folder=folder) as started,
-        nginx(folder, [node.port for node in started]) as proxy,
-    ):
-        yield started, proxy
 
 
 def client(port: int) -> McpHttp:

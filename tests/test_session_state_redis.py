@@ -5,7 +5,7 @@ costs in Redis; two nodes updating one session's state at once."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,13 +17,7 @@ from scaled_mcp.protocol.session import SessionPhase, SessionState, decode_sessi
 from scaled_mcp.runtime import SessionStateConflict, SessionStateHandle
 from scaled_mcp_redis import RedisBackend
 
-from .cluster import Redis, redis_server
-
-
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server
+from .cluster import Redis
 
 
 def _prefix(request: pytest.FixtureRequest) -> str:

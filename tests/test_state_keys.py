@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from scaled_mcp.cluster import (
 from scaled_mcp.runtime import Runtime, RuntimeConfig
 from scaled_mcp_redis import RedisBackend
 
-from .cluster import Redis, free_port, redis_server
+from .cluster import Redis, free_port
 from .helpers import Probe, make_app, start_front, stateless_meta, text_of
 from .http_client import HttpClient, McpHttp, stateless_headers
 
@@ -290,12 +290,6 @@ async def test_a_node_that_cannot_read_the_keys_seals_nothing_until_it_can() -> 
 
 
 # -- on a real redis-server ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server
 
 
 async def test_the_redis_value_is_minted_once_and_replaced_by_compare_and_set(

@@ -21,7 +21,7 @@ import trio
 
 from scaled_mcp.protocol.jsonrpc import ErrorCode
 
-from .cluster import Node, Redis, nodes, redis_server, start_node, stop
+from .cluster import Node, Redis, nodes, start_node, stop
 from .helpers import stateless_meta
 from .http_client import HttpClient, McpHttp, stateless_headers
 from .spec import validate
@@ -29,12 +29,6 @@ from .spec import validate
 APP = "examples/everything.py"
 EXTENSION = "io.modelcontextprotocol/tasks"
 TASKS: dict[str, Any] = {"extensions": {EXTENSION: {}}}
-
-
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
-    with redis_server(tmp_path_factory.mktemp("tasks-cluster")) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

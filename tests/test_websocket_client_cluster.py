@@ -9,8 +9,6 @@ nginx picks) and its session goes on there.
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Final
 
 import pytest
@@ -20,32 +18,12 @@ from scaled_mcp.client import Client, Mode
 from scaled_mcp.client._websocket import WebSocketTransport
 from scaled_mcp.protocol.types import CallToolResult, TextContent
 
-from .cluster import Node, Redis, nginx, nodes, redis_server, stop
+from .cluster import Node, stop
 from .peers.sdk1 import run_websocket_client
 
 APP: Final = "tests.client_helpers:CLUSTER_APP"
 #: A generous bound on what must not hang, on a loaded machine.
 DEADLINE: Final = 90
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("ws-client-cluster")
-
-
-@pytest.fixture(scope="module")
-def redis(folder: Path) -> Iterator[Redis]:
-    with redis_server(folder) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def cluster(redis: Redis, folder: Path) -> Iterator[tuple[list[Node], int]]:
-    with (
-        nodes(APP, 3, redis.url, "--http", "h11", folder=folder, tag="wsclient") as started,
-        nginx(folder, [node.port for node in started]) as proxy,
-    ):
-        yield started, proxy
 
 
 def pid_of(result: CallToolResult, sent: str) -> int:

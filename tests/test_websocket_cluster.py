@@ -6,37 +6,14 @@ connection there closing the old one), and after its node dies."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import trio
 
-from .cluster import Node, Redis, nginx, nodes, redis_server, stop
+from .cluster import Node, stop
 from .websocket_client import connect, initialize
 
 APP = "tests/cluster_app.py"
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("ws-cluster")
-
-
-@pytest.fixture(scope="module")
-def redis(folder: Path) -> Iterator[Redis]:
-    with redis_server(folder) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def cluster(redis: Redis, folder: Path) -> Iterator[tuple[list[Node], int]]:
-    with (
-        nodes(APP, 3, redis.url, "--http", "h11", folder=folder, tag="wsnode") as started,
-        nginx(folder, [node.port for node in started]) as proxy,
-    ):
-        yield started, proxy
 
 
 def _call(request_id: Any, name: str, **arguments: Any) -> dict[str, Any]:
