@@ -134,14 +134,5 @@ async def _run_batch(
     replies: list[Message],
     outlet: Outlet,
 ) -> None:
-    answers: list[Message | None] = [None] * len(calls)
-
-    async def run(index: int, request: Request) -> None:
-        answers[index] = await runtime.call(live, request, outlet)
-
-    async with trio.open_nursery() as nursery:
-        for index, request in enumerate(calls):
-            nursery.start_soon(run, index, request)
-    await outlet.finish(
-        replies + [a for a in answers if a is not None], batch=True, era=Era.HANDSHAKE
-    )
+    replies = replies + await runtime.call_all(live, calls, outlet)
+    await outlet.finish(replies, batch=True, era=Era.HANDSHAKE)

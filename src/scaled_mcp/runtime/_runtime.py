@@ -479,16 +479,23 @@ class Runtime:
             if reply is not None:
                 replies.append(reply)
         elif calls:
-            answers: list[Message | None] = [None] * len(calls)
-
-            async def run(index: int, request: Request) -> None:
-                answers[index] = await self.call(live, request, outlet)
-
-            async with trio.open_nursery() as nursery:
-                for index, request in enumerate(calls):
-                    nursery.start_soon(run, index, request)
-            replies.extend(a for a in answers if a is not None)
+            replies.extend(await self.call_all(live, calls, outlet))
         await outlet.finish(replies, batch=batch, era=Era.HANDSHAKE)
+
+    async def call_all(
+        self, live: LiveSession, calls: list[Request], outlet: Outlet
+    ) -> list[Message]:
+        """Run the handlers of a batch's requests side by side; their replies, in
+        the requests' order (a cancelled request has none)."""
+        answers: list[Message | None] = [None] * len(calls)
+
+        async def run(index: int, request: Request) -> None:
+            answers[index] = await self.call(live, request, outlet)
+
+        async with trio.open_nursery() as nursery:
+            for index, request in enumerate(calls):
+                nursery.start_soon(run, index, request)
+        return [a for a in answers if a is not None]
 
     async def admit(
         self, live: LiveSession, messages: tuple[Message | RemoteProtocolError, ...]
