@@ -31,6 +31,7 @@ from scaled_mcp.protocol.websocket import (
     encode_text_batch,
     is_websocket_upgrade,
     read_offer,
+    too_many_requests_answers,
 )
 
 # --- the opening handshake --------------------------------------------------------------
@@ -337,3 +338,22 @@ def test_an_upgrade_is_checked_as_any_request(request_: HttpRequest, status: int
     assert isinstance(refused, Reject)
     assert refused.status == status
     assert orjson.loads(refused.body)["error"]["code"] == ErrorCode.INVALID_REQUEST
+
+
+@given(
+    ids=st.lists(st.one_of(st.integers(), st.text(max_size=8)), max_size=5, unique=True),
+    notifications=st.integers(min_value=0, max_value=3),
+    retry_after=st.floats(min_value=0.0, max_value=1e6, allow_nan=False),
+)
+def test_a_limited_message_answers_each_request_and_no_notification(
+    ids: list[int | str], notifications: int, retry_after: float
+) -> None:
+    items = [Request(i, "ping", None) for i in ids] + [
+        Notification("notifications/cancelled", None) for _ in range(notifications)
+    ]
+    answers = too_many_requests_answers(items, retry_after)
+    assert [a.id for a in answers] == ids
+    for answer in answers:
+        assert answer.code == ErrorCode.INTERNAL_ERROR
+        assert answer.data["retryAfter"] >= max(1, retry_after)
+        assert f"retry after {answer.data['retryAfter']} s" in answer.message

@@ -14,7 +14,7 @@ from scaled_mcp import MCPServer
 from scaled_mcp._cli_options import parser, with_environment
 from scaled_mcp.protocol.http import HttpConfig
 from scaled_mcp.protocol.oauth import Principal, ResourceServerConfig
-from scaled_mcp.runtime import Authorization, RuntimeConfig, WebSocketConfig
+from scaled_mcp.runtime import Authorization, RateLimit, RuntimeConfig, WebSocketConfig
 
 from .helpers import FRONTS, Probe, make_app, serving, stateless_meta
 from .spec import validate
@@ -288,6 +288,26 @@ async def test_a_node_full_of_sessions_closes_with_1013(front: str, app: MCPServ
         second = await connect(port)
         await second.send({"jsonrpc": "2.0", "id": 1, "method": "ping"})
         assert (await second.closed()).code == 1013
+
+
+async def test_the_rate_limit_counts_each_message_with_requests(front: str, app: MCPServer) -> None:
+    """Past the node's rate limit a message's requests get the error a POST of them
+    gets with its 429, the wait in ``data.retryAfter``; notifications still pass
+    and the connection stays open."""
+    config = RuntimeConfig(shutdown_grace=1, rate_limit=RateLimit(rate=0.1, burst=2))
+    async with serving(app, front, config) as port:
+        client = await connect(port)
+        await initialize(client)  # the first token
+        await client.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        await client.send(_call(2, "echo", text="second"))
+        assert (await client.answer_to(2))["result"]["content"][0]["text"] == "second"
+        await client.send(_call(3, "echo", text="third"))
+        refused = await client.answer_to(3)
+        assert refused["error"]["message"].startswith("Too many requests: retry after")
+        assert refused["error"]["data"]["retryAfter"] >= 1
+        await client.send({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"})
+        await client.send({"jsonrpc": "2.0", "id": 4, "method": "ping"})
+        assert "error" in await client.answer_to(4)  # still limited, still connected
 
 
 async def test_websocket_can_be_turned_off(front: str, app: MCPServer) -> None:

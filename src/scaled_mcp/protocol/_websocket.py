@@ -34,6 +34,7 @@ What this module decides, a transport (``wsproto`` on either side) does:
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -45,7 +46,14 @@ from ._http_config import HttpConfig
 from ._http_decisions import Reject, _Stop, _stop
 from ._http_request import HttpRequest, _HeaderView, is_valid_session_id
 from ._http_routing import _check_origin_and_host
-from ._jsonrpc import Message, message_from_json, message_to_json
+from ._jsonrpc import (
+    ErrorResponse,
+    Message,
+    Request,
+    error_response_for,
+    message_from_json,
+    message_to_json,
+)
 from ._lines import DEFAULT_MAX_MESSAGE_LINE_SIZE
 from ._versions import SUPPORTED_VERSIONS
 
@@ -70,6 +78,7 @@ __all__ = [
     "encode_text",
     "encode_text_batch",
     "read_offer",
+    "too_many_requests_answers",
 ]
 
 #: The subprotocol of MCP over WebSocket, offered by the client and answered by the server.
@@ -408,3 +417,27 @@ def encode_text(message: Message, *, session_id: str | None = None) -> str:
 def encode_text_batch(messages: Sequence[Message]) -> str:
     """The answer to a batch as the text of one frame."""
     return orjson.dumps([message_to_json(m) for m in messages]).decode()
+
+
+def too_many_requests_answers(
+    items: Iterable[Message | RemoteProtocolError], retry_after: float
+) -> tuple[ErrorResponse, ...]:
+    """The answers to a message's requests when its caller is past its rate limit:
+    what a POST of them gets as its 429 (RFC 6585, 4), one error per request, the
+    seconds to wait (rounded up, at least 1) in the message and as
+    ``data.retryAfter``; the connection stays open. Notifications and responses
+    are not refused (a client's ``notifications/cancelled`` or its answer to the
+    server's own request must still arrive)."""
+    seconds = max(1, math.ceil(retry_after))
+    return tuple(
+        error_response_for(
+            RemoteProtocolError(
+                f"Too many requests: retry after {seconds} s",
+                code=ErrorCode.INTERNAL_ERROR,
+                request_id=item.id,
+                data={"retryAfter": seconds},
+            )
+        )
+        for item in items
+        if type(item) is Request
+    )

@@ -24,6 +24,7 @@ from ._websocket import (
     encode_text_batch,
     is_websocket_upgrade,
     read_offer,
+    too_many_requests_answers,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "encode_text",
     "encode_text_batch",
     "read_offer",
+    "too_many_requests_answers",
 ]

@@ -278,6 +278,14 @@ class Runtime:
 
     # -- HTTP -------------------------------------------------------------------
 
+    def rate_limit_wait(self) -> float:
+        """With ``rate_limit``: take a token for the current caller (its
+        principal, or everyone without authorization); 0 if it had one, else the
+        seconds until it will. Without a limit, 0."""
+        if self._limiter is None:
+            return 0.0
+        return self._limiter.take(principal_key() or "", trio.current_time())
+
     def precheck(self, request: HttpRequest) -> Reject | None:
         """The rejection the request head alone earns, or ``None`` (the core's
         :func:`~scaled_mcp.protocol.http.precheck`, knowing this node's other paths)."""

@@ -61,6 +61,7 @@ from ..protocol.websocket import (
     check_upgrade,
     encode_text,
     encode_text_batch,
+    too_many_requests_answers,
 )
 from ._auth import current_principal, principal_key
 from ._duplex import StatelessCalls, serve_session_messages, stateless_request
@@ -387,6 +388,14 @@ class _Connection:
     async def _incoming(self, decision: IncomingMessages) -> None:
         assert self.handlers is not None
         items, batch = decision.items, decision.batch
+        if any(type(item) is Request for item in items):
+            # The node's rate limit counts each message carrying requests, as it
+            # counts each POST.
+            wait = self.runtime.rate_limit_wait()
+            if wait:
+                for answer in too_many_requests_answers(items, wait):
+                    await self.outlet.emit(answer)
+                return
         if await self._refused_scopes(items):
             return
         handled = stateless_request(
