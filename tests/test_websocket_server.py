@@ -4,6 +4,7 @@ pings, backpressure and a session continued on a new connection."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import attrs
@@ -190,6 +191,25 @@ async def test_a_token_is_required_before_upgrading(front: str, app: MCPServer) 
         by_subprotocol = await connect(port, subprotocols=("mcp", "mcp.auth.good"))
         assert by_subprotocol.subprotocol == "mcp"
         await initialize(by_subprotocol)
+
+
+async def test_a_connection_ends_when_its_token_expires(front: str, app: MCPServer) -> None:
+    expires_at = time.time() + 1.0
+
+    async def verify(token: str) -> Principal | None:
+        return Principal(subject="svc", expires_at=expires_at) if token == "brief" else None
+
+    resource = ResourceServerConfig(
+        resource="http://127.0.0.1/mcp", authorization_servers=("http://127.0.0.1:9",)
+    )
+    config = RuntimeConfig(shutdown_grace=1, auth=Authorization(resource, verify))
+    async with serving(app, front, config) as port:
+        client = await connect(port, headers=[(b"authorization", b"Bearer brief")])
+        await initialize(client)
+        with trio.fail_after(10):
+            closed = await client.closed()
+        assert closed.code == 1008
+        assert time.time() >= expires_at
 
 
 async def test_pings_are_answered(front: str, app: MCPServer) -> None:

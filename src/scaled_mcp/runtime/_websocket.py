@@ -282,6 +282,9 @@ class _Connection:
                 background.start_soon(self._watch_node_closing)
                 if self.transport.pings:
                     background.start_soon(self._keepalive)
+                principal = current_principal()
+                if principal is not None and principal.expires_at is not None:
+                    background.start_soon(self._end_at_expiry, principal.expires_at)
                 async with trio.open_nursery() as handlers:
                     self.handlers = handlers
                     closing: CloseConnection | None = None
@@ -330,6 +333,12 @@ class _Connection:
     async def _watch_node_closing(self) -> None:
         await self.runtime.node.closing.wait()
         self.end(CloseCode.GOING_AWAY, "the server is shutting down")
+
+    async def _end_at_expiry(self, expires_at: float) -> None:
+        # The token was checked at the upgrade; the connection lasts no longer
+        # than it does (the client reconnects with a fresh one).
+        await trio.sleep(max(0.0, expires_at - time.time()))
+        self.end(CloseCode.POLICY_VIOLATION, "the access token expired")
 
     async def _keepalive(self) -> None:
         interval = self.config.ping_interval
