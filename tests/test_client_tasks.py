@@ -357,3 +357,25 @@ def test_poll_delay_is_bounded() -> None:
     )
     huge = TaskSnapshot(task_id="t", status=TaskStatus.WORKING, poll_interval_ms=10**9)
     assert poll_delay(huge) == MAX_POLL_INTERVAL
+
+
+@pytest.mark.parametrize("mode", ["stateless", "handshake"])
+async def test_a_mounted_servers_task_tools_run_as_tasks_through_its_parent(mode: str) -> None:
+    child = MCPServer("child")
+
+    @child.tool(task="optional")
+    async def slow(seconds: float) -> str:
+        await trio.sleep(seconds)
+        return f"slept {seconds}"
+
+    parent = MCPServer("parent")
+    parent.mount(child, "kid")
+    with trio.fail_after(DEADLINE):
+        async with over_http(parent) as url, Client(url, mode=mode) as client:  # type: ignore[arg-type]
+            caps = client.server_capabilities
+            if mode == "stateless":
+                assert TASKS_EXTENSION in caps["extensions"]
+            else:
+                assert "tools" in caps["tasks"]["requests"]
+            task = await as_task(client, "kid_slow", {"seconds": 0.2})
+            assert text_of(await task.result(timeout=10)) == "slept 0.2"

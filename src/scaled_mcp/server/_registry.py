@@ -98,8 +98,11 @@ class Registry:
         return caps
 
     def runs_tasks(self) -> bool:
-        """Whether a tool may run as a task (the tasks extension)."""
-        return any(entry.task is not None for entry in self._tools.values())
+        """Whether a tool may run as a task (the tasks extension), this server's
+        own or a mounted server's."""
+        return any(entry.task is not None for entry in self._tools.values()) or any(
+            mount.server.runs_tasks() for mount in self._mounts
+        )
 
     @property
     def handshake_capabilities(self) -> dict[str, Any]:
