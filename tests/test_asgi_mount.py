@@ -21,6 +21,7 @@ from hypercorn.trio import serve
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from scaled_mcp.client import Client
 from scaled_mcp.runtime import Runtime, RuntimeConfig
 from scaled_mcp_hypercorn import MCPASGIApp
 
@@ -75,6 +76,20 @@ async def test_mcp_mounted_beside_the_parents_routes() -> None:
         assert (await http.get(f"{base}/api/healthz")).status_code == 200
         assert (await http.post(f"{base}/mcp", json={}, headers=HEADERS)).status_code == 404
     assert not runtime.is_running  # stopped with the parent
+
+
+async def test_the_2024_11_05_transport_announces_its_messages_url_under_the_mount() -> None:
+    mounted = example()
+    async with served(mounted.app) as base:
+        with trio.fail_after(20):
+            # The client POSTs its messages to the URL the stream announces.
+            async with Client(f"{base}/api/sse") as client:
+                assert [tool.name for tool in await client.list_tools()]
+        async with httpx2.AsyncClient() as http, http.stream("GET", f"{base}/api/sse") as events:
+            async for line in events.aiter_lines():
+                if line.startswith("data:"):
+                    assert line.removeprefix("data:").strip().startswith("/api/messages?")
+                    break
 
 
 async def test_without_the_lifespan_a_request_is_told_why() -> None:

@@ -27,7 +27,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
 from scaled_mcp.protocol.http import Headers, HttpRequest, body_too_large, service_unavailable
-from scaled_mcp.runtime import ClientGone, Runtime
+from scaled_mcp.runtime import ClientGone, Runtime, mounted_at
 
 from ._websocket import serve_asgi_websocket
 
@@ -204,11 +204,15 @@ class MCPASGIApp:
         if body is None:
             return
         request = HttpRequest.from_parsed(method, target, headers, body)
+        mounted = mounted_at.set(root) if root else None
         try:
             await self.runtime.handle_http(request, responder)
             await responder.end()
         except ClientGone:
             pass
+        finally:
+            if mounted is not None:
+                mounted_at.reset(mounted)
 
     async def _body(self, receive: Receive, limit: int, responder: _Responder) -> bytes | None:
         parts: list[bytes] = []

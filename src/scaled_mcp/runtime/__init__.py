@@ -17,7 +17,7 @@ from ._application import (
     StartupError,
 )
 from ._auth import Authorization, ScopesOf, TokenVerifier, current_principal
-from ._front import ClientGone, Responder
+from ._front import ClientGone, Responder, mounted_at
 from ._h11 import H11Config, serve_h11
 from ._logs import TEXT_FORMAT, JsonLogFormatter, LogFields, serving_request
 from ._rate_limit import RateLimit
@@ -67,6 +67,7 @@ __all__ = [
     "McpError",
     "RateLimit",
     "Responder",
+    "mounted_at",
     "Runtime",
     "RuntimeConfig",
     "StartupError",

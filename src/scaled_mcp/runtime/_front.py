@@ -7,11 +7,18 @@ and ends the response when that call returns.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Protocol
 
 from ..protocol.http import Headers
 
-__all__ = ["ClientGone", "Responder"]
+__all__ = ["ClientGone", "Responder", "mounted_at"]
+
+#: The path the application is mounted at inside another one (ASGI's
+#: ``root_path``), set by the front for the request it hands over; empty when it
+#: is served at the root. URLs the server tells the client (the 2024-11-05
+#: ``endpoint`` event) are under it.
+mounted_at: ContextVar[str] = ContextVar("mounted_at", default="")
 
 
 class ClientGone(Exception):

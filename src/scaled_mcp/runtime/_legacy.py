@@ -29,7 +29,7 @@ from ..protocol.jsonrpc import Message, RemoteProtocolError
 from ..protocol.sse import ServerSentEvent, encode_event
 from ._answers import cancel_when, respond
 from ._auth import principal_key
-from ._front import Responder
+from ._front import Responder, mounted_at
 from ._node import LEGACY_STREAM, Node
 from ._outlets import LogOutlet, Outlet
 from ._sessions import LiveSession
@@ -79,7 +79,7 @@ class LegacyTransport:
             await node.backend.events.open(session_id, LEGACY_STREAM)
             status, headers = response_start(ResponseMode.SSE)
             await responder.start(status, (*headers, *extra))
-            url = legacy_endpoint_url(session_id, node.config.http)
+            url = legacy_endpoint_url(session_id, node.config.http, root_path=mounted_at.get())
             await responder.send(
                 encode_event(ServerSentEvent(data=url, event=LEGACY_ENDPOINT_EVENT))
             )
