@@ -348,12 +348,15 @@ class Client(ListenStreams, ClientMethods):
         progress_handler: ProgressHandler | None = None,
         param_headers: ParamHeaders | None = None,
         extensions: Mapping[str, Any] | None = None,
+        capabilities: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Send any request; its result (a JSON object). Raises :class:`ClientError`
         on an error answer, a lost answer or when ``timeout`` (default: the
         client's) runs out; cancelling the caller cancels the request.
-        ``extensions``: extensions this request declares beside the client's
-        capabilities (2026-07-28: capabilities are per request)."""
+        On the 2026-07-28 wire capabilities are per request: ``capabilities``
+        declares these in place of the client's own (a gateway passes its
+        downstream client's), ``extensions`` adds extensions beside them; on a
+        handshake session both are the session's, and these are ignored."""
         if self._closed or self._nursery is None:
             raise ConnectionLost("the client is not open")
         deadline = self._timeout if timeout is None else timeout
@@ -361,7 +364,7 @@ class Client(ListenStreams, ClientMethods):
             with trio.fail_after(deadline if deadline > 0 else math.inf):
                 if self._stateless is not None:
                     return await self._stateless_request(
-                        method, params, progress_handler, param_headers, extensions
+                        method, params, progress_handler, param_headers, extensions, capabilities
                     )
                 if self._session_expired:
                     await self._renew_session()
@@ -415,16 +418,17 @@ class Client(ListenStreams, ClientMethods):
         progress_handler: ProgressHandler | None,
         param_headers: ParamHeaders | None,
         extensions: Mapping[str, Any] | None = None,
+        capabilities: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         stateless = self._stateless
         assert stateless is not None
         handler = progress_handler or self._handlers.progress
         token = f"scaled-mcp-{next(self._tokens)}" if handler is not None else None
-        capabilities = None
         if extensions:
-            declared = self._capabilities.get("extensions")
+            base = self._capabilities if capabilities is None else capabilities
+            declared = base.get("extensions")
             capabilities = {
-                **self._capabilities,
+                **base,
                 "extensions": {**(declared if isinstance(declared, dict) else {}), **extensions},
             }
         try:
@@ -433,7 +437,7 @@ class Client(ListenStreams, ClientMethods):
                 params,
                 progress_token=token,
                 log_level=self._log_level,
-                capabilities=capabilities,
+                capabilities=None if capabilities is None else dict(capabilities),
             )
         except LocalProtocolError as exc:
             raise ClientError(ErrorCode.INVALID_PARAMS, str(exc)) from None

@@ -393,6 +393,7 @@ class Gateway(MCPServer):
                         timeout=self.timeout,
                         progress_handler=progress,
                         param_headers=self._tool_headers.get(name) if name else None,
+                        capabilities=_forwardable(ctx.client_capabilities),
                     )
                     return _without_envelope(result)
                 except ConnectionLost as exc:
@@ -586,3 +587,10 @@ async def _all_pages(
             break
         params = {"cursor": cursor}
     return items
+
+
+def _forwardable(downstream: Mapping[str, Any]) -> dict[str, Any]:
+    """What an upstream request declares (2026-07-28: per request): those of the
+    downstream client's capabilities the gateway answers by asking it (sampling,
+    elicitation, roots), so the upstream asks nothing of a client that has none."""
+    return {k: downstream[k] for k in ("sampling", "elicitation", "roots") if k in downstream}
