@@ -79,6 +79,8 @@ __all__ = [
     "encode_text_batch",
     "read_offer",
     "too_many_requests_answers",
+    "refusal_answers",
+    "unknown_session_answers",
 ]
 
 #: The subprotocol of MCP over WebSocket, offered by the client and answered by the server.
@@ -419,25 +421,41 @@ def encode_text_batch(messages: Sequence[Message]) -> str:
     return orjson.dumps([message_to_json(m) for m in messages]).decode()
 
 
+def refusal_answers(
+    items: Iterable[Message | RemoteProtocolError],
+    message: str,
+    *,
+    code: int = ErrorCode.INVALID_REQUEST,
+    data: Any = None,
+) -> tuple[ErrorResponse, ...]:
+    """A message refused whole on a connection: one error per request it carries,
+    as its POST's refusal would say; notifications and responses get none (a
+    client's ``notifications/cancelled`` or its answer to the server's own request
+    is not a request). The connection stays open."""
+    return tuple(
+        error_response_for(RemoteProtocolError(message, code=code, request_id=item.id, data=data))
+        for item in items
+        if type(item) is Request
+    )
+
+
+def unknown_session_answers(
+    items: Iterable[Message | RemoteProtocolError],
+) -> tuple[ErrorResponse, ...]:
+    """The answers to a message naming (``mcpSessionId``) a session no node knows."""
+    return refusal_answers(items, "Invalid request: no such session (initialize a new one)")
+
+
 def too_many_requests_answers(
     items: Iterable[Message | RemoteProtocolError], retry_after: float
 ) -> tuple[ErrorResponse, ...]:
-    """The answers to a message's requests when its caller is past its rate limit:
-    what a POST of them gets as its 429 (RFC 6585, 4), one error per request, the
-    seconds to wait (rounded up, at least 1) in the message and as
-    ``data.retryAfter``; the connection stays open. Notifications and responses
-    are not refused (a client's ``notifications/cancelled`` or its answer to the
-    server's own request must still arrive)."""
+    """The answers to a message whose caller is past its rate limit: what a POST of
+    it gets as its 429 (RFC 6585, 4), the seconds to wait (rounded up, at least 1)
+    in the message and as ``data.retryAfter``."""
     seconds = max(1, math.ceil(retry_after))
-    return tuple(
-        error_response_for(
-            RemoteProtocolError(
-                f"Too many requests: retry after {seconds} s",
-                code=ErrorCode.INTERNAL_ERROR,
-                request_id=item.id,
-                data={"retryAfter": seconds},
-            )
-        )
-        for item in items
-        if type(item) is Request
+    return refusal_answers(
+        items,
+        f"Too many requests: retry after {seconds} s",
+        code=ErrorCode.INTERNAL_ERROR,
+        data={"retryAfter": seconds},
     )

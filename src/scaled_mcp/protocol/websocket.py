@@ -24,7 +24,9 @@ from ._websocket import (
     encode_text_batch,
     is_websocket_upgrade,
     read_offer,
+    refusal_answers,
     too_many_requests_answers,
+    unknown_session_answers,
 )
 
 __all__ = [
@@ -48,5 +50,7 @@ __all__ = [
     "encode_text",
     "encode_text_batch",
     "read_offer",
+    "refusal_answers",
     "too_many_requests_answers",
+    "unknown_session_answers",
 ]

@@ -61,7 +61,9 @@ from ..protocol.websocket import (
     check_upgrade,
     encode_text,
     encode_text_batch,
+    refusal_answers,
     too_many_requests_answers,
+    unknown_session_answers,
 )
 from ._auth import current_principal, principal_key
 from ._duplex import StatelessCalls, serve_session_messages, stateless_request
@@ -434,10 +436,8 @@ class _Connection:
         refused = auth.refuse_scopes(principal, items, scopes_of)
         if refused is None:
             return False
-        for item in items:
-            if type(item) is Request:
-                error = RemoteProtocolError(refused.message, code=refused.code, request_id=item.id)
-                await self.outlet.emit(error_response_for(error))
+        for answer in refusal_answers(items, refused.message, code=refused.code):
+            await self.outlet.emit(answer)
         return True
 
     async def _save(self, live: LiveSession, before: tuple[object, ...]) -> None:
@@ -470,12 +470,8 @@ class _Connection:
         return self.live
 
     async def _unknown_session(self, decision: IncomingMessages) -> None:
-        for item in decision.items:
-            if type(item) is Request:
-                error = RemoteProtocolError(
-                    "Invalid request: no such session (initialize a new one)", request_id=item.id
-                )
-                await self.outlet.emit(error_response_for(error))
+        for answer in unknown_session_answers(decision.items):
+            await self.outlet.emit(answer)
 
     async def _new_session(self) -> LiveSession | None:
         """A new session of this connection, unless the node serves ``max_sessions``
